@@ -1,0 +1,45 @@
+# The two entry points the README opens with. Both work on a fresh Debian machine with Python 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test tools lint golden bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## make run: create the environment and generate out/ from specs/
+run: $(STAMP)
+	$(BIN)/mlmon generate specs -o out
+
+## promtool and amtool from Debian's packages, installed when missing
+tools:
+	@if ! command -v promtool >/dev/null || ! command -v amtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+		echo "installing prometheus and prometheus-alertmanager from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	fi
+	@promtool --version | head -n 1
+	@amtool --version | head -n 1
+
+## make test: install what the tests need and run them all
+test: $(STAMP) tools
+	$(BIN)/ruff check mlmon_codegen tests benchmarks
+	$(BIN)/mlmon generate specs -o out --check
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check mlmon_codegen tests benchmarks
+
+## make golden: the one command that regenerates the committed output (review the diff like code)
+golden: $(STAMP)
+	$(BIN)/mlmon generate specs -o out
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/generate_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from mlmon_codegen.cli import main
+
+main()

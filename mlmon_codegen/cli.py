@@ -1,0 +1,140 @@
+"""The `mlmon` command. Exit codes: 0 ok; 1 a check failed, output stale or drift found;
+2 invalid input or usage; 3 an internal error (a bug: please report it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from mlmon_codegen import generate as gen
+from mlmon_codegen.errors import SpecError
+from mlmon_codegen.spec.validate import Result, load_and_validate
+from mlmon_codegen.tools import promtool
+from mlmon_codegen.write import WriteError, diff, render_files, write_tree
+
+EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 1, 2, 3
+
+
+def _fail(problems: list[object], code: int = EXIT_INVALID) -> None:
+    for p in problems:
+        click.echo(str(p), err=True)
+    n = len(problems)
+    click.echo(f"mlmon: {n} problem{'s' if n != 1 else ''} found", err=True)
+    sys.exit(code)
+
+
+def _load(paths: tuple[str, ...], check_queries: bool = True) -> Result:
+    try:
+        result = load_and_validate([Path(p) for p in paths])
+    except SpecError as exc:
+        _fail(list(exc.problems))
+    if check_queries and result.queries:
+        # User-written PromQL is only trusted once the real parser accepts it.
+        try:
+            errors = promtool.parse_errors([q.query.replace("{{window}}", "5m") for q in result.queries])
+        except promtool.ToolMissing as exc:
+            click.echo(f"mlmon: warning: custom queries not parsed: {exc}", err=True)
+            errors = []
+        problems = [ref.doc.problem(ref.loc, f"promtool cannot parse the query: {err}")
+                    for ref, err in zip(result.queries, errors, strict=False) if err]
+        if problems:
+            _fail(problems)
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlmon")
+def cli() -> None:
+    """mlmon: monitoring as code for machine-learning model services."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+def validate(paths: tuple[str, ...]) -> None:
+    """Validate spec files or folders; print every error found."""
+    result = _load(paths)
+    n = len(result.fleet.models)
+    click.echo(f"ok: {n} model{'s' if n != 1 else ''} valid")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--out", "out", required=True, type=click.Path(), help="output folder")
+@click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 if OUT is not up to date")
+@click.option("--target", "targets", multiple=True, type=click.Choice(sorted(gen.OPTIONAL_TARGETS) or ["none"]),
+              help="also write an optional target")
+def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...]) -> None:
+    """Write every artifact for the specs into OUT."""
+    result = _load(paths)
+    try:
+        files = render_files(gen.render_all(result.fleet, tuple(t for t in targets if t != "none")))
+    except WriteError as exc:
+        _fail([exc])
+    out_path = Path(out)
+    if check_only:
+        d = diff(out_path, files)
+        if d.clean:
+            click.echo(f"ok: {out} is up to date ({len(files)} files)")
+            return
+        for label, paths_ in (("stale", d.stale), ("missing", d.missing), ("extra", d.extra)):
+            for p in paths_:
+                click.echo(f"{label}: {out_path / p}")
+        click.echo(f"{out} is out of date: run `mlmon generate {' '.join(paths)} -o {out}`", err=True)
+        sys.exit(EXIT_FAILED)
+    try:
+        kept = write_tree(out_path, files)
+    except WriteError as exc:
+        _fail([exc])
+    for p in kept:
+        click.echo(f"kept {out_path / p}: not written by mlmon", err=True)
+    click.echo(f"wrote {len(files)} files to {out}")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+def check(out: str) -> None:
+    """Run promtool and amtool over a generated tree."""
+    from mlmon_codegen.check import check_tree
+
+    try:
+        runs = check_tree(Path(out))
+    except promtool.ToolMissing as exc:
+        _fail([exc])
+    failed = False
+    for r in runs:
+        click.echo(f"{'ok  ' if r.ok else 'FAIL'} {' '.join(r.command[:3])} {r.command[-1] if r.command[-1].startswith('(') else ''}")
+        if not r.ok:
+            failed = True
+            click.echo(r.output, err=True)
+    if not runs:
+        _fail([f"{out}: nothing to check (no prometheus/ or tests/ folder)"])
+    sys.exit(EXIT_FAILED if failed else 0)
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["ModelMonitor", "Project"]), default="ModelMonitor")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a spec kind, for editors (yaml-language-server)."""
+    from mlmon_codegen.spec import v1
+
+    click.echo(json.dumps(v1.KINDS[kind].model_json_schema(by_alias=True), indent=2, sort_keys=True))
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: say so without a wall of traceback
+        if os.environ.get("MLMON_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"mlmon: internal error: {type(exc).__name__}: {exc} "
+                   "(set MLMON_DEBUG=1 for the traceback and please report it)", err=True)
+        sys.exit(EXIT_INTERNAL)

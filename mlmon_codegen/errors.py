@@ -1,0 +1,31 @@
+"""Located errors: every problem with user input names its file, line, column and field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    line: int
+    column: int
+    field: str
+    message: str
+    hint: str = ""
+    warning: bool = False
+
+    def __str__(self) -> str:
+        place = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        where = f" {self.field}:" if self.field else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        kind = " warning:" if self.warning else ""
+        return f"{place}:{kind}{where} {self.message}{hint}"
+
+
+class SpecError(Exception):
+    """Raised with every problem found, so the user fixes them all in one pass."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))

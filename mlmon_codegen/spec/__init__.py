@@ -1,0 +1,1 @@
+"""Spec handling: load YAML keeping file:line, validate into the internal model."""

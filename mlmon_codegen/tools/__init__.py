@@ -1,0 +1,1 @@
+"""Wrappers around the real promtool and amtool binaries."""

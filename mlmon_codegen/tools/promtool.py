@@ -1,0 +1,85 @@
+"""promtool via subprocess: config, rules (with lint), unit tests, and bare-expression parsing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+
+class ToolMissing(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Run:
+    command: list[str]
+    ok: bool
+    output: str
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise ToolMissing(
+            f"{name} is not installed; on Debian: apt-get install prometheus prometheus-alertmanager "
+            "(or run `make test`, which installs them)"
+        )
+    return path
+
+
+def run(tool: str, *args: str, cwd: Path | None = None) -> Run:
+    cmd = [binary(tool), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=600)
+    return Run([tool, *args], proc.returncode == 0, (proc.stdout + proc.stderr).strip())
+
+
+def check_config(path: Path) -> Run:
+    return run("promtool", "check", "config", "--lint=all", "--lint-fatal", str(path))
+
+
+def check_rules(paths: list[Path]) -> Run:
+    return run("promtool", "check", "rules", "--lint=all", "--lint-fatal", *map(str, paths))
+
+
+def test_rules(paths: list[Path]) -> Run:
+    return run("promtool", "test", "rules", *map(str, paths))
+
+
+def parse_errors(expressions: list[str]) -> list[str | None]:
+    """For each expression, None if promtool parses it, else its error.
+
+    One promtool call checks the whole batch as recording rules; only when the batch fails are
+    the expressions checked one by one to say which broke (failures are the rare path).
+    """
+    if not expressions:
+        return []
+
+    def check(batch: list[str]) -> Run:
+        doc = {"groups": [{"name": "mlmon-expression-check",
+                           "rules": [{"record": f"mlmon_check_{i}", "expr": e} for i, e in enumerate(batch)]}]}
+        with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as fh:
+            yaml.safe_dump(doc, fh)
+        try:
+            return run("promtool", "check", "rules", fh.name)
+        finally:
+            Path(fh.name).unlink()
+
+    if check(expressions).ok:
+        return [None] * len(expressions)
+    results: list[str | None] = []
+    for e in expressions:
+        r = check([e])
+        results.append(None if r.ok else _first_error(r.output))
+    return results
+
+
+def _first_error(output: str) -> str:
+    for line in output.splitlines():
+        if "parse error" in line or "error" in line.lower():
+            return line.strip().split("rule 0:", 1)[-1].strip()
+    return output.splitlines()[-1] if output else "promtool rejected it"
