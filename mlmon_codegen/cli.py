@@ -107,7 +107,8 @@ def check(out: str) -> None:
         _fail([exc])
     failed = False
     for r in runs:
-        click.echo(f"{'ok  ' if r.ok else 'FAIL'} {' '.join(r.command[:3])} {r.command[-1] if r.command[-1].startswith('(') else ''}")
+        note = r.command[-1] if r.command[-1].startswith("(") else ""
+        click.echo(f"{'ok  ' if r.ok else 'FAIL'} {' '.join(r.command[:3])} {note}".rstrip())
         if not r.ok:
             failed = True
             click.echo(r.output, err=True)

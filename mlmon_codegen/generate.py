@@ -32,7 +32,7 @@ OPTIONAL_TARGETS: dict[str, Callable[[m.Fleet], list[Artifact]]] = {}
 
 def render_all(fleet: m.Fleet, extra_targets: tuple[str, ...] = ()) -> list[Artifact]:
     artifacts: list[Artifact] = []
-    for name, fn in DEFAULT_TARGETS.items():
+    for fn in DEFAULT_TARGETS.values():
         artifacts.extend(fn(fleet))
     for name in extra_targets:
         artifacts.extend(OPTIONAL_TARGETS[name](fleet))

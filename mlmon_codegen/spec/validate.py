@@ -6,6 +6,7 @@ scrape intervals, latency thresholds against bucket bounds, names unique across 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import types
@@ -287,10 +288,8 @@ def _latency_buckets(doc: Document, spec: v1.ModelMonitor, problems: list[Proble
     extra = set()
     for slo in spec.slos.values():
         if slo.threshold:
-            try:
+            with contextlib.suppress(durations.DurationError):
                 extra.add(durations.parse(slo.threshold) / 1000)
-            except durations.DurationError:
-                pass
         extra.update(getattr(slo, k) / 1000 for k in PERCENTILE_FIELDS if getattr(slo, k))
     return tuple(sorted(set(m.DEFAULT_LATENCY_BUCKETS) | extra))
 
