@@ -1,0 +1,92 @@
+"""Generation speed: N synthetic model specs → every default artifact, against a libyaml floor.
+
+The floor is the least any generator must do: parse the same spec files with libyaml and dump
+the same amount of YAML with libyaml. Prints seconds per model and the ratio to the floor.
+Run: .venv/bin/python benchmarks/generate_bench.py [N ...]   (default 10 100 1000)
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from mlmon_codegen import generate
+from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.write import render_files, write_tree
+
+SPEC = """\
+apiVersion: mlmon/v1
+kind: ModelMonitor
+metadata: {{name: model-{i:04d}, team: team-{team}}}
+model: {{task: classification, classes: [a, b, c]}}
+scrape: {{targets: ["model-{i:04d}:8000"]}}
+slos:
+  availability: {{objective: 99.9, period: 30d}}
+  latency: {{objective: 99, threshold: 250ms}}
+  accuracy: {{objective: 95, period: 7d}}
+"""
+
+
+def _write_specs(folder: Path, n: int) -> None:
+    for i in range(n):
+        (folder / f"model-{i:04d}.yaml").write_text(SPEC.format(i=i, team=i % 7))
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench(n: int) -> tuple[float, float, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = Path(tmp) / "specs"
+        specs.mkdir()
+        _write_specs(specs, n)
+        out = Path(tmp) / "out"
+        produced: dict[str, bytes] = {}
+
+        def full() -> None:
+            result = load_and_validate([specs])
+            files = render_files(generate.render_all(result.fleet))
+            write_tree(out, files)
+            produced.update(files)
+
+        repeat = 3 if n <= 100 else 1
+        full_s = _best(full, repeat)
+        total_bytes = sum(len(v) for v in produced.values())
+        payload = [yaml.load(p.read_text(), Loader=yaml.CSafeLoader) for p in sorted(specs.glob("*.yaml"))]
+        # The floor dumps as many bytes of YAML as mlmon wrote, from similar rule-shaped data.
+        rule = {"record": "x" * 30, "expr": "sum(rate(m{a=\"b\"}[5m]))" * 4, "labels": {"model": "m", "slo": "s"}}
+        unit = len(yaml.dump(rule, Dumper=yaml.CSafeDumper))
+        # Distinct objects: a repeated object would be dumped as a YAML alias, far fewer bytes.
+        blob = {"rules": [{**rule, "labels": dict(rule["labels"])} for _ in range(max(1, total_bytes // unit))]}
+
+        def floor() -> None:
+            for p in sorted(specs.glob("*.yaml")):
+                yaml.load(p.read_text(), Loader=yaml.CSafeLoader)
+            yaml.dump(blob, Dumper=yaml.CSafeDumper, sort_keys=False, width=10_000)
+
+        floor_s = _best(floor, repeat)
+        assert payload
+        return full_s, floor_s, total_bytes
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [10, 100, 1000]
+    print(f"{'models':>7} {'seconds':>9} {'ms/model':>9} {'floor s':>9} {'x floor':>8} {'MB out':>8}")
+    for n in sizes:
+        full_s, floor_s, size = bench(n)
+        print(f"{n:>7} {full_s:>9.3f} {1000 * full_s / n:>9.2f} {floor_s:>9.3f} {full_s / floor_s:>8.2f} "
+              f"{size / 1e6:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
