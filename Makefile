@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tools lint golden bench clean
+.PHONY: run test tools lint golden bench clean demo
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,24 +22,34 @@ tools:
 		echo "installing prometheus and prometheus-alertmanager from Debian"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	fi
+	@if ! command -v chromium >/dev/null; then \
+		echo "installing chromium from Debian (screenshots of mlmon preview)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	fi
 	@promtool --version | head -n 1
 	@amtool --version | head -n 1
 
 ## make test: install what the tests need and run them all
 test: $(STAMP) tools
-	$(BIN)/ruff check mlmon_codegen tests benchmarks
+	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
 	$(BIN)/mlmon generate specs -o out --check
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check mlmon_codegen tests benchmarks
+	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
 
 ## make golden: the one command that regenerates the committed output (review the diff like code)
 golden: $(STAMP)
 	$(BIN)/mlmon generate specs -o out
 
+## make demo: out/ running on 127.0.0.1 (Prometheus, Alertmanager, the iris service); Ctrl-C stops it
+demo: $(STAMP) tools
+	$(BIN)/mlmon up out --specs specs
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/generate_bench.py
+	$(BIN)/python benchmarks/runtime_bench.py
+	$(BIN)/python benchmarks/dashboards_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

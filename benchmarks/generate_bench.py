@@ -2,7 +2,7 @@
 
 The floor is the least any generator must do: parse the same spec files with libyaml and dump
 the same amount of YAML with libyaml. Prints seconds per model and the ratio to the floor.
-Run: .venv/bin/python benchmarks/generate_bench.py [N ...]   (default 10 100 1000)
+Run: .venv/bin/python benchmarks/generate_bench.py [N ...] [--all-targets]   (default 10 100 1000)
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ def _best(fn, repeat: int) -> float:
     return best
 
 
+# `--all-targets`: also every optional target (kubernetes, mimir, thanos), as `generate --target` would.
+EXTRA_TARGETS: tuple[str, ...] = tuple(sorted(generate.OPTIONAL_TARGETS)) if "--all-targets" in sys.argv else ()
+
+
 def bench(n: int) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         specs = Path(tmp) / "specs"
@@ -55,7 +59,7 @@ def bench(n: int) -> tuple[float, float, int]:
 
         def full() -> None:
             result = load_and_validate([specs])
-            files = render_files(generate.render_all(result.fleet))
+            files = render_files(generate.render_all(result.fleet, EXTRA_TARGETS))
             write_tree(out, files)
             produced.update(files)
 
@@ -80,7 +84,9 @@ def bench(n: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:]] or [10, 100, 1000]
+    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [10, 100, 1000]
+    if EXTRA_TARGETS:
+        print(f"with --target {' --target '.join(EXTRA_TARGETS)}")
     print(f"{'models':>7} {'seconds':>9} {'ms/model':>9} {'floor s':>9} {'x floor':>8} {'MB out':>8}")
     for n in sizes:
         full_s, floor_s, size = bench(n)

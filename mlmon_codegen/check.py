@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from mlmon_codegen.tools import promtool
+from mlmon_codegen import dashboard_check, secret_scan
+from mlmon_codegen.tools import amtool, promtool, ruler_check
 from mlmon_codegen.tools.promtool import Run
 
 K8S_MISSING = "field kubernetes_sd_configs not found"
@@ -51,4 +52,9 @@ def check_tree(out: Path) -> list[Run]:
     test_files = sorted((out / "tests").glob("*.test.yml"))
     if test_files:
         runs.append(promtool.test_rules(test_files))
+    runs.extend(dashboard_check.check_folder(out / "grafana" / "dashboards"))
+    runs.extend(amtool.check_tree(out))  # check-config and every case of tests/alertmanager-routes.yml
+    runs.extend(ruler_check.check_tree(out))  # rules inside kubernetes/, mimir/, thanos/ (--target)
+    if runs:  # a generated tree: it must hold no secrets, whatever the specs said
+        runs.append(secret_scan.run(out))
     return runs

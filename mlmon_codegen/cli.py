@@ -12,8 +12,14 @@ from pathlib import Path
 import click
 
 from mlmon_codegen import generate as gen
+from mlmon_codegen.commands import ci
+from mlmon_codegen.commands import ml as ml_commands
+from mlmon_codegen.commands import register as register_usability
+from mlmon_codegen.commands.stats import stats_command
 from mlmon_codegen.errors import SpecError
+from mlmon_codegen.preview import preview_command
 from mlmon_codegen.spec.validate import Result, load_and_validate
+from mlmon_codegen.stack.command import up as up_command
 from mlmon_codegen.tools import promtool
 from mlmon_codegen.write import WriteError, diff, render_files, write_tree
 
@@ -33,6 +39,8 @@ def _load(paths: tuple[str, ...], check_queries: bool = True) -> Result:
         result = load_and_validate([Path(p) for p in paths])
     except SpecError as exc:
         _fail(list(exc.problems))
+    for warning in result.warnings:  # e.g. alerts that reach no receiver: worth saying, not fatal
+        click.echo(str(warning), err=True)
     if check_queries and result.queries:
         # User-written PromQL is only trusted once the real parser accepts it.
         try:
@@ -55,8 +63,13 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-def validate(paths: tuple[str, ...]) -> None:
+@click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
+def validate(paths: tuple[str, ...], fmt: str) -> None:
     """Validate spec files or folders; print every error found."""
+    if fmt == "json":
+        report, code = ci.validate_report(paths)
+        ci.emit_json(report)
+        sys.exit(code)
     result = _load(paths)
     n = len(result.fleet.models)
     click.echo(f"ok: {n} model{'s' if n != 1 else ''} valid")
@@ -72,7 +85,8 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
     """Write every artifact for the specs into OUT."""
     result = _load(paths)
     try:
-        files = render_files(gen.render_all(result.fleet, tuple(t for t in targets if t != "none")))
+        with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
+            files = render_files(gen.render_all(result.fleet, tuple(t for t in targets if t != "none")))
     except WriteError as exc:
         _fail([exc])
     out_path = Path(out)
@@ -97,18 +111,23 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
 
 @cli.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
-def check(out: str) -> None:
+@click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
+def check(out: str, fmt: str) -> None:
     """Run promtool and amtool over a generated tree."""
     from mlmon_codegen.check import check_tree
 
     try:
-        runs = check_tree(Path(out))
+        with ci.progress(f"checking {out} with promtool and amtool ..."):
+            runs = check_tree(Path(out))
     except promtool.ToolMissing as exc:
         _fail([exc])
+    if fmt == "json":
+        ci.emit_json(ci.check_report(out, runs))
+        sys.exit(0 if runs and all(r.ok for r in runs) else EXIT_FAILED)
     failed = False
     for r in runs:
         note = r.command[-1] if r.command[-1].startswith("(") else ""
-        click.echo(f"{'ok  ' if r.ok else 'FAIL'} {' '.join(r.command[:3])} {note}".rstrip())
+        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {note}".rstrip())
         if not r.ok:
             failed = True
             click.echo(r.output, err=True)
@@ -124,6 +143,13 @@ def schema(kind: str) -> None:
     from mlmon_codegen.spec import v1
 
     click.echo(json.dumps(v1.KINDS[kind].model_json_schema(by_alias=True), indent=2, sort_keys=True))
+
+
+cli.add_command(preview_command)  # `mlmon preview`: dashboards drawn with live data (mlmon_codegen/preview.py)
+register_usability(cli)  # `mlmon explain`, `mlmon init`, `mlmon import openslo` (mlmon_codegen/commands/)
+ml_commands.register(cli)  # `mlmon baseline`, `mlmon drift` (mlmon_codegen/commands/ml.py)
+cli.add_command(stats_command)  # `mlmon stats`: series per model before writing (commands/stats.py)
+cli.add_command(up_command)  # `mlmon up`: the generated tree running on 127.0.0.1 (mlmon_codegen/stack/)
 
 
 def main() -> None:

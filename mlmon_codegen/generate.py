@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from mlmon_codegen import generate_platforms
 from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
-from mlmon_codegen.targets import prometheus_config, rules, unit_tests
+from mlmon_codegen.targets import alertmanager, dashboards, prometheus_config, rules, runbooks, unit_tests
 from mlmon_codegen.write import Artifact
 
 
@@ -26,8 +27,13 @@ def prometheus(fleet: m.Fleet) -> list[Artifact]:
 # Targets written by default, and those selected with --target. Each is a function of the fleet.
 DEFAULT_TARGETS: dict[str, Callable[[m.Fleet], list[Artifact]]] = {
     "prometheus": prometheus,
+    "runbooks": runbooks.target,  # reads the other targets' alerts; keep it a default target
+    "dashboards": dashboards.render,
+    "alertmanager": alertmanager.artifacts,  # nothing when the project has no `alertmanager:` section
 }
-OPTIONAL_TARGETS: dict[str, Callable[[m.Fleet], list[Artifact]]] = {}
+OPTIONAL_TARGETS: dict[str, Callable[[m.Fleet], list[Artifact]]] = {
+    **generate_platforms.TARGETS,  # kubernetes, mimir, thanos
+}
 
 
 def render_all(fleet: m.Fleet, extra_targets: tuple[str, ...] = ()) -> list[Artifact]:

@@ -11,6 +11,9 @@ from mlmon_codegen.plan.burnrate import Tier
 # latency SLO threshold, so thresholds are always bucket bounds.
 DEFAULT_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
                            7.5, 10.0)
+# The runtime's confidence histogram: these plus the spec's confidence threshold and floor, so
+# the low-confidence quantile and the share under the floor read exact bucket bounds.
+DEFAULT_CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,67 @@ class Metrics:
     feature_missing: str
     ground_truth: str
     trained_at: str
+    # Categorical features count each category; not in DESIGN.md's first table, so it has a default.
+    feature_category: str = "ml_feature_category_total"
+    # Label lag (seconds from prediction to its ground-truth label), a histogram by the runtime's store.
+    label_lag: str = "ml_ground_truth_lag_seconds"
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One model input, with its training baseline (from `<spec>.baseline.yaml`).
+
+    Numeric: the service exposes `ml_feature_value{feature=name}` with exactly `edges` as bucket
+    upper bounds (+Inf implied). Bin i is (edges[i-1], edges[i]], bin 0 is (-Inf, edges[0]] and the
+    last bin is (edges[-1], +Inf), so `shares` has len(edges) + 1 entries summing to 1.
+    Categorical: the service counts `ml_feature_category_total{feature=name, category=c}`.
+    """
+
+    name: str
+    kind: str  # numeric | categorical
+    edges: tuple[float, ...] = ()  # baseline quantile edges plus the expected range ends, sorted
+    shares: tuple[float, ...] = ()  # reference share per bin, len(edges) + 1
+    categories: tuple[str, ...] = ()
+    category_shares: tuple[float, ...] = ()
+    expected_range: tuple[float, float] | None = None  # values <= min or > max are out of range
+    allow_missing: bool = True
+    missing_share: float = 0.0  # in the training data
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    psi_warn: float = 0.1
+    psi_page: float = 0.25
+    drifted_share: float = 0.5  # share of features whose PSI is above psi_warn
+    window_ms: int = 3_600_000
+    min_samples: int = 100  # observations in the window before any drift alert may fire
+    bins: int = 10
+    epsilon: float = 1e-4  # PSI smoothing: an empty bin counts as this share, never log(0)
+    for_ms: int = 900_000
+
+
+@dataclass(frozen=True)
+class MLSignals:
+    """Settings for the ML rules (spec `drift`, `predictions`, `ground_truth`, `retraining`)."""
+
+    drift: DriftSettings = field(default_factory=DriftSettings)
+    class_priors: tuple[tuple[str, float], ...] = ()  # from the baseline's label column
+    skew_share: float = 0.95
+    skew_window_ms: int = 3_600_000
+    confidence_quantile: float = 0.25
+    confidence_threshold: float = 0.6
+    confidence_floor: float = 0.5  # recorded: share of predictions under this confidence
+    confidence_window_ms: int = 3_600_000
+    no_labels_for_ms: int | None = 6 * 3_600_000
+    retrain_drift_for_ms: int | None = 6 * 3_600_000  # sustained drift
+    retrain_accuracy_floor: float | None = 0.8
+    retrain_accuracy_window_ms: int = 86_400_000
+    retrain_max_age_ms: int | None = 30 * 86_400_000
+    retrain_new_labels: int | None = 10_000
+    out_of_range_max: float = 0.01
+    missing_max: float = 0.05
+    ground_truth_window_ms: int = 86_400_000
+    min_labels: int = 100  # labels in the window before accuracy-based alerts may fire
 
 
 @dataclass(frozen=True)
@@ -75,6 +139,57 @@ class Scrape:
 
 
 @dataclass(frozen=True)
+class ReceiverConfig:
+    """One notifier of a receiver. `settings` use Alertmanager's own field names; secrets appear
+    only as `*_file` paths (a webhook's bearer token as `credentials_file`)."""
+
+    kind: str  # slack | pagerduty | email | opsgenie | webhook
+    settings: tuple[tuple[str, str | bool | int], ...]
+
+
+@dataclass(frozen=True)
+class Receiver:
+    name: str
+    configs: tuple[ReceiverConfig, ...]
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """One entry of an Alertmanager time interval; empty fields match everything."""
+
+    weekdays: tuple[str, ...] = ()
+    times: tuple[tuple[str, str], ...] = ()
+    days_of_month: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()
+    years: tuple[str, ...] = ()
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Receiver per severity (None: the default receiver) and for action="retrain" alerts."""
+
+    critical: str | None = None
+    warning: str | None = None
+    info: str | None = None
+    retrain: str | None = None
+    retrain_continue: bool = False
+    tickets_only_during: str | None = None
+
+
+@dataclass(frozen=True)
+class Alertmanager:
+    receivers: tuple[Receiver, ...]
+    time_intervals: tuple[tuple[str, tuple[TimeRange, ...]], ...]
+    teams: tuple[tuple[str, Routing], ...]
+    default_receiver: str | None
+    group_by: tuple[str, ...]
+    group_wait_ms: int
+    group_interval_ms: int
+    repeat_interval_ms: int
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     team: str
@@ -90,6 +205,31 @@ class Model:
     model_down_for_ms: int
     no_traffic_for_ms: int | None
     no_data_for_ms: int
+    features: tuple[Feature, ...] = ()
+    ml: MLSignals | None = None  # None: the spec asks for no ML-signal rules
+    expected_rps: float | None = None  # typical request rate, for `mlmon explain`'s traffic numbers
+    routing: Routing | None = None  # the model's own Alertmanager routing, team's merged in; None: the team's
+
+
+@dataclass(frozen=True)
+class KubernetesSettings:
+    """prometheus-operator: the namespace of generated objects and the labels its selectors match."""
+
+    namespace: str = "monitoring"
+    rule_labels: tuple[tuple[str, str], ...] = ()
+    monitor_labels: tuple[tuple[str, str], ...] = ()
+    alertmanager_config_labels: tuple[tuple[str, str], ...] = ()
+    dashboard_labels: tuple[tuple[str, str], ...] = (("grafana_dashboard", "1"),)
+    dashboard_namespace: str = "monitoring"
+
+
+@dataclass(frozen=True)
+class RulerSettings:
+    """Group options only Mimir or Thanos rulers understand (promtool 2.42 rejects them)."""
+
+    mimir_source_tenants: tuple[str, ...] = ()
+    mimir_query_offset_ms: int | None = None
+    thanos_partial_response_strategy: str = "abort"
 
 
 @dataclass(frozen=True)
@@ -103,6 +243,11 @@ class Project:
     alertmanagers: tuple[str, ...]
     runbook_base_url: str
     grafana_base_url: str
+    kubernetes: KubernetesSettings = field(default_factory=lambda: KubernetesSettings())
+    rulers: RulerSettings = field(default_factory=lambda: RulerSettings())
+    series_budget_per_model: int | None = None  # generate refuses a model above it
+    templates_dir: str | None = None  # the team's prose templates, searched before templates/
+    alertmanager: Alertmanager | None = None  # None: the project configures no Alertmanager routing
 
 
 DEFAULT_PROJECT = Project(

@@ -50,6 +50,8 @@ def _escape(c: str) -> str:
 def _quote(s: str) -> str:
     """A YAML double-quoted scalar; \\U escapes keep astral characters whole (JSON would split
     them into surrogate pairs, which YAML readers do not join)."""
+    if s.isprintable() and '"' not in s and "\\" not in s and "\ufeff" not in s:
+        return '"' + s + '"'
     return '"' + "".join(map(_escape, s)) + '"'
 
 

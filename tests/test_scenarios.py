@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_mlmon
 
 SCENARIOS = ROOT / "tests" / "scenarios"

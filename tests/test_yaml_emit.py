@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import yaml
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlmon_codegen import generate, yaml_emit
 from mlmon_codegen.spec.validate import load_and_validate
-from conftest import ROOT
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-10**12, 10**12),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -46,6 +47,7 @@ def parse(text: str) -> int:
     return total
 
 
+@functools.lru_cache(maxsize=4096)
 def format_ms(ms: int) -> str:
     """5_400_000 → '1h30m'; the inverse of parse, Prometheus-compatible, weeks as days."""
     if ms <= 0:

@@ -82,8 +82,19 @@ def dashboard_uid(model: str) -> str:
     return f"{uid[:31]}-{digest}"
 
 
-def dashboard_url(base: str, model: str) -> str:
-    return f"{base}/d/{dashboard_uid(model)}/{model}"
+def dashboard_url(base: str, model: str, panel_id: int | None = None) -> str:
+    """The model's dashboard, opened on one panel when `panel_id` is given."""
+    url = f"{base}/d/{dashboard_uid(model)}/{model}"
+    return f"{url}?viewPanel={panel_id}" if panel_id is not None else url
+
+
+def dashboard_file(model: str) -> str:
+    return f"grafana/dashboards/{model}.json"
+
+
+FLEET_DASHBOARD_FILE = "grafana/dashboards/fleet.json"
+# `_` after the prefix: model uids are `mlmon-<name>`, so the fleet's can never equal one.
+FLEET_DASHBOARD_UID = "mlmon_fleet"
 
 
 def runbook_url(base: str, model: str, alert: str) -> str:
@@ -92,3 +103,81 @@ def runbook_url(base: str, model: str, alert: str) -> str:
 
 def runbook_file(model: str, alert: str) -> str:
     return f"runbooks/{model}/{alert}.md"
+
+
+# Engines beyond one Prometheus: Kubernetes objects, Mimir and Thanos rule files.
+KUSTOMIZATION_FILE = "kubernetes/kustomization.yaml"
+
+
+def k8s_name(name: str) -> str:
+    """A DNS-1123 object name. Spec names may hold '_', which Kubernetes refuses; such names get
+    '-' and a hash suffix, so `a_b` and `a-b` never become the same object."""
+    base = f"mlmon-{name}"
+    if "_" not in base:
+        return base
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{base.replace('_', '-')}-{digest}"
+
+
+def k8s_file(kind: str, obj_name: str) -> str:
+    """`kubernetes/<kind, lowercase>/<object name>.yaml`, relative to OUT."""
+    return f"kubernetes/{kind.lower()}/{obj_name}.yaml"
+
+
+def mimir_namespace(model: str) -> str:
+    """One ruler namespace per model: `mimirtool rules sync` replaces a namespace as a whole."""
+    return model
+
+
+def mimir_rules_file(model: str) -> str:
+    return f"mimir/{mimir_namespace(model)}.rules.yml"
+
+
+def thanos_rules_file(model: str) -> str:
+    return f"thanos/{model}.rules.yml"
+
+
+# Alertmanager: generated files, the receiver that notifies nobody, and the template names the
+# receivers call (defined in templates/alertmanager/mlmon.tmpl).
+ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
+ALERTMANAGER_TEMPLATE = "alertmanager/templates/mlmon.tmpl"
+ALERTMANAGER_TEMPLATE_GLOB = "templates/*.tmpl"  # relative to the config, as Alertmanager resolves it
+ALERTMANAGER_ROUTE_TESTS = "tests/alertmanager-routes.yml"
+NULL_RECEIVER = "mlmon-null"
+TEMPLATE_TITLE = "mlmon.title"
+TEMPLATE_TEXT = "mlmon.text"
+TEMPLATE_HTML = "mlmon.html"
+RETRAIN_ACTION = "retrain"
+
+
+# ---------------------------------------------------------------- ML signals (plan/drift.py, targets/ml_rules.py)
+# Recording rules are `mlmon_ml:<what>:<operation><window>`, or `...:baseline` for the training
+# constants they are compared with. They carry `model`, and `feature`/`bin`/`le`/`class` as needed.
+FEATURE_LABEL = "feature"
+BIN_LABEL = "bin"
+LE_LABEL = "le"
+CLASS_LABEL = "class"
+QUANTILE_LABEL = "quantile"
+OTHER_BIN = "(other)"  # categories or classes the baseline never saw
+
+
+def ml_rule(what: str, op: str, window_ms: int) -> str:
+    return f"mlmon_ml:{what}:{op}{format_ms(window_ms)}"
+
+
+def ml_baseline(what: str) -> str:
+    return f"mlmon_ml:{what}:baseline"
+
+
+def bin_label(index: int) -> str:
+    """Zero-padded so bins sort in order on dashboards."""
+    return f"{index:02d}"
+
+
+ML_ALERTS = {
+    "feature_drift": "FeatureDrift", "feature_drift_severe": "FeatureDriftSevere", "dataset_drift": "DatasetDrift",
+    "prediction_drift": "PredictionDrift", "prediction_skew": "PredictionSkew", "low_confidence": "LowConfidence",
+    "out_of_range": "FeatureOutOfRange", "missing": "FeatureMissingValues", "no_labels": "NoGroundTruthLabels",
+    "retrain_drift": "RetrainOnSustainedDrift", "retrain_accuracy": "RetrainOnLowAccuracy",
+    "retrain_stale": "RetrainOnStaleModel", "retrain_labels": "RetrainOnNewLabels",
+}

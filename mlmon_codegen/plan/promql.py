@@ -6,7 +6,9 @@ the parentheses it needs, so callers never reason about precedence.
 
 from __future__ import annotations
 
+import functools
 import math
+import re
 from collections.abc import Iterable, Mapping
 
 from mlmon_codegen.plan.durations import format_ms
@@ -14,11 +16,17 @@ from mlmon_codegen.plan.durations import format_ms
 Matcher = tuple[str, str, str]  # (label, op, value) with op in = != =~ !~
 
 
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
+
+
+@functools.lru_cache(maxsize=65_536)
 def quote(value: str) -> str:
     """A PromQL double-quoted string: backslash, quote and control characters escaped."""
+    if not _NEEDS_ESCAPE.search(value):
+        return '"' + value + '"'
     out = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
     out = out.replace("\t", "\\t")
-    return '"' + "".join(c if ord(c) >= 0x20 else f"\\x{ord(c):02x}" for c in out) + '"'
+    return '"' + "".join(c if ord(c) >= 0x20 and c != "\x7f" else f"\\x{ord(c):02x}" for c in out) + '"'
 
 
 def number(value: float) -> str:
@@ -108,6 +116,14 @@ def label_equal_filter(expr: str, a: str, b: str, keep_equal: bool = True) -> st
 
     PromQL cannot compare two labels in a selector. Copying b over a gives one series per value
     of b with a == b; matching `expr` on (a, b) against that set keeps exactly the equal pairs.
+    Aggregate by b before copying: label_replace over series that differ only in a would yield
+    duplicate label sets, which Prometheus rejects ("vector cannot contain metrics with the same
+    labelset") as soon as two predicted classes share an actual class.
     """
-    pairs = agg("max", call("label_replace", expr, quote(a), quote("$1"), quote(b), quote("(.*)")), by=(a, b))
+    pairs = call("label_replace", agg("max", expr, by=(b,)), quote(a), quote("$1"), quote(b), quote("(.*)"))
     return f"({expr}) {'and' if keep_equal else 'unless'} {on((a, b))} ({pairs})"
+
+
+def matcher(label: str, op: str, value: str) -> str:
+    """One Alertmanager matcher (`team="risk"`): the same quoting as a PromQL selector's."""
+    return f"{label}{op}{quote(value)}"

@@ -25,6 +25,7 @@ MAX_DEPTH = 64
 MAX_NODES = 200_000  # after alias expansion: a billion-laughs file trips this, not the memory
 
 Loc = tuple[str | int, ...]
+_PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass
@@ -75,6 +76,11 @@ class _Builder:
         if len(loc) > MAX_DEPTH:
             raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
         self.mark(loc, node)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _PLAIN_COLLECTIONS:
+            # Scalars with odd tags fail in the safe constructor; collections we build ourselves,
+            # so without this a `!!python/object` or `!!set` tag would be silently ignored.
+            self.problems.append(self._at(node, loc, f"YAML tag {node.tag!r} is not supported",
+                                          "specs are plain mappings, lists and scalars"))
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -105,7 +111,7 @@ class _Builder:
 def load_text(path: str, raw: bytes) -> tuple[Document | None, list[Problem]]:
     """Parse one YAML document; never raises for bad input, returns problems instead."""
     if len(raw) > MAX_BYTES:
-        return None, [Problem(path, 0, 0, "", f"file is {len(raw)} bytes, over the {MAX_BYTES}-byte limit",
+        return None, [Problem(path, 1, 1, "", f"file is larger than the {MAX_BYTES}-byte (1 MiB) limit",
                               "split the spec, or check that this is really a spec file")]
     try:
         text = raw.decode("utf-8")

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mlmon_codegen.plan import durations
+from mlmon_codegen.spec import ml
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -62,17 +63,27 @@ Duration = Annotated[str, AfterValidator(_duration)]
 LabelName = Annotated[str, AfterValidator(_label_name)]
 MetricName = Annotated[str, AfterValidator(_metric_name)]
 SafeText = Annotated[str, AfterValidator(_safe_text)]
+
+
+def _label_value(value: str) -> str:
+    if not value:  # Prometheus drops a label whose value is empty, so the alert would lack it
+        raise ValueError("a label value cannot be empty (Prometheus drops the label); remove the label instead")
+    return value
+
+
+LabelValue = Annotated[str, AfterValidator(_safe_text), AfterValidator(_label_value)]
 TierName = Literal["page-fast", "page-slow", "ticket-fast", "ticket-slow"]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    # allow_inf_nan=False: a NaN objective passes every `<`/`>` check and poisons the math.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False)
 
 
 class Metadata(Strict):
     name: Name
     team: Name
-    labels: dict[LabelName, SafeText] = Field(default_factory=dict)
+    labels: dict[LabelName, LabelValue] = Field(default_factory=dict)
     description: SafeText = ""
 
 
@@ -80,6 +91,9 @@ class ModelInfo(Strict):
     version: SafeText | None = None
     task: Literal["classification", "regression"] = "classification"
     classes: list[SafeText] = Field(default_factory=list)
+    expected_rps: float | None = Field(
+        None, gt=0, description="typical requests per second; `mlmon explain` turns budgets into requests"
+    )
 
 
 class KubernetesScrape(Strict):
@@ -117,6 +131,8 @@ class Metrics(Strict):
     feature_missing: MetricName = "ml_feature_missing_total"
     ground_truth: MetricName = "ml_ground_truth_total"
     trained_at: MetricName = "ml_model_trained_timestamp_seconds"
+    feature_category: MetricName = "ml_feature_category_total"
+    label_lag: MetricName = "ml_ground_truth_lag_seconds"
 
 
 class AlertOptions(Strict):
@@ -157,9 +173,116 @@ class ModelDownOptions(Strict):
     )
 
 
+# Alertmanager (issue 4): receivers, routing per team (a model may override it), time intervals.
+# Secrets are never inline: each inline-secret field below exists only so that validation can
+# name the `*_file` field to use instead (spec/alertmanager.py rejects any value in them).
+class SlackReceiver(Strict):
+    api_url_file: SafeText | None = Field(None, description="file holding the Slack webhook URL")
+    channel: SafeText | None = None
+    send_resolved: bool = True
+    api_url: str | None = Field(None, description="never inline: use api_url_file")
+
+
+class PagerDutyReceiver(Strict):
+    routing_key_file: SafeText | None = Field(None, description="file holding the Events API v2 routing key")
+    service_key_file: SafeText | None = Field(None, description="file holding the (v1) service key")
+    send_resolved: bool = True
+    routing_key: str | None = Field(None, description="never inline: use routing_key_file")
+    service_key: str | None = Field(None, description="never inline: use service_key_file")
+
+
+class EmailReceiver(Strict):
+    to: SafeText
+    from_: SafeText = Field(alias="from")
+    smarthost: SafeText = Field(description="host:port of the SMTP server")
+    auth_username: SafeText | None = None
+    auth_password_file: SafeText | None = None
+    require_tls: bool = True
+    send_resolved: bool = False
+    auth_password: str | None = Field(None, description="never inline: use auth_password_file")
+    auth_secret: str | None = Field(None, description="never inline: use auth_password_file")
+
+
+class OpsgenieReceiver(Strict):
+    api_key_file: SafeText | None = None
+    api_url: SafeText | None = None
+    send_resolved: bool = True
+    api_key: str | None = Field(None, description="never inline: use api_key_file")
+
+
+class WebhookAuthorization(Strict):
+    type: SafeText = "Bearer"
+    credentials_file: SafeText | None = None
+    credentials: str | None = Field(None, description="never inline: use credentials_file")
+
+
+class WebhookHTTPConfig(Strict):
+    authorization: WebhookAuthorization | None = None
+
+
+class WebhookReceiver(Strict):
+    url: SafeText = Field(description="no secret in the URL: Alertmanager 0.25 has no url_file")
+    http_config: WebhookHTTPConfig | None = None
+    send_resolved: bool = True
+    max_alerts: int = Field(0, ge=0)
+    url_file: str | None = Field(None, description="not in Alertmanager 0.25")
+
+
+class Receiver(Strict):
+    name: Name
+    slack: list[SlackReceiver] = Field(default_factory=list)
+    pagerduty: list[PagerDutyReceiver] = Field(default_factory=list)
+    email: list[EmailReceiver] = Field(default_factory=list)
+    opsgenie: list[OpsgenieReceiver] = Field(default_factory=list)
+    webhook: list[WebhookReceiver] = Field(default_factory=list)
+
+
+class TimeRange(Strict):
+    start_time: str = Field(description="HH:MM, 00:00 to 24:00")
+    end_time: str
+
+
+class TimeInterval(Strict):
+    """Alertmanager's time_interval: every field given must match (an empty one always matches)."""
+
+    weekdays: list[str] = Field(default_factory=list, description="monday, or ranges like monday:friday")
+    times: list[TimeRange] = Field(default_factory=list)
+    days_of_month: list[int | str] = Field(default_factory=list, description="1, -1 (last) or 1:15")
+    months: list[int | str] = Field(default_factory=list, description="january, 1 or march:may")
+    years: list[int | str] = Field(default_factory=list, description="2026 or 2026:2027")
+    location: str | None = Field(None, description="IANA time zone, e.g. Europe/Berlin; default UTC")
+
+
+class Routing(Strict):
+    """Which receiver gets each severity; unset ones fall back to the default receiver."""
+
+    critical: Name | None = Field(None, description="pages: always on")
+    warning: Name | None = Field(None, description="tickets")
+    info: Name | None = Field(None, description="never a paging receiver")
+    retrain: Name | None = Field(None, description='alerts with action="retrain": the CI webhook')
+    retrain_continue: bool | None = Field(None, description="retrain alerts also reach the info receiver")
+    tickets_only_during: Name | None = Field(None, description="a time interval: warnings are muted outside it")
+
+
+class AlertmanagerDefaults(Strict):
+    group_by: list[LabelName] = Field(default_factory=lambda: ["alertname", "model", "slo"])
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+
+
+class AlertmanagerSettings(Strict):
+    defaults: AlertmanagerDefaults = Field(default_factory=AlertmanagerDefaults)
+    default_receiver: Name | None = Field(None, description="catches what no team route does; default: nobody")
+    receivers: list[Receiver] = Field(default_factory=list)
+    time_intervals: dict[Name, list[TimeInterval]] = Field(default_factory=dict)
+    teams: dict[Name, Routing] = Field(default_factory=dict)
+
+
 class Alerting(Strict):
     model_down: ModelDownOptions = Field(default_factory=ModelDownOptions)
     no_data_for: Duration = Field("10m", description="how long an SLI may lack data while up")
+    routing: Routing | None = Field(None, description="overrides the team's alertmanager routing")
 
 
 class ModelMonitor(Strict):
@@ -175,19 +298,78 @@ class ModelMonitor(Strict):
     metrics: Metrics = Field(default_factory=Metrics)
     slos: dict[Name, SLO] = Field(default_factory=dict)
     alerting: Alerting = Field(default_factory=Alerting)
+    # ML signals (spec/ml.py); a model without any of these gets no ML rules.
+    features: dict[ml.FeatureName, ml.FeatureSpec] = Field(default_factory=dict)
+    drift: ml.DriftSpec | None = None
+    predictions: ml.PredictionsSpec | None = None
+    quality: ml.QualitySpec | None = None
+    ground_truth: ml.GroundTruthSpec | None = None
+    retraining: ml.RetrainingSpec | None = None
 
 
 class PrometheusSettings(Strict):
     scrape_interval: Duration = "15s"
     evaluation_interval: Duration = "30s"
     scrape_timeout: Duration | None = None
-    external_labels: dict[LabelName, SafeText] = Field(default_factory=dict)
+    external_labels: dict[LabelName, LabelValue] = Field(default_factory=dict)
     alertmanagers: list[SafeText] = Field(default_factory=lambda: ["localhost:9093"])
 
 
 class Urls(Strict):
     runbooks: SafeText = "https://runbooks.example.com/mlmon"
     grafana: SafeText = "https://grafana.example.com"
+
+
+# Engines beyond one Prometheus (issue 7): prometheus-operator, Mimir/Thanos rulers, series budget.
+K8S_LABEL_KEY_RE = re.compile(
+    r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
+K8S_LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
+
+
+def _k8s_label_key(value: str) -> str:
+    if not K8S_LABEL_KEY_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid Kubernetes label key")
+    return value
+
+
+def _k8s_label_value(value: str) -> str:
+    if not K8S_LABEL_VALUE_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid Kubernetes label value (at most 63 letters, digits, -_.)")
+    return value
+
+
+K8sLabels = dict[Annotated[str, AfterValidator(_k8s_label_key)], Annotated[str, AfterValidator(_k8s_label_value)]]
+
+
+class KubernetesSettings(Strict):
+    """Where `--target kubernetes` puts objects, and the labels the operator's selectors match."""
+
+    namespace: Name = Field("monitoring", description="namespace of every generated object")
+    rule_labels: K8sLabels = Field(default_factory=dict,
+                                   description="PrometheusRule labels, matched by Prometheus.spec.ruleSelector")
+    monitor_labels: K8sLabels = Field(
+        default_factory=dict,
+        description="ServiceMonitor/PodMonitor labels, matched by serviceMonitorSelector/podMonitorSelector")
+    alertmanager_config_labels: K8sLabels = Field(
+        default_factory=dict, description="AlertmanagerConfig labels, matched by alertmanagerConfigSelector")
+    dashboard_labels: K8sLabels = Field(default_factory=lambda: {"grafana_dashboard": "1"},
+                                        description="dashboard ConfigMap labels the Grafana sidecar watches")
+    dashboard_namespace: Name | None = Field(None, description="default: namespace")
+
+
+class MimirSettings(Strict):
+    source_tenants: list[SafeText] = Field(
+        default_factory=list, description="federated rule groups: the tenants every group queries")
+    query_offset: Duration | None = Field(None, description="evaluate this far in the past (late samples)")
+
+
+class ThanosSettings(Strict):
+    partial_response_strategy: Literal["abort", "warn"] = "abort"
+
+
+class Budget(Strict):
+    series_per_model: int | None = Field(
+        None, ge=1, description="generate refuses a model whose recording rules would create more series")
 
 
 class ProjectMetadata(Strict):
@@ -204,6 +386,14 @@ class Project(Strict):
     metadata: ProjectMetadata
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings)
     urls: Urls = Field(default_factory=Urls)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
+    mimir: MimirSettings = Field(default_factory=MimirSettings)
+    thanos: ThanosSettings = Field(default_factory=ThanosSettings)
+    budget: Budget = Field(default_factory=Budget)
+    templates: SafeText | None = Field(
+        None, description="folder of Jinja2 templates that override mlmon's (runbooks/<kind>.md.j2, "
+        "teams/<team>/runbooks/...), relative to this file")
+    alertmanager: AlertmanagerSettings | None = Field(None, description="routing, receivers, intervals")
 
 
 KINDS: dict[str, type[Strict]] = {"ModelMonitor": ModelMonitor, "Project": Project}

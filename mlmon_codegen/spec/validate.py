@@ -18,12 +18,14 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel
 
+from mlmon_codegen import cardinality, secret_scan
 from mlmon_codegen import model as m
 from mlmon_codegen.errors import Problem, SpecError
-from mlmon_codegen.plan import durations
+from mlmon_codegen.plan import durations, naming
 from mlmon_codegen.plan.burnrate import plan_tiers
-from mlmon_codegen.spec import v1
+from mlmon_codegen.spec import alertmanager, v1
 from mlmon_codegen.spec.load import Document, Loc, discover, load_file
+from mlmon_codegen.spec.ml_validate import build_ml
 
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
 PERCENTILE_FIELDS = {"p50_target_ms": 50.0, "p90_target_ms": 90.0, "p95_target_ms": 95.0,
@@ -299,7 +301,8 @@ def _unwrap_seed_slos(doc: Document) -> None:
     data = doc.data
     slos = data.get("slos")
     name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
-    if isinstance(slos, dict) and name in slos and len(slos) == 1 and isinstance(slos[name], dict):
+    if (isinstance(slos, dict) and isinstance(name, str) and name in slos and len(slos) == 1
+            and isinstance(slos[name], dict)):
         inner = slos[name]
         if not ({"objective", "target"} & set(inner)):
             data["slos"] = inner
@@ -322,6 +325,8 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
         problems.append(doc.problem(("scrape", "timeout"), "scrape timeout is longer than the interval"))
     buckets = _latency_buckets(doc, spec, problems)
     slos = _build_slos(doc, spec, scrape_ms, buckets, problems, queries)
+    features, ml_signals = build_ml(doc, spec, problems)  # ML sections and the baseline file
+    routing = alertmanager.build_model_routing(doc, spec, project, problems)
     if len(problems) > start:
         return None
     met = spec.metrics
@@ -341,11 +346,13 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
             requests=met.requests, errors=met.errors, latency=met.latency, latency_buckets=buckets,
             predicted_class=met.predicted_class, confidence=met.confidence,
             feature_value=met.feature_value, feature_missing=met.feature_missing,
-            ground_truth=met.ground_truth, trained_at=met.trained_at),
-        slos=tuple(slos),
+            ground_truth=met.ground_truth, trained_at=met.trained_at,
+            feature_category=met.feature_category, label_lag=met.label_lag),
+        slos=tuple(slos), features=features, ml=ml_signals,
         model_down_for_ms=durations.parse(spec.alerting.model_down.for_),
         no_traffic_for_ms=_ms(spec.alerting.model_down.no_traffic_for),
         no_data_for_ms=durations.parse(spec.alerting.no_data_for),
+        expected_rps=spec.model.expected_rps, routing=routing,
     )
 
 
@@ -360,12 +367,28 @@ def build_project(doc: Document, spec: v1.Project) -> m.Project:
         alertmanagers=tuple(p.alertmanagers),
         runbook_base_url=spec.urls.runbooks.rstrip("/"),
         grafana_base_url=spec.urls.grafana.rstrip("/"),
+        kubernetes=_kubernetes_settings(spec.kubernetes),
+        rulers=m.RulerSettings(
+            mimir_source_tenants=tuple(spec.mimir.source_tenants), mimir_query_offset_ms=_ms(spec.mimir.query_offset),
+            thanos_partial_response_strategy=spec.thanos.partial_response_strategy),
+        series_budget_per_model=spec.budget.series_per_model,
+        templates_dir=str(Path(doc.path).parent / spec.templates) if spec.templates else None,
     )
+
+
+def _kubernetes_settings(k: v1.KubernetesSettings) -> m.KubernetesSettings:
+    def labels(d: dict[str, str]) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(d.items()))
+
+    return m.KubernetesSettings(
+        namespace=k.namespace, rule_labels=labels(k.rule_labels), monitor_labels=labels(k.monitor_labels),
+        alertmanager_config_labels=labels(k.alertmanager_config_labels),
+        dashboard_labels=labels(k.dashboard_labels), dashboard_namespace=k.dashboard_namespace or k.namespace)
 
 
 def _typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
     kind = doc.data.get("kind")
-    if kind not in v1.KINDS:
+    if not isinstance(kind, str) or kind not in v1.KINDS:  # a list or mapping is unhashable
         problems.append(doc.problem(("kind",), f"unknown kind {kind!r}" if kind else "`kind` is missing",
                                     "kind: ModelMonitor for a model, kind: Project for shared settings"))
         return None
@@ -379,7 +402,7 @@ def _typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
         return None
 
 
-def validate_documents(docs: list[Document]) -> Result:
+def validate_documents(docs: list[Document], check_budget: bool = True) -> Result:
     """All problems in all files, or the fleet. Raises SpecError with every problem."""
     problems: list[Problem] = []
     typed = [(doc, _typed(doc, problems)) for doc in docs]
@@ -391,28 +414,44 @@ def validate_documents(docs: list[Document]) -> Result:
                                   "keep one project file per spec folder") for d, _ in projects[1:])
     elif projects:
         project = build_project(*projects[0])
+        project = alertmanager.with_alertmanager(project, *projects[0], problems)
+        if project.templates_dir and not Path(project.templates_dir).is_dir():
+            problems.append(projects[0][0].problem(("templates",), f"no such folder: {project.templates_dir}",
+                                                   "the path is relative to the project file"))
     models: dict[str, m.Model] = {}
+    seen: dict[str, str] = {}  # model name → the file that defined it first
     queries: list[QueryRef] = []
+    warnings: list[Problem] = []
     for doc, spec in typed:
         if not isinstance(spec, v1.ModelMonitor):
             continue
-        built = build_model(doc, spec, project, problems, queries)
-        if built is None:
-            continue
-        if built.name in models:
-            problems.append(doc.problem(("metadata", "name"), f"model {built.name!r} is already defined in "
-                                        f"{models[built.name].source}", "model names are unique across files"))
-            continue
-        models[built.name] = built
+        name = spec.metadata.name
+        duplicate = name in seen
+        if duplicate:
+            problems.append(doc.problem(("metadata", "name"), f"model {name!r} is already defined in {seen[name]}",
+                                        "model names are unique across files"))
+        if naming.dashboard_file(name) == naming.FLEET_DASHBOARD_FILE:
+            problems.append(doc.problem(("metadata", "name"), f"{name!r} is reserved: its dashboard would be the "
+                                        "fleet overview's file", "choose another model name"))
+        seen.setdefault(name, doc.path)
+        built = build_model(doc, spec, project, problems, queries)  # still run: report all problems
+        if built is not None and not duplicate:
+            models[built.name] = built
+            warnings.extend(alertmanager.unrouted(doc, built, project))
+            if check_budget:  # the series budget (issue 7); `mlmon stats` reads over-budget specs too
+                problems.extend(cardinality.budget_problem(doc, built, project))
     if not docs:
         problems.append(Problem("(arguments)", 0, 0, "", "no spec files found", "pass a folder of *.yaml specs"))
+    # Secrets anywhere in a spec; one message per place, so not where a field check already spoke.
+    spoken = {(p.file, p.field) for p in problems}
+    problems.extend(p for doc in docs for p in secret_scan.spec_problems(doc) if (p.file, p.field) not in spoken)
     if problems:
         raise SpecError(problems)
     fleet = m.Fleet(project, tuple(sorted(models.values(), key=lambda x: x.name)))
-    return Result(fleet, [], queries)
+    return Result(fleet, warnings, queries)
 
 
-def load_and_validate(paths: list[Path]) -> Result:
+def load_and_validate(paths: list[Path], check_budget: bool = True) -> Result:
     files, problems = discover(paths)
     docs = []
     for f in files:
@@ -421,7 +460,7 @@ def load_and_validate(paths: list[Path]) -> Result:
         if doc:
             docs.append(doc)
     try:
-        result = validate_documents(docs) if not problems or docs else None
+        result = validate_documents(docs, check_budget) if not problems or docs else None
     except SpecError as exc:
         problems.extend(exc.problems)
         result = None

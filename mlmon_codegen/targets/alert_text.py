@@ -6,6 +6,7 @@ from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.plan.durations import format_ms
+from mlmon_codegen.targets import dashboards
 
 
 def percent(ratio: float) -> str:
@@ -23,7 +24,9 @@ def base_labels(model: m.Model, severity: str) -> dict[str, str]:
 def links(project: m.Project, model: m.Model, alert: str) -> dict[str, str]:
     return {
         "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert),
-        "dashboard_url": naming.dashboard_url(project.grafana_base_url, model.name),
+        # The panel id comes from the dashboards' own layout, so the link and the panel agree.
+        "dashboard_url": naming.dashboard_url(project.grafana_base_url, model.name,
+                                              dashboards.alert_panel_id(model, alert)),
     }
 
 

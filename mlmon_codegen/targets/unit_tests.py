@@ -13,15 +13,24 @@ from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.plan import promql as q
 from mlmon_codegen.plan.burnrate import Tier
-from mlmon_codegen.plan.durations import format_ms
+from mlmon_codegen.plan.durations import LADDER_MS, format_ms
 from mlmon_codegen.targets import alert_text, rules
 
 REQUESTS_PER_STEP = 1_000_000  # large enough that a 99.999% objective's threshold is whole errors
-# Coarse on purpose. The input ratios are steady, so a rate read at any evaluation instant is
-# exact whatever the interval; what costs is the number of evaluations (a 1m interval made a
-# 30d SLO's file take half a minute). group_eval_order keeps alerts reading the same instant's
-# recordings.
-EVALUATION_INTERVAL_MS = 600_000
+
+
+def evaluation_interval_ms(model: m.Model) -> int:
+    """One interval per file, coarse on purpose.
+
+    The input ratios are steady, so a rate read at any evaluation instant is exact whatever the
+    interval; what costs is evaluations x rules (a 1m interval made a 30d SLO's file take half a
+    minute; a 90d spec with 50 features took minutes at 10m). Each case is read at the first
+    instant past twice its short window, so the slowest tier needs about 24 evaluations.
+    group_eval_order keeps alerts reading the same instant's recordings.
+    """
+    slowest = max((2 * t.short_ms for s in model.slos for t in s.tiers), default=0)
+    wanted = max(600_000, slowest // 24)
+    return max(c for c in LADDER_MS if c <= wanted)
 
 
 def _counter(per_step: int, steps: int) -> str:
@@ -68,12 +77,17 @@ def _align(ms: int, interval: int) -> int:
 def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires: bool) -> dict[str, Any]:
     step = _step_ms(tier)
     ratio_wanted = min(1.0, tier.threshold * 2) if fires else tier.threshold / 2
+    # Three significant digits: the description shows the ratio with four (humanizePercentage),
+    # and a ratio whose fifth digit is a 5 would round either way with Prometheus' float error.
+    ratio_wanted = float(f"{ratio_wanted:.3g}")
     errors_per_step = round(REQUESTS_PER_STEP * ratio_wanted)
     ratio = errors_per_step / REQUESTS_PER_STEP
     min_events = slo.min_events or 0
     # The ratio is steady from the first sample, so both windows read it once the short one
     # is full; running the whole long window (3d at 30d) only made the file slow.
-    eval_ms = _align(2 * tier.short_ms + (slo.for_ms or 0), EVALUATION_INTERVAL_MS)
+    interval = evaluation_interval_ms(model)
+    # Pending from the first instant with a full short window; firing `for` later.
+    eval_ms = _align(2 * tier.short_ms, interval) + _align(slo.for_ms or 0, interval)
     steps = eval_ms // step + 2
     name = naming.burn_alert(slo.name, tier.name)
     expected = []
@@ -95,8 +109,8 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
 
 
 def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any]:
-    interval = EVALUATION_INTERVAL_MS
-    eval_ms = _align(model.model_down_for_ms + 2 * interval, interval)
+    interval = evaluation_interval_ms(model)
+    eval_ms = _align(model.model_down_for_ms, interval) + interval
     return {
         "name": "ModelDown fires when every target is down",
         "interval": format_ms(interval),
@@ -121,7 +135,7 @@ def render(model: m.Model, project: m.Project) -> dict[str, Any]:
             cases.append(_tier_case(model, slo, tier, project, fires=False))
     return {
         "rule_files": [f"../{naming.rules_file(model.name)}"],
-        "evaluation_interval": format_ms(EVALUATION_INTERVAL_MS),
+        "evaluation_interval": format_ms(evaluation_interval_ms(model)),
         # Without this promtool evaluates groups in random order, and an alert may read the
         # previous tick's recording, which is stale when the interval exceeds the 5m lookback.
         "group_eval_order": [g["name"] for g in rules.render(model, project)["groups"]],

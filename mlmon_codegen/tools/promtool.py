@@ -53,8 +53,8 @@ def test_rules(paths: list[Path]) -> Run:
 def parse_errors(expressions: list[str]) -> list[str | None]:
     """For each expression, None if promtool parses it, else its error.
 
-    One promtool call checks the whole batch as recording rules; only when the batch fails are
-    the expressions checked one by one to say which broke (failures are the rare path).
+    One promtool call checks the whole batch as recording rules; only when the batch fails is it
+    split in halves to say which broke (failures are the rare path).
     """
     if not expressions:
         return []
@@ -69,17 +69,33 @@ def parse_errors(expressions: list[str]) -> list[str | None]:
         finally:
             Path(fh.name).unlink()
 
-    if check(expressions).ok:
-        return [None] * len(expressions)
-    results: list[str | None] = []
-    for e in expressions:
-        r = check([e])
-        results.append(None if r.ok else _first_error(r.output))
+    results: list[str | None] = [None] * len(expressions)
+
+    def locate(batch: list[int], known_bad: bool = False) -> None:
+        # Halve a failing batch until single expressions remain: k broken expressions among n
+        # cost about 2k·log2(n) promtool calls instead of n (a dashboard has hundreds).
+        if len(batch) == 1:
+            r = check([expressions[batch[0]]])
+            results[batch[0]] = None if r.ok else _first_error(r.output)
+            return
+        if not known_bad and check([expressions[i] for i in batch]).ok:
+            return
+        mid = len(batch) // 2
+        locate(batch[:mid])
+        locate(batch[mid:])
+
+    if not check(expressions).ok:
+        locate(list(range(len(expressions))), known_bad=True)
     return results
 
 
 def _first_error(output: str) -> str:
     for line in output.splitlines():
         if "parse error" in line or "error" in line.lower():
-            return line.strip().split("rule 0:", 1)[-1].strip()
+            # Drop the temporary file's name and rule number: they mean nothing to the user and
+            # would make the message differ between runs.
+            for marker in ("could not parse expression:", "rule 0:"):
+                if marker in line:
+                    return line.split(marker, 1)[1].strip()
+            return line.strip()
     return output.splitlines()[-1] if output else "promtool rejected it"

@@ -1,0 +1,356 @@
+"""Rule evaluation cost: mlmon's SLO rules against a Sloth-style rule set, in one real Prometheus.
+
+For each fleet size, N synthetic models with one availability SLO (99.9% over 30d) get:
+- mlmon's rules, as generated (targets/rules.py);
+- a Sloth-style set for the same SLOs: every window's ratio re-reads the raw counters, and the
+  period ratio is sum_over_time / count_over_time of the 5m ratio, all at the global interval.
+Synthetic history (3 days of counters, and of each rule set's 5m recordings the period reads) is
+backfilled with `promtool tsdb create-blocks-from openmetrics`. In the same run, each set gets its
+own Prometheus on 127.0.0.1, one after the other (so they never compete for CPU), after a query
+that reads the whole history once (so neither pays for cold pages). The script reads
+`prometheus_rule_group_last_duration_seconds`, `prometheus_rule_group_interval_seconds` and
+`process_cpu_seconds_total` from its /metrics over one cycle of the slowest group, and prints per
+SLO: evaluation seconds per round (every group once), evaluation seconds per minute (duration x
+evaluations a minute: the load a ruler carries), Prometheus CPU seconds per minute, and the
+series the rules record.
+
+Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...]   (default 50 200; about 10 min per size)
+     --blocks=DIR reuses a backfilled TSDB of at least max(N) models (for quick iteration).
+Prints figures only; never fails a build.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from mlmon_codegen import cardinality
+from mlmon_codegen import model as m
+from mlmon_codegen.plan import durations
+from mlmon_codegen.plan import promql as q
+from mlmon_codegen.plan.sli import window_queries, windows
+from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.targets import rules
+
+EVAL_INTERVAL = "30s"
+HISTORY_S = 3 * 86_400  # the longest alert window
+STEP_S = 60  # synthetic sample spacing (both rule sets read the same data)
+REQ_PER_S, ERR_SHARE = 20.0, 0.0005
+MAX_WAIT_S = 420  # bounded: Prometheus is stopped after this whatever happened
+
+SPEC = """\
+apiVersion: mlmon/v1
+kind: ModelMonitor
+metadata: {{name: bench-{i:04d}, team: bench}}
+scrape: {{targets: ["bench-{i:04d}:8000"]}}
+slos:
+  availability: {{objective: 99.9, period: 30d}}
+"""
+PROJECT = f"""\
+apiVersion: mlmon/v1
+kind: Project
+metadata: {{name: bench}}
+prometheus: {{scrape_interval: 15s, evaluation_interval: {EVAL_INTERVAL}}}
+"""
+
+
+def fleet_of(n: int, folder: Path) -> m.Fleet:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mlmon.yaml").write_text(PROJECT)
+    for i in range(n):
+        (folder / f"bench-{i:04d}.yaml").write_text(SPEC.format(i=i))
+    return load_and_validate([folder]).fleet
+
+
+# ---------------------------------------------------------------- the Sloth-style rule set
+
+
+def sloth_labels(model: m.Model, slo: m.SLO, window: str) -> dict[str, str]:
+    sid = f"{model.name}-{slo.name}"
+    return {"sloth_id": sid, "sloth_service": model.name, "sloth_slo": slo.name, "sloth_window": window}
+
+
+def sloth_groups(model: m.Model) -> list[dict]:
+    """What Sloth generates for the same SLO: ratio per window straight from the raw counters,
+    the period as the mean of the 5m ratio, meta recordings, and multiwindow alerts."""
+    groups = []
+    for slo in model.slos:
+        ratios = []
+        for w in [*windows(slo)]:
+            wq = window_queries(model, slo, w)
+            assert wq.errors is not None and wq.total is not None
+            ratios.append({"record": f"slo:sli_error:ratio_rate{q.window(w)}",
+                           "expr": q.binop(wq.errors, "/", wq.total),
+                           "labels": sloth_labels(model, slo, q.window(w))})
+        base = q.selector("slo:sli_error:ratio_rate5m", {"sloth_id": f"{model.name}-{slo.name}"})
+        period = durations.format_ms(slo.period_ms)
+        ratios.append({"record": f"slo:sli_error:ratio_rate{period}",
+                       "expr": q.binop(q.call("sum_over_time", q.rng(base, period)), "/",
+                                       q.call("count_over_time", q.rng(base, period)),
+                                       q.ignoring(("sloth_window",))),
+                       "labels": sloth_labels(model, slo, period)})
+        sid = {"sloth_id": f"{model.name}-{slo.name}"}
+        meta_labels = {k: v for k, v in sloth_labels(model, slo, "").items() if k != "sloth_window"}
+        period_ratio = q.selector(f"slo:sli_error:ratio_rate{period}", sid)
+        meta = [
+            {"record": "slo:objective:ratio", "expr": q.call("vector", q.number(slo.objective / 100)),
+             "labels": meta_labels},
+            {"record": "slo:error_budget:ratio", "expr": q.call("vector", q.number(slo.budget)),
+             "labels": meta_labels},
+            {"record": "slo:current_burn_rate:ratio",
+             "expr": q.binop(q.selector("slo:sli_error:ratio_rate5m", sid), "/",
+                             q.selector("slo:error_budget:ratio", sid), q.ignoring(("sloth_window",))),
+             "labels": meta_labels},
+            {"record": "slo:period_burn_rate:ratio",
+             "expr": q.binop(period_ratio, "/", q.selector("slo:error_budget:ratio", sid),
+                             q.ignoring(("sloth_window",))),
+             "labels": meta_labels},
+            {"record": "slo:period_error_budget_remaining:ratio",
+             "expr": "1 - " + q.selector("slo:period_burn_rate:ratio", sid), "labels": meta_labels},
+        ]
+        alerts = []
+        for severity, tiers in (("page", slo.tiers[:2]), ("ticket", slo.tiers[2:])):
+            parts = []
+            for t in tiers:
+                th = q.number(t.threshold)
+                short = q.agg("max", f"{q.selector(f'slo:sli_error:ratio_rate{q.window(t.short_ms)}', sid)} > {th}",
+                              without=("sloth_window",))
+                long = q.agg("max", f"{q.selector(f'slo:sli_error:ratio_rate{q.window(t.long_ms)}', sid)} > {th}",
+                             without=("sloth_window",))
+                parts.append(q.binop(long, "and", short))
+            if parts:
+                alerts.append({"alert": f"SlothBurn{severity.title()}", "expr": " or ".join(parts),
+                               "labels": {"severity": severity}})
+        name = f"sloth-slo-{model.name}-{slo.name}"
+        groups += [{"name": f"{name}-sli-recordings", "rules": ratios},
+                   {"name": f"{name}-meta-recordings", "rules": meta},
+                   {"name": f"{name}-alerts", "rules": alerts}]
+    return groups
+
+
+# ---------------------------------------------------------------- synthetic history
+
+
+def openmetrics(fleet: m.Fleet, end_s: int) -> str:
+    """Counters for every model, plus each rule set's 5m recordings the period rules read."""
+    lines: list[str] = []
+    stamps = range(end_s - HISTORY_S, end_s, STEP_S)
+    families: dict[str, list[tuple[str, str]]] = {}
+    for model in fleet.models:
+        sel = f'model_name="{model.name}"'
+        families.setdefault("ml_prediction_requests", []).append((sel, "counter"))
+        families.setdefault("ml_prediction_errors", []).append((f'{sel},error_type="internal"', "counter"))
+        for slo in model.slos:
+            families.setdefault("mlmon_slo:errors:rate5m", []).append(
+                (f'model="{model.name}",slo="{slo.name}"', "gauge-err"))
+            families.setdefault("mlmon_slo:requests:rate5m", []).append(
+                (f'model="{model.name}",slo="{slo.name}"', "gauge-req"))
+            labels = ",".join(f'{k}="{v}"' for k, v in sloth_labels(model, slo, "5m").items())
+            families.setdefault("slo:sli_error:ratio_rate5m", []).append((labels, "gauge-ratio"))
+    for family, series in families.items():
+        kind = "counter" if series[0][1] == "counter" else "gauge"
+        lines.append(f"# TYPE {family} {kind}")
+        for labels, what in series:
+            name = f"{family}_total" if kind == "counter" else family
+            rate = REQ_PER_S * (ERR_SHARE if "errors" in family else 1)
+            value = {"gauge-err": REQ_PER_S * ERR_SHARE, "gauge-req": REQ_PER_S, "gauge-ratio": ERR_SHARE}
+            for n, t in enumerate(stamps):
+                v = rate * STEP_S * n if kind == "counter" else value[what]
+                lines.append(f"{name}{{{labels}}} {v:g} {t}")
+    lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- Prometheus
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.read().decode()
+
+
+def scrape_self(base: str) -> tuple[dict[str, dict[str, float]], float]:
+    """rule_group → last duration, interval and last evaluation time, and the process CPU seconds,
+    from Prometheus' own /metrics."""
+    out: dict[str, dict[str, float]] = {}
+    cpu = 0.0
+    wanted = {"prometheus_rule_group_last_duration_seconds": "duration",
+              "prometheus_rule_group_interval_seconds": "interval",
+              "prometheus_rule_group_last_evaluation_timestamp_seconds": "last"}
+    for fam in text_string_to_metric_families(get(f"{base}/metrics")):
+        if fam.name in wanted:
+            for s in fam.samples:
+                out.setdefault(s.labels["rule_group"], {})[wanted[fam.name]] = s.value
+        elif fam.name == "process_cpu_seconds":
+            cpu = fam.samples[0].value
+    return out, cpu
+
+
+def warm_up(base: str) -> None:
+    """Read all the history once, so neither rule set pays for cold pages the other warmed."""
+    for metric in ("ml_prediction_requests_total", "ml_prediction_errors_total", "mlmon_slo:errors:rate5m",
+                   "mlmon_slo:requests:rate5m", "slo:sli_error:ratio_rate5m"):
+        query = urllib.parse.quote(f"sum(count_over_time({metric}[{HISTORY_S}s]))")
+        get(f"{base}/api/v1/query?query={query}")
+
+
+def samples_per_minute(base: str, groups: list[dict]) -> float:
+    """Samples the rules of `groups` read in a minute, by Prometheus' own query statistics
+    (`stats=all`): each rule's expression once, times its group's evaluations a minute. Unlike
+    durations, this does not depend on how busy the machine is."""
+    total = 0.0
+    for g in groups:
+        per_min = 60_000 / durations.parse(g.get("interval", EVAL_INTERVAL))
+        for r in g["rules"]:
+            query = urllib.parse.quote(r["expr"])
+            stats = json.loads(get(f"{base}/api/v1/query?query={query}&stats=all"))["data"].get("stats", {})
+            total += stats.get("samples", {}).get("totalQueryableSamples", 0) * per_min
+    return total
+
+
+def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dict[str, float]:
+    """One Prometheus with one rule set: evaluation seconds per round and per minute, from
+    prometheus_rule_group_last_duration_seconds (evaluations after the warm-up only), and the
+    process CPU seconds per minute over one longest group interval."""
+    config = work / f"{rule_file.stem}.prometheus.yml"
+    config.write_text(yaml.safe_dump({
+        "global": {"evaluation_interval": EVAL_INTERVAL, "scrape_interval": "15s"},
+        "rule_files": [str(rule_file)],
+    }))
+    data = work / f"{rule_file.stem}.data"
+    shutil.copytree(blocks, data)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d",
+                             "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    samples: dict[str, list[float]] = {}
+    intervals: dict[str, float] = {}
+    try:
+        deadline = time.monotonic() + MAX_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                warm_up(base)
+                break
+            except OSError:
+                time.sleep(1)
+        read = samples_per_minute(base, probe)
+        groups, cpu0 = scrape_self(base)
+        t0, seen = time.time(), {k: g.get("last", 0.0) for k, g in groups.items()}
+        cpu1, t1 = cpu0, t0
+        while time.monotonic() < deadline:
+            time.sleep(5)
+            groups, cpu1 = scrape_self(base)
+            t1 = time.time()
+            for name, g in groups.items():
+                intervals[name] = g.get("interval", 0.0)
+                if g.get("last", 0) > t0 and g["last"] != seen.get(name):
+                    seen[name] = g["last"]
+                    samples.setdefault(name, []).append(g["duration"])
+            longest = max(intervals.values(), default=0)
+            # One full cycle of the slowest group, and every group seen at least once.
+            if t1 - t0 >= longest + 10 and all(k in samples for k in groups):
+                break
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(data, ignore_errors=True)
+    evaluated = [k for k in intervals if k in samples]
+    return {
+        "groups": len(intervals), "not_evaluated": len(intervals) - len(evaluated),
+        "round_s": sum(statistics.median(samples[k]) for k in evaluated),
+        "eval_s_per_min": sum(statistics.median(samples[k]) * 60 / intervals[k] for k in evaluated),
+        "cpu_s_per_min": (cpu1 - cpu0) * 60 / max(t1 - t0, 1e-9),
+        "samples_per_min": read,
+    }
+
+
+def run(n: int, blocks: Path, work: Path, fleet: m.Fleet) -> dict[str, dict[str, float]]:
+    models = fleet.models[:n]
+    rules_dir = work / f"rules-{n}"
+    rules_dir.mkdir()
+    mlmon_groups = [g for x in models for g in rules.render(x, fleet.project)["groups"]]
+    (rules_dir / "mlmon.yml").write_text(yaml.safe_dump({"groups": mlmon_groups}, sort_keys=False))
+    (rules_dir / "sloth.yml").write_text(yaml.safe_dump({"groups": [g for x in models for g in sloth_groups(x)]},
+                                                        sort_keys=False))
+    n_slos = sum(len(x.slos) for x in models)
+    # Recorded series from the rules themselves: the synthetic history ends when Prometheus starts,
+    # so a live count would miss the short windows that have gone empty.
+    series = {"mlmon": sum(cardinality.estimate(x, fleet.project).total for x in models),
+              "sloth": sum(1 for x in models for g in sloth_groups(x) for r in g["rules"] if "record" in r)}
+    result: dict[str, dict[str, float]] = {}
+    for which in ("mlmon", "sloth"):  # one after the other: neither competes with the other for CPU
+        # Query statistics for the first model's rules: every model's rules read the same amounts.
+        probe = rules.render(models[0], fleet.project)["groups"] if which == "mlmon" else sloth_groups(models[0])
+        r = measure(rules_dir / f"{which}.yml", blocks, work, probe)
+        result[which] = {**r, "round_s_per_slo": r["round_s"] / n_slos,
+                         "eval_s_per_min_per_slo": r["eval_s_per_min"] / n_slos,
+                         "cpu_s_per_min_per_slo": r["cpu_s_per_min"] / n_slos,
+                         "samples_per_min_per_slo": r["samples_per_min"] / len(models[0].slos),
+                         "series_per_slo": series[which] / n_slos}
+    return result
+
+
+def main(sizes: list[int], reuse: Path | None) -> None:
+    for tool in ("prometheus", "promtool"):
+        if not shutil.which(tool):
+            print(f"{tool} not found: install Debian's `prometheus` (make tools)")
+            return
+    with tempfile.TemporaryDirectory(prefix="mlmon-rule-bench-") as tmp:
+        work = Path(tmp)
+        fleet = fleet_of(max(sizes), work / "specs")
+        blocks = reuse or work / "blocks"
+        if reuse is None:
+            started = time.perf_counter()
+            (work / "history.om").write_text(openmetrics(fleet, int(time.time()) - 60))
+            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(work / "history.om"),
+                            str(blocks)], check=True, capture_output=True)
+            (work / "history.om").unlink()
+            print(f"backfilled {HISTORY_S // 86400}d of history for {max(sizes)} models in "
+                  f"{time.perf_counter() - started:.0f}s (one sample every {STEP_S}s)")
+        else:
+            print(f"reusing the history in {reuse} (--blocks): the latest minutes may have aged out")
+        print(f"{'models':>6} {'rule set':>8} {'groups':>6} {'eval s/round/SLO':>17} {'eval s/min/SLO':>15} "
+              f"{'CPU s/min/SLO':>14} {'samples/min/SLO':>15} {'series/SLO':>10}")
+        for n in sizes:
+            r = run(n, blocks, work, fleet)
+            for which in ("mlmon", "sloth"):
+                x = r[which]
+                note = f"  ({x['not_evaluated']:.0f} groups not evaluated in time)" if x["not_evaluated"] else ""
+                print(f"{n:>6} {which:>8} {x['groups']:>6.0f} {x['round_s_per_slo']:>17.6f} "
+                      f"{x['eval_s_per_min_per_slo']:>15.6f} {x['cpu_s_per_min_per_slo']:>14.6f} "
+                      f"{x['samples_per_min_per_slo']:>15.0f} "
+                      f"{x['series_per_slo']:>10.1f}{note}")
+            for key, label in (("eval_s_per_min_per_slo", "rule evaluation seconds"),
+                               ("cpu_s_per_min_per_slo", "Prometheus CPU seconds"),
+                               ("samples_per_min_per_slo", "samples read")):
+                ratio = r["mlmon"][key] / max(r["sloth"][key], 1e-12)
+                print(f"{n:>6} mlmon/sloth {label} per minute per SLO: {ratio:.2f} (target <= 0.50)")
+            sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    given = [a.removeprefix("--blocks=") for a in sys.argv[1:] if a.startswith("--blocks=")]
+    main([int(a) for a in sys.argv[1:] if not a.startswith("--")] or [50, 200], Path(given[0]) if given else None)

@@ -1,0 +1,50 @@
+"""Runbooks target: what one runbook per alert costs on top of the rest of `mlmon generate`.
+
+The target reads the alerts from the other targets' rule files, so it renders those again;
+this prints milliseconds per model for every default target without runbooks, for the runbooks
+target (including that re-render), for the template rendering alone, and the runbooks written.
+Run: .venv/bin/python benchmarks/runbooks_bench.py [N ...]   (default 10 100)
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from mlmon_codegen import generate
+from mlmon_codegen.spec.load import load_text
+from mlmon_codegen.spec.validate import validate_documents
+from mlmon_codegen.targets import runbooks
+
+SPEC = """apiVersion: mlmon/v1
+kind: ModelMonitor
+metadata: {{name: model-{i}, team: team-{t}}}
+model: {{expected_rps: 20}}
+scrape: {{targets: ["model-{i}:8000"]}}
+slos:
+  availability: {{objective: 99.9, period: 30d}}
+  latency: {{objective: 99, threshold: 250ms}}
+  accuracy: {{objective: 90, period: 7d}}
+"""
+
+
+def main(sizes: list[int]) -> None:
+    for n in sizes:
+        docs = [load_text(f"model-{i}.yaml", SPEC.format(i=i, t=i % 10).encode())[0] for i in range(n)]
+        fleet = validate_documents(docs).fleet
+        start = time.perf_counter()
+        rule_artifacts = [a for fn in generate.DEFAULT_TARGETS.values() if fn is not runbooks.target for a in fn(fleet)]
+        others = time.perf_counter() - start
+        start = time.perf_counter()
+        written = runbooks.target(fleet)
+        alone = time.perf_counter() - start
+        start = time.perf_counter()
+        runbooks.render_all(fleet, rule_artifacts)
+        templates = time.perf_counter() - start
+        print(f"N={n:5d}  other targets {others / n * 1000:7.1f} ms/model   runbooks target "
+              f"{alone / n * 1000:7.1f} ms/model, of which templates {templates / n * 1000:6.1f} ms/model   "
+              f"{len(written)} runbooks")
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [10, 100])

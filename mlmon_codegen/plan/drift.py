@@ -1,0 +1,258 @@
+"""PromQL for ML signals: feature and prediction drift (PSI, binned KS), data quality, confidence,
+per-class quality from the confusion counter, and the retraining triggers. Pure text building.
+
+Drift is computed from ordinary histograms whose buckets are the training data's quantile edges.
+Over the drift window, the current cumulative share at each edge (the CDF) is the bucket's
+increase over the count's increase; bin shares are CDF differences. The baseline shares are
+recorded as constant series with the same labels, so PSI and KS are single vector expressions:
+
+    PSI = sum_i (p_i - q_i) * ln((p_i + eps) / (q_i + eps))      (eps: empty bins never hit log 0)
+    KS  = max_i |CDF_now(e_i) - CDF_base(e_i)|
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlmon_codegen import model as m
+from mlmon_codegen.plan import naming
+from mlmon_codegen.plan import promql as q
+
+
+@dataclass(frozen=True)
+class Bin:
+    """One bin of a binned distribution: its labels, the query of its current share, its baseline."""
+
+    labels: dict[str, str]
+    share: str
+    baseline: float
+
+
+def _model(model: m.Model) -> list[q.Matcher]:
+    return [(model.metrics.model_label, "=", model.metrics.model_value)]
+
+
+def increase(metric: str, matchers: list[q.Matcher], window_ms: int) -> str:
+    return q.agg("sum", q.call("increase", q.rng(q.selector(metric, matchers), window_ms)))
+
+
+def per_positive(numerator: str, denominator: str) -> str:
+    """numerator / denominator, empty (never NaN or Inf) when the denominator is 0."""
+    return q.binop(numerator, "/", f"{denominator} > 0")
+
+
+# ---------------------------------------------------------------- features
+
+
+def feature_matchers(model: m.Model, f: m.Feature) -> list[q.Matcher]:
+    return [*_model(model), (naming.FEATURE_LABEL, "=", f.name)]
+
+
+def feature_total(model: m.Model, f: m.Feature, window_ms: int) -> str:
+    """Observations of the feature in the window: histogram count, or all category counts."""
+    met = model.metrics
+    if f.kind == "numeric":
+        return increase(f"{met.feature_value}_count", feature_matchers(model, f), window_ms)
+    return increase(met.feature_category, feature_matchers(model, f), window_ms)
+
+
+def cumulative(model: m.Model, f: m.Feature, edge: float, window_ms: int) -> str:
+    return increase(f"{model.metrics.feature_value}_bucket", [*feature_matchers(model, f), q.le_matcher(edge)],
+                    window_ms)
+
+
+def cdf_now(model: m.Model, f: m.Feature, edge: float, window_ms: int) -> str:
+    return per_positive(cumulative(model, f, edge, window_ms), feature_total(model, f, window_ms))
+
+
+def baseline_cdf(f: m.Feature) -> list[float]:
+    out, acc = [], 0.0
+    for share in f.shares[:-1]:
+        acc += share
+        out.append(round(acc, 12))
+    return out
+
+
+def feature_bins(model: m.Model, f: m.Feature, window_ms: int) -> list[Bin]:
+    """Current share queries per bin. Numeric bins difference the recorded CDF series."""
+    base = {naming.MODEL_LABEL: model.name, naming.FEATURE_LABEL: f.name}
+    if f.kind == "numeric":
+        cdf = naming.ml_rule("feature_cdf", "increase", window_ms)
+
+        def at(i: int) -> str:
+            return q.selector(cdf, {**base, naming.LE_LABEL: q.number(f.edges[i])})
+
+        bins = []
+        for i, share in enumerate(f.shares):
+            if i == 0:
+                expr = q.agg("sum", at(0))
+            elif i == len(f.edges):
+                expr = f"1 - {q.agg('sum', at(i - 1))}"
+            else:
+                expr = q.binop(q.agg("sum", at(i)), "-", q.agg("sum", at(i - 1)))
+            bins.append(Bin({**base, naming.BIN_LABEL: naming.bin_label(i)}, expr, share))
+        return bins
+    total = feature_total(model, f, window_ms)
+    met = model.metrics
+    bins = []
+    for cat, share in zip(f.categories, f.category_shares, strict=True):
+        count = q.or_zero(increase(met.feature_category, [*feature_matchers(model, f), ("category", "=", cat)],
+                                   window_ms))
+        bins.append(Bin({**base, naming.BIN_LABEL: cat}, per_positive(count, total), share))
+    known = q.or_zero(increase(met.feature_category, [*feature_matchers(model, f),
+                                                      ("category", "=~", "|".join(map(q.regex_escape,
+                                                                                     f.categories)))],
+                               window_ms))
+    bins.append(Bin({**base, naming.BIN_LABEL: naming.OTHER_BIN},
+                    per_positive(q.binop(total, "-", known), total), 0.0))
+    return bins
+
+
+def psi(current: str, baseline: str, by: list[str], epsilon: float) -> str:
+    """Population stability index between two share vectors with identical labels."""
+    eps = q.number(epsilon)
+    term = q.binop(q.binop(current, "-", baseline), "*",
+                   q.call("ln", q.binop(f"{current} + {eps}", "/", f"{baseline} + {eps}")))
+    return q.agg("sum", term, by=by)
+
+
+def ks(current: str, baseline: str, by: list[str]) -> str:
+    return q.agg("max", q.call("abs", q.binop(current, "-", baseline)), by=by)
+
+
+def out_of_range_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
+    assert f.expected_range is not None
+    lo, hi = f.expected_range
+    total = feature_total(model, f, window_ms)
+    outside = q.binop(cumulative(model, f, lo, window_ms), "+",
+                      q.binop(total, "-", cumulative(model, f, hi, window_ms)))
+    return per_positive(outside, total)
+
+
+def missing_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
+    missing = q.or_zero(increase(model.metrics.feature_missing, feature_matchers(model, f), window_ms))
+    return per_positive(missing, q.binop(missing, "+", feature_total(model, f, window_ms)))
+
+
+def drifted_share(psi_sel: str, samples_sel: str, warn: float, min_samples: int) -> str:
+    """Share of features, among those with enough samples, whose PSI is above `warn`."""
+    by = [naming.MODEL_LABEL]
+    on = q.on((naming.MODEL_LABEL, naming.FEATURE_LABEL))
+    judged = f"{psi_sel} and {on} {samples_sel} >= {min_samples}"
+    drifted = q.agg("count", f"({judged}) > {q.number(warn)}", by=by)
+    total = q.agg("count", judged, by=by)
+    return q.binop(q.binop(drifted, "or", f"{total} * 0"), "/", total)
+
+
+# ---------------------------------------------------------------- predictions
+
+
+def prediction_total(model: m.Model, window_ms: int) -> str:
+    return increase(model.metrics.predicted_class, _model(model), window_ms)
+
+
+def class_bins(model: m.Model, window_ms: int) -> list[Bin]:
+    ml = model.ml
+    assert ml is not None
+    met = model.metrics
+    total = prediction_total(model, window_ms)
+    base = {naming.MODEL_LABEL: model.name}
+    bins = []
+    for cls, share in ml.class_priors:
+        count = q.or_zero(increase(met.predicted_class, [*_model(model), ("predicted_class", "=", cls)], window_ms))
+        bins.append(Bin({**base, naming.CLASS_LABEL: cls}, per_positive(count, total), share))
+    names = "|".join(q.regex_escape(c) for c, _ in ml.class_priors)
+    known = q.or_zero(increase(met.predicted_class, [*_model(model), ("predicted_class", "=~", names)], window_ms))
+    bins.append(Bin({**base, naming.CLASS_LABEL: naming.OTHER_BIN}, per_positive(q.binop(total, "-", known), total),
+                    0.0))
+    return bins
+
+
+def top_class_share(model: m.Model, window_ms: int) -> str:
+    sel = q.selector(model.metrics.predicted_class, _model(model))
+    by_class = q.agg("sum", q.call("increase", q.rng(sel, window_ms)), by=["predicted_class"])
+    return per_positive(q.agg("max", by_class), prediction_total(model, window_ms))
+
+
+def confidence_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
+    sel = q.selector(f"{model.metrics.confidence}_bucket", _model(model))
+    return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))
+
+
+def confidence_below(model: m.Model, floor: float, window_ms: int) -> str:
+    met = model.metrics
+    under = q.agg("sum", q.rate(q.selector(f"{met.confidence}_bucket", [*_model(model), q.le_matcher(floor)]),
+                                window_ms))
+    return per_positive(under, q.agg("sum", q.rate(q.selector(f"{met.confidence}_count", _model(model)), window_ms)))
+
+
+# ---------------------------------------------------------------- ground truth
+
+
+def _labelled(model: m.Model, window_ms: int) -> str:
+    return q.call("increase", q.rng(q.selector(model.metrics.ground_truth, _model(model)), window_ms))
+
+
+def _as_class(expr: str, src: str) -> str:
+    return q.agg("sum", q.call("label_replace", expr, q.quote(naming.CLASS_LABEL), q.quote("$1"), q.quote(src),
+                               q.quote("(.*)")), by=[naming.CLASS_LABEL])
+
+
+def class_counts(model: m.Model, window_ms: int) -> tuple[str, str, str]:
+    """True positives, predicted and actual counts per class, each labelled `class`."""
+    gt = _labelled(model, window_ms)
+    correct = q.label_equal_filter(gt, "predicted_class", "actual_class")
+    tp = _as_class(q.agg("sum", correct, by=["predicted_class"]), "predicted_class")
+    predicted = _as_class(q.agg("sum", gt, by=["predicted_class"]), "predicted_class")
+    actual = _as_class(q.agg("sum", gt, by=["actual_class"]), "actual_class")
+    return tp, predicted, actual
+
+
+def precision_recall_f1(model: m.Model, window_ms: int) -> tuple[str, str, str]:
+    tp, predicted, actual = class_counts(model, window_ms)
+    tp_p = q.binop(tp, "or", f"{predicted} * 0")  # a class never predicted right has 0 true positives
+    tp_a = q.binop(tp, "or", f"{actual} * 0")
+    both = q.binop(q.binop(predicted, "or", f"{actual} * 0"), "+", q.binop(actual, "or", f"{predicted} * 0"))
+    return (per_positive(tp_p, predicted), per_positive(tp_a, actual),
+            per_positive(f"2 * {tp_a}", both))
+
+
+def labels_total(model: m.Model, window_ms: int) -> str:
+    return q.agg("sum", _labelled(model, window_ms))
+
+
+def accuracy(model: m.Model, window_ms: int) -> str:
+    gt = _labelled(model, window_ms)
+    correct = q.or_zero(q.agg("sum", q.label_equal_filter(gt, "predicted_class", "actual_class")))
+    return per_positive(correct, labels_total(model, window_ms))
+
+
+def label_lag_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
+    sel = q.selector(f"{model.metrics.label_lag}_bucket", _model(model))
+    return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))
+
+
+def no_labels(model: m.Model, window_ms: int) -> str:
+    """No label arrived in the window although predictions were served."""
+    gt = q.selector(model.metrics.ground_truth, _model(model))
+    none = q.binop(f"{labels_total(model, window_ms)} == 0", "or", q.call("absent", gt))
+    served = f"{q.agg('sum', q.rate(q.selector(model.metrics.requests, _model(model)), window_ms))} > 0"
+    return f"({none}) and {q.on()} ({served})"
+
+
+def model_age_seconds(model: m.Model) -> str:
+    return f"time() - {q.agg('max', q.selector(model.metrics.trained_at, _model(model)))}"
+
+
+def labels_since_training(model: m.Model, lookback_ms: int, step_ms: int = 3_600_000) -> str:
+    """Labels that arrived after the current model was trained.
+
+    A subquery sums hourly label increases over the lookback, keeping only the steps that start
+    after the training time of the model serving now (`@ end()`: the value at evaluation time,
+    not at each step). Labels in the first partial hour are not counted: it never overcounts.
+    """
+    trained = q.agg("max", f"{q.selector(model.metrics.trained_at, _model(model))} @ end()")
+    step = q.window(step_ms)
+    after = f"vector(time() - {step_ms // 1000}) >= {q.on()} {trained}"
+    hourly = f"{q.agg('sum', q.call('increase', q.rng(q.selector(model.metrics.ground_truth, _model(model)), step)))}"
+    return q.call("sum_over_time", f"({hourly} and {q.on()} ({after}))[{q.window(lookback_ms)}:{step}]")

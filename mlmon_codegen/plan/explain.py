@@ -1,0 +1,151 @@
+"""The SLO math behind each planned tier, as numbers: what `mlmon explain` says in words.
+
+Pure arithmetic over the internal model, with the SRE Workbook's formulas ("Alerting on SLOs"):
+- error budget b = 1 − objective; a full outage spends it in b × W;
+- a tier with burn factor f over a long window L fires at error ratio f × b; at a constant
+  error ratio r it needs r × t / L > f × b in the long window, so it fires after L × f × b / r
+  (the short window, being shorter, has crossed already);
+- after a fault at ratio r ends, the alert stops once the short window's ratio falls below the
+  threshold: S × (1 − f × b / r), at most S;
+- at exactly f× burn the whole budget lasts W / f, and the tier fires after f × L / W of it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mlmon_codegen import model as m
+from mlmon_codegen.plan import burnrate, durations
+
+# Fewer failed requests than this page a human: one flaky client could wake someone up.
+LOW_TRAFFIC_FAILURES = 10
+# Kinds whose events are the service's requests, so the expected request rate applies.
+REQUEST_KINDS = ("availability", "latency")
+
+
+@dataclass(frozen=True)
+class TierMath:
+    name: str
+    severity: str
+    factor: float
+    long_s: float
+    short_s: float
+    threshold: float  # error ratio both windows must exceed
+    budget_consumed: float  # share of the budget burnt before it fires (at exactly `factor`)
+    time_to_fire_full_s: float  # at 100% errors
+    time_to_fire_double_s: float  # at twice the threshold
+    reset_s: float  # after a 100%-error fault ends
+    exhaustion_s: float  # the whole budget at this burn rate
+    failed_requests_to_page: int | None  # the fewest failures within the long window that fire it
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SLOMath:
+    name: str
+    kind: str
+    objective: float  # percent
+    period_s: float
+    budget: float  # share of events that may fail
+    budget_outage_s: float  # minutes of full outage the budget allows, in seconds
+    budget_requests: float | None  # failed requests allowed at the expected traffic
+    tiers: list[TierMath]
+    skipped: list[str]  # default tiers left out, with the reason
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def time_to_fire(tier: burnrate.Tier, error_ratio: float) -> float | None:
+    """Seconds from the start of a fault at a constant error ratio until both windows exceed
+    the threshold; None when the ratio never gets there."""
+    if error_ratio <= tier.threshold:
+        return None
+    return tier.long_ms / 1000 * tier.threshold / error_ratio
+
+
+def reset_time(tier: burnrate.Tier, error_ratio: float = 1.0) -> float:
+    """Seconds from the end of a long fault until the short window drops below the threshold."""
+    return tier.short_ms / 1000 * max(0.0, 1 - tier.threshold / error_ratio)
+
+
+def exhaustion_time(period_ms: int, factor: float) -> float:
+    return period_ms / 1000 / factor
+
+
+def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: float) -> TierMath:
+    full = time_to_fire(tier, 1.0)
+    double = time_to_fire(tier, min(1.0, 2 * tier.threshold))
+    # The long window's ratio must exceed the threshold: more than threshold × requests in it.
+    failed = math.floor(tier.threshold * rps * tier.long_ms / 1000) + 1 if rps else None
+    warnings = []
+    if full is None:
+        warnings.append(f"{tier.name} can never fire: its threshold {tier.threshold:.4g} is not below 100% errors")
+    elif full < detect_s:
+        warnings.append(
+            f"{tier.name} should fire {human(full)} into a full outage, but a scrape plus a rule "
+            f"evaluation take {human(detect_s)}: it fires later, after more than its "
+            f"{tier.budget_consumed:.0%} of the budget is gone")
+    if failed is not None and failed < LOW_TRAFFIC_FAILURES:
+        warnings.append(
+            f"{tier.name}: at the expected {rps:g} requests/s, {plural(failed, 'failed request')} "
+            f"within {tier.long} fire it; with so little traffic a handful of errors pages "
+            "(set alerts.min_events, or lower the objective)")
+    return TierMath(
+        name=tier.name, severity=tier.severity, factor=tier.factor, long_s=tier.long_ms / 1000,
+        short_s=tier.short_ms / 1000, threshold=tier.threshold, budget_consumed=tier.budget_consumed,
+        time_to_fire_full_s=full if full is not None else math.inf,
+        time_to_fire_double_s=double if double is not None else math.inf,
+        reset_s=reset_time(tier), exhaustion_s=exhaustion_time(slo.period_ms, tier.factor),
+        failed_requests_to_page=failed, warnings=warnings)
+
+
+def _skipped(slo: m.SLO, scrape_ms: int) -> list[str]:
+    """Default tiers the planner left out, and why (for instance a p50 SLO's fast tiers)."""
+    have = {t.name for t in slo.tiers}
+    reasons = []
+    for policy in burnrate.POLICY:
+        if policy.name in have:
+            continue
+        tier, reason = burnrate.plan_tier(policy, slo.period_ms, slo.objective, scrape_ms)
+        reasons.append(reason if tier is None else f"tier {policy.name} is not enabled for this SLO")
+    return reasons
+
+
+def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
+    rps = model.expected_rps if slo.kind in REQUEST_KINDS else None
+    detect_s = (model.scrape.interval_ms + project.evaluation_interval_ms) / 1000
+    budget = slo.budget
+    outage_s = budget * slo.period_ms / 1000
+    tiers = [_tier_math(slo, t, rps, detect_s) for t in slo.tiers]
+    warnings = []
+    if outage_s < detect_s:
+        warnings.append(f"a full outage spends the whole budget in {human(outage_s)}, faster than one scrape "
+                        f"plus one rule evaluation ({human(detect_s)}): no alert can protect it")
+    return SLOMath(
+        name=slo.name, kind=slo.kind, objective=slo.objective, period_s=slo.period_ms / 1000,
+        budget=budget, budget_outage_s=outage_s,
+        budget_requests=budget * rps * slo.period_ms / 1000 if rps else None,
+        tiers=tiers, skipped=_skipped(slo, model.scrape.interval_ms), warnings=warnings)
+
+
+def explain_model(model: m.Model, project: m.Project) -> list[SLOMath]:
+    return [explain_slo(model, slo, project) for slo in model.slos]
+
+
+def human(seconds: float) -> str:
+    """52s, 4m56s, 2d2h: two units are enough for a person. Sub-10s values keep 2-3 digits."""
+    if math.isinf(seconds):
+        return "never"
+    if seconds < 10:
+        return f"{seconds:.2g}s" if seconds < 1 else f"{seconds:.3g}s"
+    text = durations.format_ms(round(seconds) * 1000)
+    return "".join(re.findall(r"\d+(?:ms|[dhms])", text)[:2])
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

@@ -1,0 +1,122 @@
+"""Spec sections for ML signals (`features`, `drift`, `predictions`, `ground_truth`, `retraining`)
+and the baseline file `<spec stem>.baseline.yaml`, as pydantic types.
+
+Kept apart from spec/v1.py so that module stays readable; v1.ModelMonitor refers to these.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from mlmon_codegen.plan import durations
+
+FEATURE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+def _feature_name(value: str) -> str:
+    if not FEATURE_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid feature name: letters, digits, '_', '.', '-', "
+                         "starting with a letter or '_', at most 63 characters")
+    return value
+
+
+def _duration(value: str) -> str:
+    durations.parse(value)
+    return value
+
+
+FeatureName = Annotated[str, AfterValidator(_feature_name)]
+Duration = Annotated[str, AfterValidator(_duration)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class FeatureSpec(_Strict):
+    type: Literal["numeric", "categorical"] = "numeric"
+    range: tuple[float, float] | None = Field(
+        None, description="expected [min, max] (numeric); values at or below min or above max are out of range")
+    allow_missing: bool = Field(True, description="false: any missing value alerts")
+
+
+class DriftSpec(_Strict):
+    psi_warn: float = Field(0.1, gt=0, description="a feature with PSI above this has drifted (warning)")
+    psi_page: float = Field(0.25, gt=0, description="PSI above this pages")
+    drifted_share: float = Field(0.5, gt=0, le=1, description="dataset drift: this share of features drifted")
+    window: Duration = "1h"
+    min_samples: int = Field(100, ge=1, description="no drift alert with fewer observations in the window")
+    bins: int = Field(10, ge=2, le=50, description="quantile bins `mlmon baseline` makes")
+    epsilon: float = Field(1e-4, gt=0, lt=0.1, description="PSI smoothing for empty bins")
+    for_: Duration = Field("15m", alias="for")
+
+
+class ConfidenceSpec(_Strict):
+    quantile: float = Field(0.25, gt=0, lt=1)
+    threshold: float = Field(0.6, gt=0, le=1, description="alert when the quantile is below this")
+    floor: float = Field(0.5, gt=0, le=1, description="record the share of predictions under this confidence")
+    window: Duration = "1h"
+
+
+class PredictionsSpec(_Strict):
+    skew_share: float = Field(0.95, gt=0, le=1, description="alert when one class takes more than this share")
+    skew_window: Duration = "1h"
+    confidence: ConfidenceSpec = Field(default_factory=ConfidenceSpec)
+
+
+class QualitySpec(_Strict):
+    out_of_range_max: float = Field(0.01, ge=0, lt=1, description="alert above this out-of-range share")
+    missing_max: float = Field(0.05, ge=0, lt=1, description="alert above this missing share (allow_missing)")
+
+
+class GroundTruthSpec(_Strict):
+    no_labels_for: Duration | None = Field("6h", description="alert when no labels arrive this long; null disables")
+    window: Duration = Field("1d", description="window of the per-class precision, recall and F1")
+
+
+class RetrainingSpec(_Strict):
+    sustained_drift_for: Duration | None = "6h"
+    accuracy_floor: Share | None = Field(0.8, description="fraction; retrain when accuracy is below it")
+    accuracy_window: Duration = "1d"
+    max_age: Duration | None = Field("30d", description="retrain when the model is older than this")
+    new_labels: int | None = Field(10_000, ge=1, description="retrain after this many labels since training")
+
+
+# ---------------------------------------------------------------- the baseline file
+
+
+class NumericBaseline(_Strict):
+    kind: Literal["numeric"] = "numeric"
+    edges: list[float] = Field(description="histogram bucket upper bounds: quantile edges plus the range ends")
+    shares: list[Share] = Field(description="training share of each bin, len(edges) + 1")
+    range: tuple[float, float] | None = None
+    min: float
+    max: float
+    mean: float
+    std: float
+    missing_share: Share = 0.0
+
+
+class CategoricalBaseline(_Strict):
+    kind: Literal["categorical"]
+    categories: dict[str, Share]
+    missing_share: Share = 0.0
+
+
+class BaselineMetadata(_Strict):
+    model: str
+    source: str = ""
+    rows: int = 0
+    bins: int = 10
+
+
+class Baseline(_Strict):
+    api_version: Literal["mlmon/v1"] = Field(alias="apiVersion")
+    kind: Literal["Baseline"]
+    metadata: BaselineMetadata
+    label: dict[str, Share] = Field(default_factory=dict, description="class priors of the label column")
+    features: dict[str, Annotated[NumericBaseline | CategoricalBaseline, Field(discriminator="kind")]]

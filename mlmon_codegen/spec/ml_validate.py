@@ -1,0 +1,181 @@
+"""Check the ML-signal sections of a spec and its baseline file; build model.Feature/MLSignals.
+
+The baseline (`<spec stem>.baseline.yaml`, written by `mlmon baseline`) is loaded here, beside
+the spec, so a baseline that no longer matches the spec's features is a located error.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from pathlib import Path
+
+import pydantic
+
+from mlmon_codegen import model as m
+from mlmon_codegen.errors import Problem
+from mlmon_codegen.plan import durations
+from mlmon_codegen.spec import ml
+from mlmon_codegen.spec.load import Document, load_file
+
+SUM_TOLERANCE = 1e-6
+BASELINE_SUFFIX = ".baseline.yaml"
+
+
+def baseline_path(spec_path: str | Path) -> Path:
+    p = Path(spec_path)
+    return p.with_name(p.stem + BASELINE_SUFFIX)
+
+
+def wants_ml(spec: object) -> bool:
+    return any(getattr(spec, k) for k in ("features", "drift", "predictions", "quality", "ground_truth",
+                                          "retraining"))
+
+
+def load_baseline(path: Path, problems: list[Problem]) -> tuple[Document, ml.Baseline] | None:
+    doc, found = load_file(path)
+    problems.extend(found)
+    if doc is None:
+        return None
+    try:
+        return doc, ml.Baseline.model_validate(doc.data)
+    except pydantic.ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p != "[key]")
+            problems.append(doc.problem(loc, err["msg"].removeprefix("Value error, "),
+                                        "regenerate it with `mlmon baseline --data train.csv --spec ...`"))
+        return None
+
+
+def _finite(values: list[float]) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def _numeric(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.NumericBaseline,
+             problems: list[Problem]) -> m.Feature | None:
+    loc = ("features", name)
+    start = len(problems)
+    edges = list(b.edges)
+    if not edges or not _finite(edges) or any(x >= y for x, y in itertools.pairwise(edges)):
+        problems.append(bdoc.problem((*loc, "edges"), "edges must be finite and strictly increasing"))
+    if len(b.shares) != len(edges) + 1:
+        problems.append(bdoc.problem((*loc, "shares"), f"{len(b.shares)} shares for {len(edges)} edges",
+                                     "there is one bin more than edges (the last is above the top edge)"))
+    elif abs(sum(b.shares) - 1) > SUM_TOLERANCE:
+        problems.append(bdoc.problem((*loc, "shares"), f"shares sum to {sum(b.shares):.9g}, not 1"))
+    if spec_f.range is not None:
+        lo, hi = spec_f.range
+        if tuple(b.range or ()) != (lo, hi) or lo not in edges or hi not in edges:
+            problems.append(bdoc.problem(
+                (*loc, "range"), f"the baseline was made for range {b.range}, the spec says [{lo:g}, {hi:g}]",
+                "rerun `mlmon baseline` so the range ends are bucket edges"))
+    if len(problems) > start:
+        return None
+    return m.Feature(name=name, kind="numeric", edges=tuple(edges), shares=tuple(b.shares),
+                     expected_range=tuple(spec_f.range) if spec_f.range else None,  # type: ignore[arg-type]
+                     allow_missing=spec_f.allow_missing, missing_share=b.missing_share)
+
+
+def _categorical(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.CategoricalBaseline,
+                 problems: list[Problem]) -> m.Feature | None:
+    loc = ("features", name, "categories")
+    if not b.categories:
+        problems.append(bdoc.problem(loc, "no categories"))
+        return None
+    if abs(sum(b.categories.values()) - 1) > SUM_TOLERANCE:
+        problems.append(bdoc.problem(loc, f"category shares sum to {sum(b.categories.values()):.9g}, not 1"))
+        return None
+    cats = sorted(b.categories)
+    return m.Feature(name=name, kind="categorical", categories=tuple(cats),
+                     category_shares=tuple(b.categories[c] for c in cats),
+                     allow_missing=spec_f.allow_missing, missing_share=b.missing_share)
+
+
+def _features(doc: Document, spec: object, problems: list[Problem]) -> tuple[tuple[m.Feature, ...],
+                                                                              tuple[tuple[str, float], ...]]:
+    wanted: dict[str, ml.FeatureSpec] = spec.features  # type: ignore[attr-defined]
+    for name, f in wanted.items():
+        if f.range is not None:
+            lo, hi = f.range
+            if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+                problems.append(doc.problem(("features", name, "range"), "range must be finite [min, max], min < max"))
+        if f.type == "categorical" and f.range is not None:
+            problems.append(doc.problem(("features", name, "range"), "a categorical feature has no range"))
+    path = baseline_path(doc.path)
+    if not path.exists():
+        if wanted:
+            problems.append(doc.problem(("features",), f"no baseline file {path}",
+                                        f"run `mlmon baseline --data train.csv --spec {doc.path}`"))
+        return (), ()
+    loaded = load_baseline(path, problems)
+    if loaded is None:
+        return (), ()
+    bdoc, base = loaded
+    name = spec.metadata.name  # type: ignore[attr-defined]
+    if base.metadata.model != name:
+        problems.append(bdoc.problem(("metadata", "model"), f"baseline is for model {base.metadata.model!r}, "
+                                     f"the spec next to it is {name!r}"))
+    for extra in sorted(set(base.features) - set(wanted)):
+        problems.append(bdoc.problem(("features", extra), f"feature {extra!r} is not in the spec {doc.path}",
+                                     "declare it under `features:` or rerun `mlmon baseline`"))
+    out: list[m.Feature] = []
+    for fname, f in wanted.items():
+        b = base.features.get(fname)
+        if b is None:
+            problems.append(doc.problem(("features", fname), f"feature {fname!r} has no baseline in {path}",
+                                        "rerun `mlmon baseline` after adding features"))
+            continue
+        if b.kind != f.type:
+            problems.append(bdoc.problem(("features", fname, "kind"),
+                                         f"baseline says {b.kind}, the spec says {f.type}"))
+            continue
+        built = (_numeric(bdoc, fname, f, b, problems) if isinstance(b, ml.NumericBaseline)
+                 else _categorical(bdoc, fname, f, b, problems))
+        if built is not None:
+            out.append(built)
+    priors = tuple(sorted(base.label.items()))
+    classes = spec.model.classes  # type: ignore[attr-defined]
+    unknown = sorted(set(base.label) - set(classes)) if classes else []
+    if unknown:
+        problems.append(bdoc.problem(("label",), f"classes {unknown} are not in the spec's model.classes"))
+    if priors and abs(sum(v for _, v in priors) - 1) > SUM_TOLERANCE:
+        problems.append(bdoc.problem(("label",), "class priors do not sum to 1"))
+    return tuple(out), priors
+
+
+def _ms(value: str | None) -> int | None:
+    return durations.parse(value) if value else None
+
+
+def build_ml(doc: Document, spec: object, problems: list[Problem]) -> tuple[tuple[m.Feature, ...],
+                                                                             m.MLSignals | None]:
+    """The model's features and ML settings; problems are appended, never raised."""
+    if not wants_ml(spec):
+        return (), None
+    features, priors = _features(doc, spec, problems)
+    d = spec.drift or ml.DriftSpec()  # type: ignore[attr-defined]
+    if d.psi_page < d.psi_warn:
+        problems.append(doc.problem(("drift", "psi_page"), "psi_page is below psi_warn"))
+    p = spec.predictions or ml.PredictionsSpec()  # type: ignore[attr-defined]
+    q = spec.quality or ml.QualitySpec()  # type: ignore[attr-defined]
+    g = spec.ground_truth or ml.GroundTruthSpec()  # type: ignore[attr-defined]
+    r = spec.retraining or ml.RetrainingSpec()  # type: ignore[attr-defined]
+    accuracy = next((s for n, s in spec.slos.items() if n == "accuracy"), None)  # type: ignore[attr-defined]
+    signals = m.MLSignals(
+        drift=m.DriftSettings(psi_warn=d.psi_warn, psi_page=d.psi_page, drifted_share=d.drifted_share,
+                              window_ms=durations.parse(d.window), min_samples=d.min_samples, bins=d.bins,
+                              epsilon=d.epsilon, for_ms=durations.parse(d.for_)),
+        class_priors=priors,
+        skew_share=p.skew_share, skew_window_ms=durations.parse(p.skew_window),
+        confidence_quantile=p.confidence.quantile, confidence_threshold=p.confidence.threshold,
+        confidence_floor=p.confidence.floor, confidence_window_ms=durations.parse(p.confidence.window),
+        no_labels_for_ms=_ms(g.no_labels_for),
+        retrain_drift_for_ms=_ms(r.sustained_drift_for),
+        retrain_accuracy_floor=r.accuracy_floor,
+        retrain_accuracy_window_ms=durations.parse(r.accuracy_window),
+        retrain_max_age_ms=_ms(r.max_age), retrain_new_labels=r.new_labels,
+        out_of_range_max=q.out_of_range_max, missing_max=q.missing_max,
+        ground_truth_window_ms=durations.parse(g.window),
+        min_labels=(accuracy.min_samples if accuracy and accuracy.min_samples else 100),
+    )
+    return features, signals

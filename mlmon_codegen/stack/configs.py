@@ -1,0 +1,83 @@
+"""Copies of a generated tree's configs with local addresses, for a stack on 127.0.0.1.
+
+Only addresses change: scrape targets point at the local services, the Alertmanager target at the
+local Alertmanager, and every receiver at the webhook recorder (a PagerDuty key or SMTP server
+cannot be reached from a laptop or CI, so each receiver becomes a webhook to `<recorder>/<name>`).
+Routes, inhibitions, rules and intervals are kept byte for byte. Nothing is written into OUT.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlmon_codegen.plan import naming
+
+PROMETHEUS_CONFIG = "prometheus/prometheus.yml"
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    prometheus_config: Path
+    alertmanager_config: Path | None
+    dropped_jobs: tuple[str, ...] = field(default=())  # jobs with no local service (e.g. Kubernetes discovery)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _dump(path: Path, data: dict[str, Any]) -> None:
+    header = "# A copy made by mlmon's local stack from a generated tree: only the addresses differ.\n"
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+def prometheus_config(config: dict[str, Any], targets: dict[str, str], alertmanager: str) -> tuple[dict[str, Any],
+                                                                                                 list[str]]:
+    """`targets`: job name → host:port of the local service. Jobs without one are dropped."""
+    out = dict(config)
+    out["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    jobs, dropped = [], []
+    for job in config.get("scrape_configs") or []:
+        name = job["job_name"]
+        if name not in targets:
+            dropped.append(name)
+            continue
+        local = {k: v for k, v in job.items() if not k.endswith("_sd_configs") and k != "relabel_configs"}
+        local["static_configs"] = [{"targets": [targets[name]]}]
+        jobs.append(local)
+    out["scrape_configs"] = jobs
+    return out, dropped
+
+
+def alertmanager_config(config: dict[str, Any], webhook_url: str) -> dict[str, Any]:
+    out = dict(config)
+    receivers = []
+    for r in config.get("receivers") or []:
+        has_configs = any(k.endswith("_configs") for k in r)
+        local: dict[str, Any] = {"name": r["name"]}
+        if has_configs:  # the null receiver stays silent
+            local["webhook_configs"] = [{"url": f"{webhook_url}/{r['name']}", "send_resolved": True}]
+        receivers.append(local)
+    out["receivers"] = receivers
+    return out
+
+
+def rewrite(out: Path, workdir: Path, targets: dict[str, str], alertmanager: str, webhook_url: str) -> Rewritten:
+    """Copy OUT's prometheus/ and alertmanager/ into WORKDIR and localise the copies."""
+    for sub in ("prometheus", "alertmanager"):
+        if (workdir / sub).exists():
+            shutil.rmtree(workdir / sub)
+        if (out / sub).is_dir():
+            shutil.copytree(out / sub, workdir / sub)
+    prom_path = workdir / PROMETHEUS_CONFIG
+    prom, dropped = prometheus_config(_load(out / PROMETHEUS_CONFIG), targets, alertmanager)
+    _dump(prom_path, prom)
+    am_path = workdir / naming.ALERTMANAGER_CONFIG
+    if am_path.exists():
+        _dump(am_path, alertmanager_config(_load(out / naming.ALERTMANAGER_CONFIG), webhook_url))
+    return Rewritten(prom_path, am_path if am_path.exists() else None, tuple(dropped))

@@ -1,0 +1,190 @@
+"""alertmanager/alertmanager.yml, its notification templates, and tests/alertmanager-routes.yml.
+
+The tree matches on team, then (for a model with its own routing) on model, then on severity.
+`expected_receivers` says where each model's alerts must go, independently of the tree: amtool
+then proves that the generated tree agrees (`mlmon check`).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from mlmon_codegen import model as m
+from mlmon_codegen.plan import naming
+from mlmon_codegen.plan import promql as q
+from mlmon_codegen.plan.durations import format_ms
+from mlmon_codegen.write import Artifact
+
+SEVERITIES = ("critical", "warning", "info")
+TITLE = f'{{{{ template "{naming.TEMPLATE_TITLE}" . }}}}'
+TEXT = f'{{{{ template "{naming.TEMPLATE_TEXT}" . }}}}'
+HTML = f'{{{{ template "{naming.TEMPLATE_HTML}" . }}}}'
+# PagerDuty Events v2 knows critical, error, warning and info: our severities are three of them.
+PAGERDUTY_SEVERITY = '{{ with .CommonLabels.severity }}{{ . }}{{ else }}error{{ end }}'
+# Opsgenie priority from the severity label: pages are P1, tickets P3, the rest P5.
+OPSGENIE_PRIORITY = ('{{ if eq .CommonLabels.severity "critical" }}P1{{ else if eq .CommonLabels.severity '
+                     '"warning" }}P3{{ else }}P5{{ end }}')
+
+
+def _notifier(cfg: m.ReceiverConfig) -> dict[str, Any]:
+    """One *_configs entry: the user's settings plus mlmon's templates for the text."""
+    s = dict(cfg.settings)
+    if cfg.kind == "slack":
+        return {**s, "title": TITLE, "text": TEXT}
+    if cfg.kind == "pagerduty":
+        return {**s, "description": TITLE, "severity": PAGERDUTY_SEVERITY, "details": {"summary": TEXT}}
+    if cfg.kind == "email":
+        return {**s, "headers": {"Subject": TITLE}, "html": HTML, "text": TEXT}
+    if cfg.kind == "opsgenie":
+        return {**s, "message": TITLE, "description": TEXT, "priority": OPSGENIE_PRIORITY}
+    # webhook: the token travels in the Authorization header, read from a file at send time.
+    auth_type, cred = s.pop("authorization_type", None), s.pop("credentials_file", None)
+    if cred is not None:
+        s["http_config"] = {"authorization": {"type": auth_type, "credentials_file": cred}}
+    return s
+
+
+def _receiver(r: m.Receiver) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": r.name}
+    for kind in ("slack", "pagerduty", "email", "opsgenie", "webhook"):
+        configs = [_notifier(c) for c in r.configs if c.kind == kind]
+        if configs:
+            out[f"{kind}_configs"] = configs
+    return out
+
+
+def _time_interval(name: str, ranges: tuple[m.TimeRange, ...]) -> dict[str, Any]:
+    entries = []
+    for t in ranges:
+        entry: dict[str, Any] = {}
+        if t.times:
+            entry["times"] = [{"start_time": a, "end_time": b} for a, b in t.times]
+        for key in ("weekdays", "days_of_month", "months", "years"):
+            if getattr(t, key):
+                entry[key] = list(getattr(t, key))
+        if t.location:
+            entry["location"] = t.location
+        entries.append(entry)
+    return {"name": name, "time_intervals": entries}
+
+
+def _route(receiver: str, **matchers: str) -> dict[str, Any]:
+    return {"receiver": receiver, "matchers": [q.matcher(k, "=", v) for k, v in matchers.items()]}
+
+
+def severity_routes(r: m.Routing) -> list[dict[str, Any]]:
+    """Retrain first (it may `continue`), then one route per severity; info always gets a route,
+    so an info alert never falls through to a default receiver that might page."""
+    routes = []
+    if r.retrain:
+        retrain = _route(r.retrain, **{naming.ACTION_LABEL: naming.RETRAIN_ACTION})
+        retrain["continue"] = r.retrain_continue
+        routes.append(retrain)
+    if r.critical:  # pages are always on: no time interval here
+        routes.append(_route(r.critical, **{naming.SEVERITY_LABEL: "critical"}))
+    if r.warning:
+        ticket = _route(r.warning, **{naming.SEVERITY_LABEL: "warning"})
+        if r.tickets_only_during:
+            ticket["active_time_intervals"] = [r.tickets_only_during]
+        routes.append(ticket)
+    routes.append(_route(r.info or naming.NULL_RECEIVER, **{naming.SEVERITY_LABEL: "info"}))
+    return routes
+
+
+def _fallback(am: m.Alertmanager) -> str:
+    return am.default_receiver or naming.NULL_RECEIVER
+
+
+def route_tree(fleet: m.Fleet, am: m.Alertmanager) -> dict[str, Any]:
+    teams = dict(am.teams)
+    overrides: dict[str, list[m.Model]] = {}
+    for model in fleet.models:
+        if model.routing is not None:
+            overrides.setdefault(model.team, []).append(model)
+    routes = []
+    for team in sorted(set(teams) | set(overrides)):
+        children = [{**_route(_fallback(am), **{naming.MODEL_LABEL: x.name}), "routes": severity_routes(x.routing)}
+                    for x in overrides.get(team, []) if x.routing is not None]
+        if team in teams:
+            children += severity_routes(teams[team])
+        routes.append({**_route(_fallback(am), **{naming.TEAM_LABEL: team}), "routes": children})
+    # Teams without routing fall through to the default receiver, except for info: it pages nobody.
+    routes.append(_route(naming.NULL_RECEIVER, **{naming.SEVERITY_LABEL: "info"}))
+    return {
+        "receiver": _fallback(am),
+        "group_by": list(am.group_by),
+        "group_wait": format_ms(am.group_wait_ms),
+        "group_interval": format_ms(am.group_interval_ms),
+        "repeat_interval": format_ms(am.repeat_interval_ms),
+        "routes": routes,
+    }
+
+
+def inhibit_rules() -> list[dict[str, Any]]:
+    sev, slo, alertname = naming.SEVERITY_LABEL, naming.SLO_LABEL, "alertname"
+    return [
+        # A page on an SLO makes its tickets noise. `slo=~".+"` on both sides: Alertmanager counts
+        # two missing labels as equal, so ModelDown (no slo) must not act as an SLO page here.
+        {"source_matchers": [q.matcher(sev, "=", "critical"), q.matcher(slo, "=~", ".+")],
+         "target_matchers": [q.matcher(sev, "=", "warning"), q.matcher(slo, "=~", ".+")],
+         "equal": [naming.MODEL_LABEL, slo]},
+        # A model that is down makes every other alert about it noise.
+        {"source_matchers": [q.matcher(alertname, "=", naming.MODEL_DOWN_ALERT)],
+         "target_matchers": [q.matcher(alertname, "!=", naming.MODEL_DOWN_ALERT)],
+         "equal": [naming.MODEL_LABEL]},
+    ]
+
+
+def render_config(fleet: m.Fleet, am: m.Alertmanager) -> dict[str, Any]:
+    config: dict[str, Any] = {"route": route_tree(fleet, am), "inhibit_rules": inhibit_rules()}
+    config["receivers"] = [{"name": naming.NULL_RECEIVER}, *(_receiver(r) for r in am.receivers)]
+    if am.time_intervals:
+        config["time_intervals"] = [_time_interval(n, r) for n, r in am.time_intervals]
+    config["templates"] = [naming.ALERTMANAGER_TEMPLATE_GLOB]
+    return config
+
+
+# ---------------------------------------------------------------- route tests
+
+
+def expected_receivers(model: m.Model, am: m.Alertmanager, severity: str, retrain: bool = False) -> list[str]:
+    """Where an alert of `model` must arrive, read from the routing settings, not from the tree."""
+    r = model.routing or dict(am.teams).get(model.team) or m.Routing()
+    info = r.info or naming.NULL_RECEIVER
+    if retrain and r.retrain:
+        return [r.retrain, info] if r.retrain_continue else [r.retrain]
+    if severity == "info":
+        return [info]
+    return [getattr(r, severity) or _fallback(am)]
+
+
+def route_cases(fleet: m.Fleet, am: m.Alertmanager) -> list[dict[str, Any]]:
+    cases = []
+    for model in fleet.models:
+        base = {naming.MODEL_LABEL: model.name, naming.TEAM_LABEL: model.team}
+        for severity in SEVERITIES:
+            cases.append({"name": f"{model.name} {severity}", "labels": {**base, naming.SEVERITY_LABEL: severity},
+                          "receivers": expected_receivers(model, am, severity)})
+        cases.append({"name": f"{model.name} retrain",
+                      "labels": {**base, naming.SEVERITY_LABEL: "info", naming.ACTION_LABEL: naming.RETRAIN_ACTION},
+                      "receivers": expected_receivers(model, am, "info", retrain=True)})
+    return cases
+
+
+def notification_template() -> str:
+    """Alertmanager's own Go template language, shipped as is (Jinja2 would fight its braces)."""
+    return (resources.files("mlmon_codegen") / "templates" / "alertmanager" / "mlmon.tmpl").read_text()
+
+
+def artifacts(fleet: m.Fleet) -> list[Artifact]:
+    am = fleet.project.alertmanager
+    if am is None:  # the project configures no routing: nothing to generate
+        return []
+    sources = ", ".join(sorted({fleet.project.source, *(x.source for x in fleet.models)}))
+    tests = {"config": f"../{naming.ALERTMANAGER_CONFIG}", "cases": route_cases(fleet, am)}
+    return [
+        Artifact(naming.ALERTMANAGER_CONFIG, render_config(fleet, am), sources),
+        Artifact(naming.ALERTMANAGER_TEMPLATE, notification_template(), fleet.project.source, "text"),
+        Artifact(naming.ALERTMANAGER_ROUTE_TESTS, tests, sources),
+    ]

@@ -1,0 +1,195 @@
+"""`mlmon preview` against a real Prometheus scraping a synthetic exporter, then a headless
+Chromium screenshot of the page: every panel returns data, and the picture is not blank.
+
+Everything listens on 127.0.0.1 with free ports; every wait is bounded; teardown kills what
+the test started.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, run_mlmon
+from prometheus_client import CollectorRegistry, start_http_server
+
+from mlmon_codegen import model as m
+from mlmon_codegen.plan import naming
+from mlmon_codegen.runtime import ModelMetrics
+from mlmon_codegen.spec.validate import load_and_validate
+
+PROMETHEUS = shutil.which("prometheus")
+CHROMIUM = shutil.which("chromium")
+# Panels that need more history than a test has: a sum over hourly steps of label increases
+# sees nothing until a full clock hour of data exists.
+NEEDS_HOURS = {"Labels since training"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """One example model service: the runtime library's metrics, fed steady synthetic traffic."""
+
+    def __init__(self, model: m.Model, seed: int) -> None:
+        self.model = model
+        self.metrics = ModelMetrics(model, registry=CollectorRegistry())
+        self.metrics.set_trained_at(time.time() - 86_400)
+        self.rng = random.Random(seed)
+        self.classes = model.classes or ("a", "b", "c")
+
+    def features(self) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for f in self.model.features:
+            if f.kind == "categorical":
+                out[f.name] = self.rng.choice(f.categories or ("x",))
+            elif self.rng.random() < 0.01:
+                out[f.name] = None  # missing
+            else:
+                lo, hi = f.expected_range or (f.edges[0], f.edges[-1])
+                out[f.name] = self.rng.uniform(lo - 0.02 * (hi - lo), hi)  # a few out of range
+        return out
+
+    def tick(self) -> None:
+        rng = self.rng
+        for _ in range(20):
+            if rng.random() < 0.02:
+                self.metrics.record_error(rng.choice(("timeout", "bad_input")))
+                continue
+            cls = rng.choice(self.classes)
+            self.metrics.record(self.features(), cls, rng.uniform(0.4, 1.0), rng.expovariate(1 / 0.03))
+            actual = cls if rng.random() < 0.9 else rng.choice(self.classes)
+            self.metrics.record_label(cls, actual, rng.uniform(10, 600))
+
+
+def feed(services: list[Service], stop: threading.Event, seconds: float) -> None:
+    deadline = time.monotonic() + seconds  # bounded: stops by itself even if teardown never runs
+    while not stop.is_set() and time.monotonic() < deadline:
+        for s in services:
+            s.tick()
+        stop.wait(0.2)
+
+
+def api(base: str, path: str, **params: str) -> dict:
+    with urllib.request.urlopen(f"{base}{path}?{urllib.parse.urlencode(params)}", timeout=5) as resp:
+        return json.load(resp)
+
+
+def wait_for(what: str, check, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except OSError as exc:
+            last = exc
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what} ({last})")
+
+
+@pytest.fixture
+def prometheus(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """Generated output for the example specs, and a Prometheus that evaluates its rules."""
+    assert PROMETHEUS, "prometheus is missing: `make tools` installs it"
+    out = tmp_path / "out"
+    gen = run_mlmon("generate", "specs", "-o", str(out))
+    assert gen.returncode == 0, gen.stderr
+    models = load_and_validate([ROOT / "specs"]).fleet.models
+    services = [Service(model, seed) for seed, model in enumerate(models)]
+    servers, jobs = [], []
+    for s in services:
+        port = free_port()
+        servers.append(start_http_server(port, addr="127.0.0.1", registry=s.metrics.registry)[0])
+        # Named as the generated `up{job=...}` selectors expect.
+        jobs.append({"job_name": naming.job(s.model.name), "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]})
+    stop = threading.Event()
+    feeder = threading.Thread(target=feed, args=(services, stop, 120), daemon=True)
+    feeder.start()
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    for f in sorted((out / "prometheus" / "rules").glob("*.yml")):
+        # Every group at the global 1s interval: the generated per-group intervals (minutes for
+        # the period ratios) would make the test wait minutes for its first value.
+        doc = yaml.safe_load(f.read_text())
+        for group in doc["groups"]:
+            group.pop("interval", None)
+        (rules / f.name).write_text(yaml.safe_dump(doc))
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"}, "scrape_configs": jobs,
+              "rule_files": [str(p) for p in sorted(rules.glob("*.yml"))]}
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
+    web = free_port()
+    proc = subprocess.Popen(
+        [PROMETHEUS, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{web}", "--rules.alert.resend-delay=1s", "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "prometheus.log", "w"))  # noqa: SIM115
+    base = f"http://127.0.0.1:{web}"
+    try:
+        wait_for("Prometheus ready", lambda: urllib.request.urlopen(f"{base}/-/ready", timeout=2).status == 200, 30)
+        # The longest chain: raw counters → 5m recorded rates → the period ratio → budget left.
+        slos = sum(len(x.slos) for x in models)
+        wait_for("every SLO's budget", lambda: len(api(base, "/api/v1/query", query=naming.SLO_BUDGET_REMAINING)[
+            "data"]["result"]) == slos, 45)
+        yield base, out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        stop.set()
+        feeder.join(timeout=5)
+        for server in servers:
+            server.shutdown()
+
+
+def test_preview_every_panel_has_data_and_the_screenshot_is_not_blank(prometheus, tmp_path: Path) -> None:
+    base, out = prometheus
+    pages = tmp_path / "preview"
+    run = run_mlmon("preview", str(out), "--prometheus", base, "-o", str(pages), "--range", "5m",
+                    "--rate-interval", "10s")
+    assert run.returncode == 0, run.stdout + run.stderr
+    names = sorted(p.stem for p in (out / "grafana" / "dashboards").glob("*.json"))
+    assert sorted(p.stem for p in pages.glob("*.html")) == sorted([*names, "index"])
+    # Every panel of every dashboard returned data from the real Prometheus.
+    empty = {line.split("no data: ", 1)[1] for line in run.stdout.splitlines() if "no data: " in line}
+    assert empty <= NEEDS_HOURS, run.stdout
+    iris = (pages / "iris-classifier.html").read_text()
+    assert "<polyline" in iris and "No data" not in iris
+    fleet = (pages / "fleet.html").read_text()
+    assert all(f'<a href="{name}.html">{name}</a>' in fleet for name in names if name != "fleet")
+
+    if not CHROMIUM:
+        pytest.fail("chromium is missing: `make tools` installs it")
+    from PIL import Image, ImageStat
+
+    shot = tmp_path / "iris.png"
+    profile = tmp_path / "chromium-profile"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", "--hide-scrollbars", "--window-size=1400,1800",
+           f"--screenshot={shot}", (pages / "iris-classifier.html").as_uri()]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert shot.exists(), proc.stderr[-2000:]
+    image = Image.open(shot).convert("L")
+    assert image.size == (1400, 1800)
+    stat = ImageStat.Stat(image)
+    # A blank page is one flat colour (variance ~0); panels, text and lines on the dark
+    # background give a clear spread, and more than a handful of distinct grey levels.
+    assert stat.var[0] > 50, stat.var
+    assert len([c for c in image.histogram() if c]) > 20

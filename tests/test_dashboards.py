@@ -1,0 +1,244 @@
+"""Grafana dashboards: structure, every query parsed by promtool, links from alerts to panels,
+and panels that read the recording rules the compiler generates."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import yaml
+from conftest import ROOT, run_mlmon
+
+from mlmon_codegen import dashboard_check as dc
+from mlmon_codegen import preview
+from mlmon_codegen.plan import naming
+from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.targets import dashboards
+
+# A recorded series name; not the fleet table's `__name__=~"mlmon_ml:...:.+"` family pattern.
+RECORDED = re.compile(r"\b(mlmon_(?:slo|ml):[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")
+
+
+@pytest.fixture(scope="module")
+def fleet():
+    return load_and_validate([ROOT / "specs"]).fleet
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dash") / "out"
+    result = run_mlmon("generate", "specs", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _load(out: Path) -> dict[str, dict]:
+    return {p.name: json.loads(p.read_text()) for p in sorted((out / "grafana" / "dashboards").glob("*.json"))}
+
+
+def test_one_dashboard_per_model_and_a_fleet_overview(generated, fleet):
+    names = set(_load(generated))
+    assert names == {f"{x.name}.json" for x in fleet.models} | {"fleet.json"}
+
+
+def test_generated_dashboards_pass_structure_and_promtool(generated):
+    boards = _load(generated)
+    assert dc.check_dashboards(boards) == []
+    for board in boards.values():
+        assert board["schemaVersion"] == 39
+        assert len(board["uid"]) <= 40
+        variables = {v["name"]: v for v in board["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource"
+        assert variables["datasource"]["query"] == "prometheus"
+        for panel in dc.panels(board):
+            if panel["type"] != "row":
+                assert panel["datasource"] == {"type": "prometheus", "uid": "${datasource}"}
+                assert all(t["datasource"] == panel["datasource"] for t in panel["targets"])
+
+
+def test_mlmon_check_runs_the_dashboard_checks(generated, tmp_path):
+    # Only the dashboards: the rest of the tree has its own (slower) promtool tests.
+    shutil.copytree(generated / "grafana", tmp_path / "out" / "grafana")
+    result = run_mlmon("check", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(r"ok\s+grafana dashboards \d+ dashboards, \d+ queries", result.stdout), result.stdout
+
+
+def test_a_broken_panel_expression_is_caught(generated):
+    boards = _load(generated)
+    board = boards["iris-classifier.json"]
+    victim = next(p for p in board["panels"] if p.get("title") == "Latency p50, p95, p99")
+    victim["targets"][1]["expr"] = victim["targets"][1]["expr"].replace("histogram_quantile(", "histogram_quantile((")
+    problems = dc.check_dashboards(boards)
+    assert len(problems) == 1, problems
+    assert "iris-classifier.json: panel" in problems[0] and "'Latency p50, p95, p99' target B" in problems[0]
+    assert "promtool cannot parse" in problems[0]
+
+
+def test_a_broken_panel_fails_mlmon_check(generated, tmp_path):
+    out = tmp_path / "out"
+    (out / "grafana" / "dashboards").mkdir(parents=True)
+    board = _load(generated)["iris-classifier.json"]
+    board["panels"][2]["targets"][0]["expr"] = "sum(rate(x[5m]) by (le)"
+    (out / "grafana" / "dashboards" / "iris-classifier.json").write_text(json.dumps(board))
+    result = run_mlmon("check", str(out))
+    assert result.returncode == 1
+    assert "FAIL grafana dashboards" in result.stdout
+    assert "promtool cannot parse 'sum(rate(x[5m]) by (le)'" in result.stderr
+
+
+def test_structure_problems_are_found(generated):
+    board = _load(generated)["iris-classifier.json"]
+    panels = [p for p in board["panels"] if p["type"] != "row"]
+    broken = copy.deepcopy(board)
+    bp = [p for p in broken["panels"] if p["type"] != "row"]
+    bp[1]["id"] = bp[0]["id"]  # duplicate id
+    bp[2]["gridPos"] = dict(bp[3]["gridPos"])  # overlaps its neighbour
+    bp[4]["targets"] = []  # no query
+    del bp[5]["type"]
+    problems = dc.structure_problems("x.json", broken)
+    text = "\n".join(problems)
+    assert f"id also used by {panels[0]['title']!r}" in text
+    overlaps = [p for p in problems if "overlaps" in p]
+    assert len(overlaps) == 1 and repr(panels[2]["title"]) in overlaps[0] and repr(panels[3]["title"]) in overlaps[0]
+    assert f"{panels[4]['title']!r}: no query targets" in text
+    assert f"{panels[5]['title']!r}: no type" in text
+    assert dc.structure_problems("x.json", board) == []
+
+
+def test_uids_must_be_unique_across_dashboards(generated):
+    boards = _load(generated)
+    twin = copy.deepcopy(boards["iris-classifier.json"])
+    boards["twin.json"] = twin
+    problems = dc.check_dashboards(boards)
+    assert any("uid 'mlmon-iris-classifier' is also the uid of iris-classifier.json" in p for p in problems)
+
+
+def test_variables_are_substituted_before_parsing():
+    values = dc.variables({"templating": {"list": [
+        {"name": "version", "includeAll": True, "allValue": ".*", "current": {"value": "$__all"}}]}})
+    expr = 'sum(rate(x{v=~"$version"}[$__rate_interval])) / $__range_s + rate(y[${__interval}])'
+    assert dc.substitute(expr, values) == 'sum(rate(x{v=~".*"}[1m])) / 3600 + rate(y[1m])'
+
+
+def test_every_alert_links_to_the_panel_that_shows_it(generated):
+    boards = _load(generated)
+    checked = 0
+    for rules_file in sorted((generated / "prometheus" / "rules").glob("*.yml")):
+        for group in yaml.safe_load(rules_file.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" not in rule:
+                    continue
+                url = urlparse(rule["annotations"]["dashboard_url"])
+                model = rule["labels"]["model"]
+                assert url.path == f"/d/{naming.dashboard_uid(model)}/{model}"
+                board = boards[f"{model}.json"]
+                assert board["uid"] == naming.dashboard_uid(model)
+                (panel_id,) = parse_qs(url.query)["viewPanel"]
+                panel = next(p for p in dc.panels(board) if p["id"] == int(panel_id))
+                exprs = " ".join(t["expr"] for t in panel["targets"])
+                # The panel shows what the alert reads: its SLO's series, the job's `up`, or the
+                # ML series named in the alert's expression.
+                if "slo" in rule["labels"]:
+                    assert f'slo="{rule["labels"]["slo"]}"' in exprs, (rule["alert"], panel["title"])
+                elif rule["alert"] == naming.MODEL_DOWN_ALERT:
+                    assert f'up{{job="{naming.job(model)}"}}' in exprs
+                else:
+                    shown = set(RECORDED.findall(exprs)) | set(re.findall(r"ml_[a-z_]+", exprs))
+                    read = set(RECORDED.findall(rule["expr"])) | set(re.findall(r"ml_[a-z_]+", rule["expr"]))
+                    assert shown & read, (rule["alert"], panel["title"])
+                checked += 1
+    assert checked > 20
+
+
+def test_panels_read_only_recording_rules_that_exist(generated):
+    recorded = set()
+    for rules_file in (generated / "prometheus" / "rules").glob("*.yml"):
+        for group in yaml.safe_load(rules_file.read_text())["groups"]:
+            recorded |= {r["record"] for r in group["rules"] if "record" in r}
+    used = set()
+    for board in _load(generated).values():
+        for _, expr in dc.expressions("", board):
+            used |= set(RECORDED.findall(expr))
+    assert used, "dashboards read no recording rule"
+    assert used <= recorded, used - recorded
+    # The SLO rows read the recorded math, never recompute it.
+    assert {naming.SLO_BUDGET_REMAINING, naming.SLO_PERIOD_ERROR_RATIO, naming.SLO_OBJECTIVE} <= used
+
+
+def test_thresholds_from_the_spec_are_drawn(fleet):
+    iris = next(x for x in fleet.models if x.name == "iris-classifier")
+    board = dashboards.render_model(iris)
+    latency = next(p for p in board["panels"] if p["title"] == "Latency p50, p95, p99")
+    steps = latency["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    slo = next(s for s in iris.slos if s.kind == "latency")
+    assert slo.threshold_s in [s["value"] for s in steps]
+    assert latency["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"] == "line"
+    burn = next(p for p in board["panels"] if p["title"] == "availability: burn rate")
+    factors = sorted(s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"] if s["value"])
+    availability = next(s for s in iris.slos if s.kind == "availability")
+    assert factors == sorted(t.factor for t in availability.tiers)
+
+
+def test_long_model_names_get_short_unique_uids(fleet):
+    base = fleet.models[0]
+    long_a = dataclasses.replace(base, name="a" * 60)
+    long_b = dataclasses.replace(base, name="a" * 59 + "b")
+    boards = {f"{x.name}.json": dashboards.render_model(x) for x in (long_a, long_b)}
+    uids = [b["uid"] for b in boards.values()]
+    assert all(len(u) <= 40 for u in uids) and len(set(uids)) == 2
+    fleet2 = dataclasses.replace(fleet, models=(long_a, long_b))
+    table = next(p for p in dashboards.render_fleet(fleet2)["panels"] if p["type"] == "table")
+    assert all(u in table["targets"][0]["expr"] for u in uids)  # the table links by uid, not by name
+
+
+def test_fleet_table_links_to_each_model(generated, fleet):
+    board = _load(generated)["fleet.json"]
+    table = next(p for p in board["panels"] if p["type"] == "table")
+    for model in fleet.models:
+        assert f'"{naming.dashboard_uid(model.name)}"' in table["targets"][0]["expr"]
+    links = table["fieldConfig"]["overrides"][0]["properties"][0]["value"]
+    assert links[0]["url"] == "/d/${__data.fields.uid}"
+
+
+def test_preview_draws_panels_from_query_results(generated):
+    board = _load(generated)["iris-classifier.json"]
+    asked: list[str] = []
+
+    def fetch(path: str, params: dict[str, str]) -> dict:
+        asked.append(params["query"])
+        if "histogram_quantile((" in params["query"]:
+            return {"status": "error", "error": "parse error"}
+        if path == "/api/v1/query":
+            return {"status": "success", "data": {"resultType": "vector", "result": [
+                {"metric": {"model": "iris-classifier"}, "value": [1000.0, "0.5"]}]}}
+        return {"status": "success", "data": {"resultType": "matrix", "result": [
+            {"metric": {"le": "0.1"}, "values": [[1000.0 + i, str(i / 10)] for i in range(10)]}]}}
+
+    page = preview.render_page(board, fetch, range_ms=600_000, end=1010.0)
+    assert page.panels == page.with_data == len([p for p in board["panels"] if p["type"] != "row"])
+    assert "$__rate_interval" not in " ".join(asked) and "$version" not in " ".join(asked)
+    assert page.html.count("<polyline") >= 10 and "50%" in page.html
+    broken = copy.deepcopy(board)
+    victim = next(p for p in broken["panels"] if p.get("title") == "Latency p50, p95, p99")
+    for t in victim["targets"]:
+        t["expr"] = t["expr"].replace("histogram_quantile(", "histogram_quantile((")
+    page = preview.render_page(broken, fetch, range_ms=600_000, end=1010.0)
+    assert page.empty == ["Latency p50, p95, p99"]
+    assert "parse error" in page.html
+
+
+def test_a_model_named_fleet_is_refused_with_its_location(tmp_path):
+    spec = tmp_path / "fleet.yaml"
+    spec.write_text("apiVersion: mlmon/v1\nkind: ModelMonitor\nmetadata: {name: fleet, team: a}\n"
+                    "scrape: {targets: [\"x:1\"]}\nslos:\n  availability: {objective: 99.9}\n")
+    result = run_mlmon("generate", str(spec), "-o", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"{spec}:3:" in result.stderr and "'fleet' is reserved" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

@@ -1,0 +1,126 @@
+"""`mlmon import openslo`: OpenSLO v1 documents (tests/openslo/, written from the v1 spec) become
+ModelMonitors whose rules promtool accepts; what cannot convert is a located error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import ROOT
+
+from mlmon_codegen import generate
+from mlmon_codegen.cli import cli
+from mlmon_codegen.commands.openslo import specs_text
+from mlmon_codegen.errors import SpecError
+from mlmon_codegen.spec import openslo
+from mlmon_codegen.spec.load import load_text
+from mlmon_codegen.spec.validate import load_and_validate, validate_documents
+from mlmon_codegen.tools import promtool
+
+DOCS = ROOT / "tests" / "openslo"
+
+
+def converted(*names: str, team: str = "payments") -> dict[str, dict]:
+    return {name: yaml.safe_load(text) for name, text in
+            specs_text(tuple(str(DOCS / n) for n in names), team, []).items()}
+
+
+def test_several_slos_of_one_service_become_one_model() -> None:
+    specs = converted("checkout.yaml")
+    assert list(specs) == ["checkout-model"]
+    spec = specs["checkout-model"]
+    assert spec["metadata"]["team"] == "payments"
+    slos = spec["slos"]
+    assert set(slos) == {"checkout-availability", "checkout-slow"}
+    avail = slos["checkout-availability"]
+    assert avail["objective"] == pytest.approx(99.5)  # target 0.995
+    assert avail["period"] == "28d"  # 4w
+    # good/total: the errors are total minus good, every [5m] range now the alert window.
+    assert "[5m]" not in avail["sli"]["error_query"] and "{{window}}" in avail["sli"]["error_query"]
+    assert 'code!~"5.."' in avail["sli"]["error_query"]
+    slow = slos["checkout-slow"]
+    assert slow["objective"] == pytest.approx(99) and slow["period"] == "7d"
+    # bad/total without ranges: counters wrapped in rate(...[{{window}}]), aggregation kept.
+    assert slow["sli"]["error_query"] == 'sum(rate(http_slow_requests_total{service="checkout"}[{{window}}]))'
+    assert slow["sli"]["total_query"] == \
+        'sum by (service) (rate(http_requests_total{service="checkout"}[{{window}}]))'
+
+
+def test_several_services_and_a_raw_ratio() -> None:
+    specs = converted("two-services.yaml")
+    assert sorted(specs) == ["recommender", "search-ranker"]
+    raw = specs["search-ranker"]["slos"]["search-errors"]["sli"]
+    assert raw == {"error_ratio_query": "avg_over_time((search:error_ratio)[{{window}}:])"}
+    assert specs["recommender"]["slos"]["reco-availability"]["period"] == "7d"  # 1w
+
+
+def test_converted_specs_generate_rules_that_promtool_accepts(tmp_path: Path) -> None:
+    texts = specs_text((str(DOCS / "checkout.yaml"), str(DOCS / "two-services.yaml")), "payments", [])
+    docs = [load_text(f"{name}.yaml", text.encode())[0] for name, text in texts.items()]
+    fleet = validate_documents(docs).fleet
+    rule_files = []
+    for a in generate.render_all(fleet):
+        if a.path.startswith("prometheus/rules/"):
+            path = tmp_path / Path(a.path).name
+            path.write_text(yaml.safe_dump(a.data, sort_keys=False))
+            rule_files.append(path)
+    assert len(rule_files) == 3
+    run = promtool.check_rules(rule_files)
+    assert run.ok, run.output
+
+
+@pytest.mark.parametrize(("name", "marker", "words"), [
+    ("timeslices.yaml", "  budgetingMethod: Timeslices", "budgetingMethod 'Timeslices' does not convert"),
+    ("calendar.yaml", "    - duration: 1M", "only rolling time windows"),
+])
+def test_what_cannot_convert_is_a_located_error(name: str, marker: str, words: str) -> None:
+    line = (DOCS / name).read_text().splitlines().index(marker) + 1
+    files = (str(DOCS / name), str(DOCS / "checkout.yaml"))
+    with pytest.raises(SpecError) as exc:
+        specs_text(files, "payments", [])
+    [problem] = exc.value.problems
+    assert problem.file.endswith(name) and problem.line == line and words in problem.message
+
+
+def test_an_unknown_indicator_ref_is_located() -> None:
+    docs, problems = openslo.load_documents("checkout.yaml", (DOCS / "checkout.yaml").read_bytes())
+    assert not problems
+    without_sli = [d for d in docs if d.data["kind"] != "SLI"]
+    with pytest.raises(SpecError) as exc:
+        openslo.convert(without_sli, "t", [])
+    [problem] = exc.value.problems
+    assert "no SLI named 'checkout-success'" in problem.message and problem.field == "spec.indicatorRef"
+
+
+@pytest.mark.parametrize(("query", "counter", "expected"), [
+    ("rate(x[5m])", True, "rate(x[{{window}}])"),
+    ("sum(increase(x{a=\"b\"}[1h30m]))", True, 'sum(increase(x{a="b"}[{{window}}]))'),
+    ("x_total", True, "sum(rate(x_total[{{window}}]))"),
+    ("max without (pod) (x_total)", True, "max without (pod) (rate(x_total[{{window}}]))"),
+])
+def test_where_the_window_goes(query: str, counter: bool, expected: str) -> None:
+    doc = openslo.load_documents("q.yaml", b"a: 1")[0][0]
+    assert openslo.windowed(doc, (), query, counter) == expected
+
+
+@pytest.mark.parametrize(("query", "counter"), [("x_total / y_total", True), ("x_gauge", False)])
+def test_a_query_without_a_clear_window_is_refused(query: str, counter: bool) -> None:
+    doc = openslo.load_documents("q.yaml", b"a: 1")[0][0]
+    with pytest.raises(SpecError):
+        openslo.windowed(doc, (), query, counter)
+
+
+def test_cli_writes_specs_and_never_overwrites(mlmon, tmp_path: Path) -> None:
+    r = mlmon("import", "openslo", str(DOCS / "checkout.yaml"), "-o", str(tmp_path), "--team", "payments",
+              "--target", "checkout:9000")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "checkout-model.yaml"
+    assert yaml.safe_load(out.read_text())["scrape"]["targets"] == ["checkout:9000"]
+    assert load_and_validate([tmp_path]).fleet.models[0].name == "checkout-model"
+    runner = CliRunner()
+    again = runner.invoke(cli, ["import", "openslo", str(DOCS / "checkout.yaml"), "-o", str(tmp_path)])
+    assert again.exit_code == 2 and "refusing to overwrite" in again.stderr
+    bad = runner.invoke(cli, ["import", "openslo", str(DOCS / "timeslices.yaml")])
+    assert bad.exit_code == 2 and "timeslices.yaml:27:" in bad.stderr and not bad.stdout

@@ -1,0 +1,145 @@
+"""Runbooks: one per alert, linked from its runbook_url, rendered from overridable templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from mlmon_codegen import generate
+from mlmon_codegen.plan import naming
+from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.targets import runbooks
+from mlmon_codegen.write import WriteError, render_files
+
+SPEC = """apiVersion: mlmon/v1
+kind: ModelMonitor
+metadata: {{name: {name}, team: {team}}}
+scrape: {{targets: ["h:8000"]}}
+slos:
+  availability: {{objective: 99.9, period: 30d}}
+"""
+
+
+def artifacts(paths: list[Path]) -> dict[str, str]:
+    fleet = load_and_validate(paths).fleet
+    return {a.path: a.data for a in generate.render_all(fleet)}
+
+
+def alerts_of(files: dict) -> list[dict]:
+    return [r for p, d in files.items() if p.startswith("prometheus/rules/")
+            for g in d["groups"] for r in g["rules"] if "alert" in r]
+
+
+@pytest.fixture(scope="module")
+def example() -> dict:
+    return artifacts([ROOT / "specs"])
+
+
+def test_every_alert_has_its_runbook_at_its_url(example: dict) -> None:
+    fleet = load_and_validate([ROOT / "specs"]).fleet
+    base = fleet.project.runbook_base_url
+    alerts = alerts_of(example)
+    assert alerts
+    for rule in alerts:
+        model = rule["labels"]["model"]
+        path = naming.runbook_file(model, rule["alert"])
+        assert path in example, path
+        # The URL is the runbook's path under the project's base URL.
+        url = rule["annotations"]["runbook_url"]
+        assert url == f"{base}/{path.removeprefix('runbooks/')}"
+    runbook_paths = {p for p in example if p.startswith("runbooks/")}
+    assert runbook_paths == {naming.runbook_file(r["labels"]["model"], r["alert"]) for r in alerts}
+
+
+def test_burn_runbook_says_what_fired_the_math_the_promql_and_the_dashboard(example: dict) -> None:
+    rule = next(r for r in alerts_of(example)
+                if r["alert"] == "AvailabilityErrorBudgetBurnPageFast" and r["labels"]["model"] == "iris-classifier")
+    text = example[naming.runbook_file("iris-classifier", rule["alert"])]
+    assert rule["expr"] in text
+    assert rule["annotations"]["dashboard_url"] in text
+    # 14.4 × 0.1% = 1.44% over 1h and 5m; 2% of the budget; 30d / 14.4 = 2d2h.
+    assert "1.44%" in text and "1h" in text and "5m" in text and "2%" in text and "2d2h" in text
+    assert "## First steps" in text and "error_type" in text  # the errors kind's first steps
+
+
+@pytest.mark.parametrize(("rule", "kind"), [
+    ({"alert": "ModelDown", "labels": {}}, "model-down"),
+    ({"alert": "FeatureDriftHigh", "labels": {}}, "drift"),
+    ({"alert": "FeatureOutOfRange", "labels": {}}, "drift"),
+    ({"alert": "NoGroundTruthLabels", "labels": {}}, "accuracy"),
+    ({"alert": "PredictionClassSkew", "labels": {}}, "skew"),
+    ({"alert": "ModelAccuracyBelowFloor", "labels": {}}, "accuracy"),
+    ({"alert": "ModelStale", "labels": {"action": "retrain"}}, "retrain"),
+    ({"alert": "SomethingNew", "labels": {}}, "alert"),
+])
+def test_alert_kinds(rule: dict, kind: str) -> None:
+    assert runbooks.alert_kind(rule, None) == kind
+
+
+def test_a_new_alert_kind_gets_the_generic_runbook() -> None:
+    fleet = load_and_validate([ROOT / "specs" / "iris-classifier.yaml"]).fleet
+    rule = {"alert": "SomethingNew", "expr": "vector(1) > 0", "labels": {"model": "iris-classifier",
+                                                                       "severity": "info"},
+            "annotations": {"summary": "something new happened"}}
+    text = runbooks.render(fleet.models[0], fleet.project, rule)
+    assert "# SomethingNew on iris-classifier" in text and "vector(1) > 0" in text
+    assert "## First steps" in text
+
+
+def _project(tmp_path: Path, templates: str | None) -> None:
+    extra = f"templates: {templates}\n" if templates else ""
+    (tmp_path / "mlmon.yaml").write_text(f"apiVersion: mlmon/v1\nkind: Project\nmetadata: {{name: p}}\n{extra}")
+
+
+def test_a_project_and_a_team_override_templates(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
+    (tmp_path / "b.yaml").write_text(SPEC.format(name="model-b", team="beta"))
+    _project(tmp_path, "tpl")
+    (tmp_path / "tpl" / "runbooks").mkdir(parents=True)
+    (tmp_path / "tpl" / "runbooks" / "errors.md.j2").write_text(
+        '{% extends "runbooks/_layout.md.j2" %}{% block first_steps %}Call the payments on-call.\n{% endblock %}')
+    team_dir = tmp_path / "tpl" / "teams" / "beta" / "runbooks"
+    team_dir.mkdir(parents=True)
+    (team_dir / "model-down.md.j2").write_text("Beta's own ModelDown runbook for {{ model.name }}.\n")
+    files = artifacts([tmp_path])
+    a_burn = files[naming.runbook_file("model-a", "AvailabilityErrorBudgetBurnPageFast")]
+    b_burn = files[naming.runbook_file("model-b", "AvailabilityErrorBudgetBurnPageFast")]
+    assert "Call the payments on-call." in a_burn and "Call the payments on-call." in b_burn
+    assert "## The math" in a_burn  # the rest of the layout is still mlmon's
+    assert files[naming.runbook_file("model-b", "ModelDown")] == "Beta's own ModelDown runbook for model-b.\n"
+    assert "## First steps" in files[naming.runbook_file("model-a", "ModelDown")]  # alpha keeps the default
+
+
+def test_a_broken_template_is_a_clear_error(tmp_path: Path, mlmon) -> None:
+    (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
+    _project(tmp_path, "tpl")
+    (tmp_path / "tpl" / "runbooks").mkdir(parents=True)
+    (tmp_path / "tpl" / "runbooks" / "errors.md.j2").write_text("line one\n{% if %}\n")
+    with pytest.raises(WriteError, match=r"errors\.md\.j2:2"):
+        render_files(generate.render_all(load_and_validate([tmp_path]).fleet))
+    r = mlmon("generate", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert r.returncode == 2 and "errors.md.j2:2" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_templates_folder_is_located(tmp_path: Path, mlmon) -> None:
+    (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
+    _project(tmp_path, "nowhere")
+    r = mlmon("validate", str(tmp_path))
+    assert r.returncode == 2
+    assert "mlmon.yaml:4:" in r.stderr and "templates" in r.stderr
+
+
+def test_runbooks_are_deterministic(example: dict) -> None:
+    again = artifacts([ROOT / "specs"])
+    assert {p: d for p, d in again.items() if p.startswith("runbooks/")} == \
+        {p: d for p, d in example.items() if p.startswith("runbooks/")}
+
+
+def test_default_templates_exist_for_every_kind() -> None:
+    kinds = set(runbooks.SLO_ALERT_KINDS.values()) | {k for _, k in runbooks.NAME_KINDS} | {"model-down", "no-data"}
+    for kind in kinds:
+        assert (ROOT / "templates" / "runbooks" / f"{kind}.md.j2").is_file(), kind
+    assert (ROOT / "templates" / "runbooks" / "alert.md.j2").is_file()

@@ -1,0 +1,105 @@
+"""`mlmon stats` and the per-model series budget: estimated before writing, refused with a located error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_mlmon
+
+from mlmon_codegen import cardinality
+from mlmon_codegen import model as m
+from mlmon_codegen.plan.sli import windows
+from mlmon_codegen.spec.validate import load_and_validate
+
+PROJECT = """\
+apiVersion: mlmon/v1
+kind: Project
+metadata: {name: budget-example}
+budget:
+  series_per_model: BUDGET
+"""
+
+
+@pytest.fixture(scope="module")
+def fleet() -> m.Fleet:
+    return load_and_validate([ROOT / "specs"]).fleet
+
+
+def _model(fleet: m.Fleet, name: str) -> m.Model:
+    return next(x for x in fleet.models if x.name == name)
+
+
+def test_expression_series_follow_the_labels_the_aggregation_keeps():
+    card = {"feature": 4, "predicted_class": 3, "actual_class": 3}
+    assert cardinality.expr_series('sum(rate(x{a="b"}[5m]))', card) == 1
+    assert cardinality.expr_series("sum by (model, feature) (rate(x[5m]))", card) == 4
+    assert cardinality.expr_series("(sum by (predicted_class, actual_class) (x)) / (sum(y))", card) == 9
+    assert cardinality.expr_series("max without (le) (sum by (feature, le) (x))", card) == 4
+    assert cardinality.expr_series('(sum(x)) or vector(0)', card) == 1
+    # A parenthesis inside a quoted label value does not confuse the parser.
+    assert cardinality.expr_series('sum by (feature) (x{a=")("})', card) == 4
+
+
+def test_slo_series_are_four_per_window_plus_the_period(fleet):
+    model = _model(fleet, "iris-classifier")
+    est = dict(cardinality.estimate(model, fleet.project).by_record)
+    slo_series = sum(n for name, n in est.items() if name.startswith("mlmon_slo:"))
+    # errors, requests, ratio and burn rate per window; objective, period ratio and budget per SLO
+    assert slo_series == sum(4 * len(windows(s)) + 3 for s in model.slos)
+
+
+def test_feature_series_grow_with_features_times_bins(fleet):
+    model = _model(fleet, "iris-full")
+    est = dict(cardinality.estimate(model, fleet.project).by_record)
+    bins = sum(len(f.edges) + 1 for f in model.features)
+    assert bins > len(model.features) > 1
+    assert sum(n for k, n in est.items() if k.startswith("mlmon_ml:feature_bin_share:")) == 2 * bins
+    psi = next(n for k, n in est.items() if k.startswith("mlmon_ml:feature_psi:"))
+    assert psi == len(model.features)
+    class_recall = next(n for k, n in est.items() if k.startswith("mlmon_ml:class_recall:"))
+    assert class_recall == len(model.classes)
+
+
+def _specs(tmp_path: Path, budget: int) -> Path:
+    folder = tmp_path / "specs"
+    folder.mkdir()
+    for f in ("iris-classifier.yaml", "iris-full.yaml", "iris-full.baseline.yaml"):
+        shutil.copy(ROOT / "specs" / f, folder / f)
+    (folder / "mlmon.yaml").write_text(PROJECT.replace("BUDGET", str(budget)))
+    return folder
+
+
+def test_generate_refuses_a_model_over_budget_with_a_located_error(tmp_path, fleet):
+    full = cardinality.estimate(_model(fleet, "iris-full"), fleet.project).total
+    small = cardinality.estimate(_model(fleet, "iris-classifier"), fleet.project).total
+    assert small < full
+    specs = _specs(tmp_path, small)  # iris-classifier fits exactly, iris-full does not
+    out = tmp_path / "out"
+    result = run_mlmon("generate", str(specs), "-o", str(out))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"iris-full.yaml:7:12: metadata.name: its recording rules would create about {full} series" \
+        in result.stderr
+    assert f"budget of {small} per model" in result.stderr
+    assert "iris-classifier.yaml" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_stats_reports_every_model_and_flags_the_one_over_budget(tmp_path, fleet):
+    small = cardinality.estimate(_model(fleet, "iris-classifier"), fleet.project).total
+    result = run_mlmon("stats", str(_specs(tmp_path, small)), "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    by_model = {r["model"]: r for r in data["models"]}
+    assert not by_model["iris-classifier"]["over_budget"] and by_model["iris-full"]["over_budget"]
+    assert data["total_series"] == sum(r["series"] for r in data["models"])
+    assert by_model["iris-full"]["by_rule"]["mlmon_ml:feature_bin_share"] > 0
+
+
+def test_within_budget_everything_passes(tmp_path):
+    specs = _specs(tmp_path, 100_000)
+    assert run_mlmon("stats", str(specs)).returncode == 0
+    assert run_mlmon("generate", str(specs), "-o", str(tmp_path / "out")).returncode == 0
