@@ -27,7 +27,6 @@ def prometheus(fleet: m.Fleet) -> list[Artifact]:
 # Targets written by default, and those selected with --target. Each is a function of the fleet.
 DEFAULT_TARGETS: dict[str, Callable[[m.Fleet], list[Artifact]]] = {
     "prometheus": prometheus,
-    "runbooks": runbooks.target,  # reads the other targets' alerts; keep it a default target
     "dashboards": dashboards.render,
     "alertmanager": alertmanager.artifacts,  # nothing when the project has no `alertmanager:` section
 }
@@ -40,6 +39,9 @@ def render_all(fleet: m.Fleet, extra_targets: tuple[str, ...] = ()) -> list[Arti
     artifacts: list[Artifact] = []
     for fn in DEFAULT_TARGETS.values():
         artifacts.extend(fn(fleet))
+    # Runbooks document every alert the other targets wrote, so they are read from those artifacts
+    # rather than rendered again.
+    artifacts.extend(runbooks.render_all(fleet, artifacts))
     for name in extra_targets:
         artifacts.extend(OPTIONAL_TARGETS[name](fleet))
     return artifacts

@@ -137,12 +137,3 @@ def render_all(fleet: m.Fleet, rule_artifacts: list[Artifact]) -> list[Artifact]
         # One runbook per alert name: several rules may share a name (e.g. one per feature).
         out.setdefault(path, Artifact(path, render(model, fleet.project, rule), model.source, "text"))
     return [out[p] for p in sorted(out)]
-
-
-def target(fleet: m.Fleet) -> list[Artifact]:
-    """The generate.py target: reads the alerts from every other default target's rule files."""
-    from mlmon_codegen import generate  # late: generate imports this module
-
-    rule_artifacts = [a for name, fn in generate.DEFAULT_TARGETS.items() if fn is not target
-                      for a in fn(fleet)]
-    return render_all(fleet, rule_artifacts)
