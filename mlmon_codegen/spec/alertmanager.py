@@ -41,7 +41,7 @@ TOKEN_SEGMENT = re.compile(r"^(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_\-]{24,}$")
 WEEKDAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
           "november", "december")
-TIME = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])$")
+TIME = re.compile(r"^([01][0-9]|2[0-4]):([0-5][0-9])\Z")
 
 
 def _close(name: str, known: list[str]) -> str:

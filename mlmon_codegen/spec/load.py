@@ -50,6 +50,8 @@ class Document:
 def dotted(loc: Loc) -> str:
     out = ""
     for part in loc:
+        if not isinstance(part, int) and not str(part).isprintable():
+            part = repr(str(part))  # a hostile key ("env\n") must not split the one-line message
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from mlmon_codegen.plan import durations
 
-FEATURE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$")
+FEATURE_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}\Z")  # \Z: `$` lets "f\n" through
 
 
 class _Strict(BaseModel):

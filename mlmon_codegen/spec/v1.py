@@ -15,9 +15,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from mlmon_codegen.plan import durations
 from mlmon_codegen.spec import ml
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+# \Z, not $: `$` also matches before a trailing newline, so "m1\n" would pass and reach file names.
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*\Z")
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*\Z")
+METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 # Characters that would end a PromQL string, a YAML scalar or a Go template early. The PromQL
 # builder escapes them anyway; rejecting them here gives the user a clear message instead.
 UNSAFE_TEXT = re.compile(r'["{}\\\x00-\x1f\x7f]')
@@ -322,8 +323,8 @@ class Urls(Strict):
 
 # Engines beyond one Prometheus (issue 7): prometheus-operator, Mimir/Thanos rulers, series budget.
 K8S_LABEL_KEY_RE = re.compile(
-    r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
-K8S_LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
+    r"^([a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?\Z")
+K8S_LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?\Z")
 
 
 def _k8s_label_key(value: str) -> str:
@@ -357,8 +358,18 @@ class KubernetesSettings(Strict):
     dashboard_namespace: Name | None = Field(None, description="default: namespace")
 
 
+# Mimir's own tenant ID rule; `|` is its separator for multi-tenant queries, so "a|b" would widen one.
+TENANT_ID_RE = re.compile(r"^[A-Za-z0-9!._*'()-]{1,150}\Z")
+
+
+def _tenant_id(value: str) -> str:
+    if not TENANT_ID_RE.match(value) or value in (".", "..", "__mimir_cluster"):
+        raise ValueError(f"{value!r} is not a valid Mimir tenant ID: at most 150 letters, digits and !-_.*'()")
+    return value
+
+
 class MimirSettings(Strict):
-    source_tenants: list[SafeText] = Field(
+    source_tenants: list[Annotated[str, AfterValidator(_tenant_id)]] = Field(
         default_factory=list, description="federated rule groups: the tenants every group queries")
     query_offset: Duration | None = Field(None, description="evaluate this far in the past (late samples)")
 
