@@ -213,6 +213,20 @@ def _swap_in(tmp: Path, out: Path) -> Path | None:
     return old
 
 
+def _temp_beside(path: Path, content: bytes) -> str:
+    """A complete temporary copy of `content` in path's folder, ready to be renamed or linked."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
 def create_files(files: dict[Path, bytes]) -> None:
     """Write new files (starter specs, imports), never replacing one: all or nothing.
 
@@ -225,12 +239,8 @@ def create_files(files: dict[Path, bytes]) -> None:
     done: list[Path] = []
     try:
         for path, content in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+            tmp = _temp_beside(path, content)
             try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(content)
-                os.chmod(tmp, 0o644)
                 os.link(tmp, path)
             finally:
                 os.unlink(tmp)
@@ -243,12 +253,8 @@ def create_files(files: dict[Path, bytes]) -> None:
 
 def replace_file(path: Path, content: bytes) -> None:
     """Write one file that is meant to be regenerated (a training baseline), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = _temp_beside(path, content)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
