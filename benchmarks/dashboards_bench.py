@@ -14,21 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from generate_bench import SPEC
+
 from mlmon_codegen import dashboard_check
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets import dashboards
-
-SPEC = """\
-apiVersion: mlmon/v1
-kind: ModelMonitor
-metadata: {{name: model-{i:04d}, team: team-{team}}}
-model: {{task: classification, classes: [a, b, c]}}
-scrape: {{targets: ["model-{i:04d}:8000"]}}
-slos:
-  availability: {{objective: 99.9, period: 30d}}
-  latency: {{objective: 99, threshold: 250ms}}
-  accuracy: {{objective: 95, period: 7d}}
-"""
 
 
 def main(sizes: list[int]) -> None:

@@ -15,7 +15,6 @@ import http.client
 import json
 import random
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,14 +22,10 @@ import threading
 import time
 from pathlib import Path
 
+from mlmon_codegen.stack.harness import free_port, stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ("setosa", "versicolor", "virginica")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_kb(pid: int) -> int:
@@ -68,11 +63,7 @@ def main() -> None:
             raise SystemExit(f"service did not start: {err}")
         run(port, service.pid, seconds, workers)
     finally:
-        service.terminate()
-        try:
-            service.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            service.kill()
+        stop_process(service, grace=10)
 
 
 def run(port: int, pid: int, seconds: float, workers: int) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from mlmon_codegen.plan import durations
 from mlmon_codegen.plan import promql as q
 from mlmon_codegen.plan.sli import window_queries, windows
 from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.stack.harness import free_port, stop_process
 from mlmon_codegen.targets import rules
 
 EVAL_INTERVAL = "30s"
@@ -176,12 +176,6 @@ def openmetrics(fleet: m.Fleet, end_s: int) -> str:
 # ---------------------------------------------------------------- Prometheus
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=30) as r:
         return r.read().decode()
@@ -270,12 +264,7 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dic
             if t1 - t0 >= longest + 10 and all(k in samples for k in groups):
                 break
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=30)
         shutil.rmtree(data, ignore_errors=True)
     evaluated = [k for k in intervals if k in samples]
     return {

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,7 @@ from mlmon_codegen.errors import SpecError
 from mlmon_codegen.generate import render_all
 from mlmon_codegen.plan import naming
 from mlmon_codegen.spec.validate import Result, load_and_validate
+from mlmon_codegen.stack.harness import free_port, stop_process
 from mlmon_codegen.tools import amtool
 from mlmon_codegen.tools.promtool import run
 from mlmon_codegen.write import render_files, write_tree
@@ -329,12 +329,6 @@ def test_cli_bad_routing_exits_2_and_writes_nothing(tmp_path: Path):
 # ---------------------------------------------------------------- inhibitions in a real Alertmanager
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _http(url: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"},
@@ -353,7 +347,7 @@ def test_inhibitions_in_a_real_alertmanager(tmp_path: Path):
     config = yaml.safe_load(config_path.read_text())
     config["receivers"] = [{"name": r["name"]} for r in config["receivers"]]
     config_path.write_text(yaml.safe_dump(config))
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
         ["prometheus-alertmanager", f"--config.file={out / naming.ALERTMANAGER_CONFIG}", "--cluster.listen-address=",
@@ -400,5 +394,4 @@ def test_inhibitions_in_a_real_alertmanager(tmp_path: Path):
             ("fraud_detector", "AccuracyErrorBudgetBurnTicketSlow"): True,
         }
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_process(proc, grace=10)

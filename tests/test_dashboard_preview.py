@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -28,18 +27,13 @@ from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.runtime import ModelMetrics
 from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.stack.harness import free_port, stop_process
 
 PROMETHEUS = shutil.which("prometheus")
 CHROMIUM = shutil.which("chromium")
 # Panels that need more history than a test has: a sum over hourly steps of label increases
 # sees nothing until a full clock hour of data exists.
 NEEDS_HOURS = {"Labels since training"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Service:
@@ -146,12 +140,7 @@ def prometheus(tmp_path: Path) -> Iterator[tuple[str, Path]]:
             "data"]["result"]) == slos, 45)
         yield base, out
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, grace=10)
         stop.set()
         feeder.join(timeout=5)
         for server in servers:

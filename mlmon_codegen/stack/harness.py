@@ -49,6 +49,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def stop_process(popen: subprocess.Popen[Any], sig: int = signal.SIGTERM, grace: float = 5.0) -> None:
+    """Ask a child to stop, then kill it after `grace` seconds: no test server outlives its test."""
+    if popen.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        popen.send_signal(sig)
+    try:
+        popen.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            popen.kill()
+        popen.wait(timeout=5)
+
+
 def binary(*names: str) -> str:
     for name in names:
         path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
@@ -110,16 +124,7 @@ class Proc:
             return "(no log)"
 
     def stop(self, sig: int = signal.SIGTERM, grace: float = 5.0) -> None:
-        if self.popen.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            self.popen.send_signal(sig)
-        try:
-            self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                self.popen.kill()
-            self.popen.wait(timeout=5)
+        stop_process(self.popen, sig, grace)
 
 
 @dataclass
