@@ -2,7 +2,8 @@
 
 The floor is the least any generator must do: parse the same spec files with libyaml and dump
 the same amount of YAML with libyaml. Prints seconds per model and the ratio to the floor.
-Run: .venv/bin/python benchmarks/generate_bench.py [N ...] [--core | --all-targets]   (default 10 100 1000)
+Run: .venv/bin/python benchmarks/generate_bench.py [N ...] [--core | --all-targets] [--jobs J]   (default 10 100 1000)
+`--jobs` is `mlmon generate --jobs` (default: one worker per CPU); `--core` renders in one process.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from pathlib import Path
 import yaml
 
 from mlmon_codegen import generate
+from mlmon_codegen import model as m
+from mlmon_codegen.plan import naming
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.write import render_files, write_tree
+from mlmon_codegen.targets import prometheus_config, rules, unit_tests
+from mlmon_codegen.write import Artifact, render_files, write_tree
 
 SPEC = """\
 apiVersion: mlmon/v1
@@ -49,6 +53,16 @@ def _best(fn, repeat: int) -> float:
 EXTRA_TARGETS: tuple[str, ...] = tuple(sorted(generate.OPTIONAL_TARGETS)) if "--all-targets" in sys.argv else ()
 # `--core`: only the core compiler's artifacts (prometheus.yml, rule files, promtool tests).
 CORE_ONLY = "--core" in sys.argv
+JOBS = int(sys.argv[sys.argv.index("--jobs") + 1]) if "--jobs" in sys.argv else None
+
+
+def core_files(fleet: m.Fleet) -> dict[str, bytes]:
+    p = fleet.project
+    artifacts = [Artifact(prometheus_config.PATH, prometheus_config.render(fleet), "bench")]
+    for x in fleet.models:
+        artifacts.append(Artifact(naming.rules_file(x.name), rules.render(x, p), x.source))
+        artifacts.append(Artifact(naming.unit_test_file(x.name), unit_tests.render(x, p), x.source))
+    return render_files(artifacts)
 
 
 def bench(n: int) -> tuple[float, float, int]:
@@ -61,9 +75,7 @@ def bench(n: int) -> tuple[float, float, int]:
 
         def full() -> None:
             result = load_and_validate([specs])
-            artifacts = (generate.prometheus(result.fleet) if CORE_ONLY
-                         else generate.render_all(result.fleet, EXTRA_TARGETS))
-            files = render_files(artifacts)
+            files = core_files(result.fleet) if CORE_ONLY else generate.files(result.fleet, EXTRA_TARGETS, JOBS)
             write_tree(out, files)
             produced.update(files)
 
@@ -88,7 +100,10 @@ def bench(n: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [10, 100, 1000]
+    args = sys.argv[1:]
+    if "--jobs" in args:
+        del args[args.index("--jobs"):args.index("--jobs") + 2]
+    sizes = [int(a) for a in args if not a.startswith("--")] or [10, 100, 1000]
     if EXTRA_TARGETS:
         print(f"with --target {' --target '.join(EXTRA_TARGETS)}")
     print(f"{'models':>7} {'seconds':>9} {'ms/model':>9} {'floor s':>9} {'x floor':>8} {'MB out':>8}")

@@ -21,7 +21,7 @@ from mlmon_codegen.preview import preview_command
 from mlmon_codegen.spec.validate import Result, load_and_validate
 from mlmon_codegen.stack.command import up as up_command
 from mlmon_codegen.tools import promtool
-from mlmon_codegen.write import WriteError, diff, render_files, write_tree
+from mlmon_codegen.write import WriteError, diff, write_tree
 
 EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 1, 2, 3
 
@@ -81,12 +81,14 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 @click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 if OUT is not up to date")
 @click.option("--target", "targets", multiple=True, type=click.Choice(sorted(gen.OPTIONAL_TARGETS) or ["none"]),
               help="also write an optional target")
-def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...]) -> None:
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="worker processes for large fleets [default: one per CPU]; output is the same for any N")
+def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None) -> None:
     """Write every artifact for the specs into OUT."""
     result = _load(paths)
     try:
         with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
-            files = render_files(gen.render_all(result.fleet, tuple(t for t in targets if t != "none")))
+            files = gen.files(result.fleet, tuple(t for t in targets if t != "none"), jobs)
     except WriteError as exc:
         _fail([exc])
     out_path = Path(out)

@@ -10,12 +10,14 @@ double-quoted scalar). tests/test_yaml_emit.py checks that PyYAML reads back wha
 from __future__ import annotations
 
 import functools
+import json.encoder
 import math
 import re
 from typing import Any
 
 import yaml
 
+_encode_basestring = json.encoder.encode_basestring  # the C version when available
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _RESOLVER = yaml.resolver.Resolver()
 # Strings that other YAML readers (YAML 1.2, Go) may take for numbers or booleans even when
@@ -38,20 +40,27 @@ def _plain_ok(s: str) -> bool:
     return _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == "tag:yaml.org,2002:str"
 
 
+# JSON's short escapes, which YAML double-quoted scalars share; other controls become \u00XX as in JSON.
+_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f"}
+
+
 def _escape(c: str) -> str:
-    if c in '"\\':
-        return "\\" + c
+    if c in _SHORT:
+        return _SHORT[c]
     if c.isprintable() and c != "\ufeff":
         return c
     o = ord(c)
-    return f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
+    return f"\\u{o:04x}" if o < 0x10000 else f"\\U{o:08x}"
 
 
 def _quote(s: str) -> str:
-    """A YAML double-quoted scalar; \\U escapes keep astral characters whole (JSON would split
-    them into surrogate pairs, which YAML readers do not join)."""
-    if s.isprintable() and '"' not in s and "\\" not in s and "\ufeff" not in s:
-        return '"' + s + '"'
+    """A YAML double-quoted scalar. JSON's C string encoder does the common case (its escapes are
+    YAML's too); what it leaves raw and YAML cannot take (DEL, C1 controls, U+2028, BOM, lone
+    surrogates) goes through `_escape`, which agrees with it on everything else. Astral characters
+    stay whole: \\U escapes, never JSON's surrogate pairs, which YAML readers do not join."""
+    quoted: str = _encode_basestring(s)
+    if quoted.isprintable() and "\ufeff" not in quoted:
+        return quoted
     return '"' + "".join(map(_escape, s)) + '"'
 
 
@@ -79,28 +88,56 @@ def scalar(value: Any) -> str:
     raise TypeError(f"cannot emit {type(value).__name__} as YAML")
 
 
-def _emit(value: Any, indent: str, out: list[str]) -> None:
+# Lists already written in this dump session, by identity: (the list, its indent, its text). The
+# same rule lists appear in the rule file, the PrometheusRule and the Mimir and Thanos files.
+Memo = dict[int, tuple[list[Any], str, str]]
+_MEMO_MIN_ITEMS = 4  # shorter lists are cheaper to write again than to look up
+
+
+def _reindent(text: str, old: str, new: str) -> str:
+    # Every line of an emitted block starts with its indent, and no scalar spans lines (strings
+    # with line breaks are double-quoted with escapes), so swapping the prefix moves the block.
+    if old == new:
+        return text
+    return new + text[len(old):-1].replace("\n" + old, "\n" + new) + "\n"
+
+
+def _emit(value: Any, indent: str, out: list[str], memo: Memo | None) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             k = scalar(str(key))
             if isinstance(item, dict) and item:
                 out.append(f"{indent}{k}:\n")
-                _emit(item, indent + "  ", out)
+                _emit(item, indent + "  ", out, memo)
             elif isinstance(item, list) and item:
                 out.append(f"{indent}{k}:\n")
-                _emit(item, indent, out)  # block sequences under a key sit at the key's indent
+                _emit(item, indent, out, memo)  # block sequences under a key sit at the key's indent
             else:
                 out.append(f"{indent}{k}: {_inline(item)}\n")
     elif isinstance(value, list):
-        for item in value:
-            if (isinstance(item, dict) and item) or (isinstance(item, list) and item):
-                start = len(out)
-                _emit(item, indent + "  ", out)
-                out[start] = f"{indent}- " + out[start][len(indent) + 2:]
-            else:
-                out.append(f"{indent}- {_inline(item)}\n")
+        if memo is None or len(value) < _MEMO_MIN_ITEMS:
+            _emit_items(value, indent, out, memo)
+            return
+        seen = memo.get(id(value))
+        if seen is not None:
+            out.append(_reindent(seen[2], seen[1], indent))
+            return
+        start = len(out)
+        _emit_items(value, indent, out, memo)
+        out[start:] = ["".join(out[start:])]  # one chunk whose first line a caller may still prefix with "- "
+        memo[id(value)] = (value, indent, out[start])  # holding the list keeps its id from being reused
     else:
         out.append(f"{indent}{_inline(value)}\n")
+
+
+def _emit_items(value: list[Any], indent: str, out: list[str], memo: Memo | None) -> None:
+    for item in value:
+        if (isinstance(item, dict) and item) or (isinstance(item, list) and item):
+            start = len(out)
+            _emit(item, indent + "  ", out, memo)
+            out[start] = f"{indent}- " + out[start][len(indent) + 2:]
+        else:
+            out.append(f"{indent}- {_inline(item)}\n")
 
 
 def _inline(value: Any) -> str:
@@ -111,7 +148,8 @@ def _inline(value: Any) -> str:
     return scalar(value)
 
 
-def dump(data: Any) -> str:
+def dump(data: Any, memo: Memo | None = None) -> str:
+    """`memo`: share one between dumps of data that share lists, which must not change meanwhile."""
     out: list[str] = []
-    _emit(data, "", out)
+    _emit(data, "", out, memo)
     return "".join(out)

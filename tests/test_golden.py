@@ -56,3 +56,23 @@ def test_check_mode_reports_stale_missing_and_extra(tmp_path):
     assert f"missing: {out / 'prometheus' / 'prometheus.yml'}" in result.stdout
     assert f"extra: {out / 'stray.yml'}" in result.stdout
     assert _tree(out) == before, "--check must write nothing"
+
+
+def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path):
+    """A fleet big enough for workers: any --jobs gives what rendering everything in-process gives."""
+    from mlmon_codegen import generate
+    from mlmon_codegen.spec.validate import load_and_validate
+    from mlmon_codegen.write import render_files
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    source = (ROOT / "specs" / "iris-classifier.yaml").read_text()
+    for i in range(2 * generate.MODELS_PER_WORKER + 3):
+        (specs / f"m{i}.yaml").write_text(source.replace("name: iris-classifier", f"name: iris-{i:03d}"))
+    fleet = load_and_validate([specs]).fleet
+    assert len(fleet.models) == 2 * generate.MODELS_PER_WORKER + 3
+    targets = tuple(sorted(generate.OPTIONAL_TARGETS))
+    expected = render_files(generate.render_all(fleet, targets))
+    assert generate.files(fleet, targets, jobs=1) == expected
+    assert generate.files(fleet, targets, jobs=2) == expected
+    assert list(generate.files(fleet, targets, jobs=3)) == sorted(expected)

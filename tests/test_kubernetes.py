@@ -15,13 +15,13 @@ from conftest import ROOT, run_mlmon
 
 from mlmon_codegen.generate import render_all
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import kubernetes as k8s
 from mlmon_codegen.tools import promtool
 
 CRDS: dict[str, Any] = {
     "PrometheusRule": op_v1.PrometheusRule, "ServiceMonitor": op_v1.ServiceMonitor,
     "PodMonitor": op_v1.PodMonitor, "AlertmanagerConfig": op_v1alpha1.AlertmanagerConfig,
 }
+MONITORS = ("PodMonitor", "ServiceMonitor")
 KUBERNETES = """\
 kubernetes:
   namespace: observability
@@ -47,7 +47,9 @@ def specs(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def objects(specs) -> list[dict[str, Any]]:
-    return k8s.objects(load_and_validate([specs]).fleet)
+    """The PrometheusRules and monitors exactly as `--target kubernetes` writes them."""
+    return [a.data for a in render_all(load_and_validate([specs]).fleet, ("kubernetes",))
+            if a.path.startswith("kubernetes/") and a.data.get("kind") in ("PrometheusRule", *MONITORS)]
 
 
 def _pruned(sent: Any, kept: Any, where: str = "") -> list[str]:

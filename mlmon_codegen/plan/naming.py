@@ -106,7 +106,8 @@ def runbook_file(model: str, alert: str) -> str:
 
 
 # Engines beyond one Prometheus: Kubernetes objects, Mimir and Thanos rule files.
-KUSTOMIZATION_FILE = "kubernetes/kustomization.yaml"
+K8S_DIR = "kubernetes/"
+KUSTOMIZATION_FILE = f"{K8S_DIR}kustomization.yaml"
 
 
 def k8s_name(name: str) -> str:
@@ -121,7 +122,7 @@ def k8s_name(name: str) -> str:
 
 def k8s_file(kind: str, obj_name: str) -> str:
     """`kubernetes/<kind, lowercase>/<object name>.yaml`, relative to OUT."""
-    return f"kubernetes/{kind.lower()}/{obj_name}.yaml"
+    return f"{K8S_DIR}{kind.lower()}/{obj_name}.yaml"
 
 
 def mimir_namespace(model: str) -> str:

@@ -20,7 +20,7 @@ from mlmon_codegen.plan import durations, naming
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.configs import PROMETHEUS_CONFIG
 from mlmon_codegen.stack.harness import Stack, StackError
-from mlmon_codegen.write import WriteError, diff, render_files
+from mlmon_codegen.write import WriteError, diff
 
 EXIT_INVALID = 2
 
@@ -55,7 +55,7 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
         _fail([f"--for: {exc}"])
     try:
         fleet = load_and_validate([Path(p) for p in spec_paths]).fleet
-        if not diff(out_path, render_files(gen.render_all(fleet))).clean:
+        if not diff(out_path, gen.files(fleet)).clean:
             click.echo(f"warning: {out} is not what {', '.join(spec_paths)} generate: run `mlmon generate`", err=True)
     except SpecError as exc:
         _fail(list(exc.problems))

@@ -1,6 +1,6 @@
 """`--target kubernetes`: the same monitoring as prometheus-operator objects, as plain data.
 
-One PrometheusRule per model (the rule groups of targets/rules.py, unchanged), one PodMonitor
+One PrometheusRule per model (the rule groups targets/rules.py rendered, unchanged), one PodMonitor
 or ServiceMonitor per model in place of its scrape job, and a kustomization over them. The
 namespace and the labels the operator's selectors match come from the project's `kubernetes:`.
 """
@@ -12,7 +12,6 @@ from typing import Any
 from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.plan.durations import format_ms
-from mlmon_codegen.targets import rules
 
 MONITORING_V1 = "monitoring.coreos.com/v1"
 MONITORING_V1ALPHA1 = "monitoring.coreos.com/v1alpha1"
@@ -29,12 +28,13 @@ def metadata(name: str, namespace: str, labels: tuple[tuple[str, str], ...], mod
     return {"name": name, "namespace": namespace, "labels": dict(sorted(all_labels.items()))}
 
 
-def prometheus_rule(model: m.Model, project: m.Project) -> dict[str, Any]:
+def prometheus_rule(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> dict[str, Any]:
+    """`rule_file` is the model's rendered rules (targets/rules.py), reused rather than rendered again."""
     k = project.kubernetes
     return {
         "apiVersion": MONITORING_V1, "kind": "PrometheusRule",
         "metadata": metadata(naming.k8s_name(model.name), k.namespace, k.rule_labels, model.name),
-        "spec": rules.render(model, project),
+        "spec": rule_file,
     }
 
 
@@ -77,20 +77,10 @@ def monitor(model: m.Model, project: m.Project) -> dict[str, Any]:
 
 def kustomization(paths: list[str]) -> dict[str, Any]:
     """Over every generated object; paths relative to the kustomization file, sorted."""
-    base = naming.KUSTOMIZATION_FILE.rsplit("/", 1)[0] + "/"
     return {
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": sorted(p.removeprefix(base) for p in paths),
+        "resources": sorted(p.removeprefix(naming.K8S_DIR) for p in paths),
     }
-
-
-def objects(fleet: m.Fleet) -> list[dict[str, Any]]:
-    """Every object of the fleet, in a stable order (the writer picks paths from kind and name)."""
-    out: list[dict[str, Any]] = []
-    for model in fleet.models:
-        out.append(prometheus_rule(model, fleet.project))
-        out.append(monitor(model, fleet.project))
-    return out
 
 
 def path(obj: dict[str, Any]) -> str:

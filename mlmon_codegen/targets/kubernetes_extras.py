@@ -154,16 +154,13 @@ def _walk(route: dict[str, Any]) -> list[dict[str, Any]]:
     return [route, *(r for child in route.get("routes", []) for r in _walk(child))]
 
 
-def dashboard_configmaps(fleet: m.Fleet, dashboards: list[Artifact]) -> list[dict[str, Any]]:
-    """Each dashboard JSON as a ConfigMap the Grafana sidecar picks up by its labels."""
-    k = fleet.project.kubernetes
-    out = []
-    for a in dashboards:
-        name = posixpath.basename(a.path)
-        stem = name.rsplit(".", 1)[0]
-        text = json.dumps(a.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))  # one line in YAML
-        out.append({"apiVersion": "v1", "kind": "ConfigMap",
-                    "metadata": k8s.metadata(naming.k8s_name(f"dashboard-{stem}"), k.dashboard_namespace,
-                                             k.dashboard_labels),
-                    "data": {name: text}})
-    return out
+def dashboard_configmap(project: m.Project, dashboard: Artifact) -> dict[str, Any]:
+    """A rendered dashboard's JSON as a ConfigMap the Grafana sidecar picks up by its labels."""
+    k = project.kubernetes
+    name = posixpath.basename(dashboard.path)
+    stem = name.rsplit(".", 1)[0]
+    text = json.dumps(dashboard.data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))  # one line in YAML
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": k8s.metadata(naming.k8s_name(f"dashboard-{stem}"), k.dashboard_namespace,
+                                     k.dashboard_labels),
+            "data": {name: text}}

@@ -13,7 +13,6 @@ from typing import Any
 from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.plan.durations import format_ms
-from mlmon_codegen.targets import rules
 
 # Group fields a ruler understands and Prometheus 2.42 does not; top-level `namespace` is mimirtool's.
 MIMIR_GROUP_FIELDS = ("source_tenants", "query_offset")
@@ -36,15 +35,16 @@ def mimir_options(project: m.Project) -> dict[str, Any]:
     return options
 
 
-def mimir_rules(model: m.Model, project: m.Project) -> dict[str, Any]:
+def mimir_rules(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> dict[str, Any]:
+    """`rule_file` is the model's rendered rules (targets/rules.py)."""
     options = mimir_options(project)
-    groups = [_with_options(g, options) for g in rules.render(model, project)["groups"]]
+    groups = [_with_options(g, options) for g in rule_file["groups"]]
     return {"namespace": naming.mimir_namespace(model.name), "groups": groups}
 
 
-def thanos_rules(model: m.Model, project: m.Project) -> dict[str, Any]:
+def thanos_rules(project: m.Project, rule_file: dict[str, Any]) -> dict[str, Any]:
     options = {"partial_response_strategy": project.rulers.thanos_partial_response_strategy}
-    return {"groups": [_with_options(g, options) for g in rules.render(model, project)["groups"]]}
+    return {"groups": [_with_options(g, options) for g in rule_file["groups"]]}
 
 
 def strip_ruler_fields(data: dict[str, Any]) -> dict[str, Any]:

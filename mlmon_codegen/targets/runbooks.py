@@ -118,22 +118,12 @@ def render(model: m.Model, project: m.Project, rule: dict[str, Any]) -> str:
         raise WriteError(f"runbook {rule['alert']} of {model.name}: {exc}") from exc
 
 
-def alert_rules(artifacts: list[Artifact]) -> list[dict[str, Any]]:
-    rules = []
-    for a in artifacts:
-        if a.path.startswith("prometheus/rules/") and isinstance(a.data, dict):
-            rules.extend(r for g in a.data.get("groups") or [] for r in g.get("rules") or [] if "alert" in r)
-    return rules
-
-
-def render_all(fleet: m.Fleet, rule_artifacts: list[Artifact]) -> list[Artifact]:
-    models = {x.name: x for x in fleet.models}
+def render_model(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> list[Artifact]:
+    """A runbook for every alert in the model's rendered rule file (targets/rules.py), so each
+    documents the rule exactly as written."""
     out: dict[str, Artifact] = {}
-    for rule in alert_rules(rule_artifacts):
-        model = models.get((rule.get("labels") or {}).get(naming.MODEL_LABEL, ""))
-        if model is None:
-            continue
+    for rule in (r for g in rule_file["groups"] for r in g["rules"] if "alert" in r):
         path = naming.runbook_file(model.name, rule["alert"])
         # One runbook per alert name: several rules may share a name (e.g. one per feature).
-        out.setdefault(path, Artifact(path, render(model, fleet.project, rule), model.source, "text"))
+        out.setdefault(path, Artifact(path, render(model, project, rule), model.source, "text"))
     return [out[p] for p in sorted(out)]
