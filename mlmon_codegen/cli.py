@@ -21,7 +21,7 @@ from mlmon_codegen.preview import preview_command
 from mlmon_codegen.spec.validate import Result, load_and_validate
 from mlmon_codegen.stack.command import up as up_command
 from mlmon_codegen.tools import promtool
-from mlmon_codegen.write import WriteError, diff, write_tree
+from mlmon_codegen.write import WriteError, diff, write_chunks
 
 EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 1, 2, 3
 
@@ -86,13 +86,14 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None) -> None:
     """Write every artifact for the specs into OUT."""
     result = _load(paths)
-    try:
-        with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
-            files = gen.files(result.fleet, tuple(t for t in targets if t != "none"), jobs)
-    except WriteError as exc:
-        _fail([exc])
+    selected = tuple(t for t in targets if t != "none")
     out_path = Path(out)
     if check_only:
+        try:
+            with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
+                files = gen.files(result.fleet, selected, jobs)
+        except WriteError as exc:
+            _fail([exc])
         d = diff(out_path, files)
         if d.clean:
             click.echo(f"ok: {out} is up to date ({len(files)} files)")
@@ -103,12 +104,14 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
         click.echo(f"{out} is out of date: run `mlmon generate {' '.join(paths)} -o {out}`", err=True)
         sys.exit(EXIT_FAILED)
     try:
-        kept = write_tree(out_path, files)
+        with ci.progress(f"rendering {len(result.fleet.models)} models into {out} ..."):
+            # Written as rendered, into a new tree that replaces OUT only once it is complete.
+            written, kept = write_chunks(out_path, gen.files_by_model(result.fleet, selected, jobs))
     except WriteError as exc:
         _fail([exc])
     for p in kept:
         click.echo(f"kept {out_path / p}: not written by mlmon", err=True)
-    click.echo(f"wrote {len(files)} files to {out}")
+    click.echo(f"wrote {len(written)} files to {out}")
 
 
 @cli.command()

@@ -210,6 +210,11 @@ class Model:
     expected_rps: float | None = None  # typical request rate, for `mlmon explain`'s traffic numbers
     routing: Routing | None = None  # the model's own Alertmanager routing, team's merged in; None: the team's
 
+    def __hash__(self) -> int:
+        # Models key per-model caches (the dashboard layout) thousands of times per run; the
+        # generated hash walked every field each time. Equal models have equal names.
+        return hash(self.name)
+
 
 @dataclass(frozen=True)
 class KubernetesSettings:

@@ -40,6 +40,7 @@ def environment(paths: tuple[str, ...]) -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(list(paths)), undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
         autoescape=False,  # Markdown and YAML comments, never HTML
+        auto_reload=False,  # a run reads each template once; no stat of it per runbook
     )
     env.filters["pct"] = lambda ratio, digits=4: f"{ratio * 100:.{digits}g}%"
     return env

@@ -8,6 +8,7 @@ shapes, URLs that carry credentials, and non-empty values under secret-named key
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -58,6 +59,10 @@ def find(text: str) -> str | None:
     return None
 
 
+# Spec keys and values repeat across a fleet; whole generated files (scan_tree) are not cached.
+_find_in_spec = functools.lru_cache(maxsize=65_536)(find)
+
+
 def _secret_key(key: Any, value: Any) -> bool:
     return (isinstance(key, str) and bool(SECRET_KEY.match(key)) and isinstance(value, str | int)
             and str(value).strip() != "")
@@ -71,12 +76,12 @@ def walk(data: Any, loc: Loc = (), patterns: bool = True) -> Iterator[tuple[Loc,
                 yield (*loc, key), f"`{key}` holds a secret in plain text"
             else:
                 yield from walk(value, (*loc, key), patterns)
-            if patterns and isinstance(key, str) and (what := find(key)):
+            if patterns and isinstance(key, str) and (what := _find_in_spec(key)):
                 yield (*loc, key), f"the key looks like {what}"
     elif isinstance(data, list):
         for i, item in enumerate(data):
             yield from walk(item, (*loc, i), patterns)
-    elif patterns and isinstance(data, str) and (what := find(data)):
+    elif patterns and isinstance(data, str) and (what := _find_in_spec(data)):
         yield loc, f"looks like {what}"
 
 

@@ -12,7 +12,7 @@ import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -70,13 +70,27 @@ def render_files(artifacts: list[Artifact]) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
+def _listing(out: Path) -> list[str]:
+    """The regular files under OUT, relative and sorted; links are neither followed nor listed."""
+    found = []
+    for folder, subfolders, names in os.walk(out):
+        subfolders.sort()
+        rel = PurePosixPath(Path(folder).relative_to(out).as_posix())
+        for name in names:
+            if not os.path.islink(os.path.join(folder, name)) and os.path.isfile(os.path.join(folder, name)):
+                found.append(str(rel / name) if rel.parts else name)
+    return sorted(found)
+
+
 def _existing(out: Path) -> dict[str, bytes]:
-    found = {}
-    if out.is_dir():
-        for p in sorted(out.rglob("*")):
-            if p.is_file() and not p.is_symlink():
-                found[p.relative_to(out).as_posix()] = p.read_bytes()
-    return found
+    return {p: (out / p).read_bytes() for p in _listing(out)}
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    try:
+        return path.stat().st_size == len(content) and path.read_bytes() == content
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -126,30 +140,53 @@ def locked(out: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_tree(out: Path, files: dict[str, bytes]) -> list[str]:
-    """Build the new tree beside OUT, then swap it in whole. Returns unowned files kept.
+def write_tree(out: Path, files: Mapping[str, bytes]) -> list[str]:
+    """Build the new tree beside OUT, then swap it in whole. Returns unowned files kept."""
+    return write_chunks(out, [files])[1]
 
-    A crash before the swap leaves the old OUT untouched; the swap is one atomic exchange. Files in OUT
-    that mlmon did not write (not in the previous manifest) are carried over, never deleted.
+
+def write_chunks(out: Path, chunks: Iterable[Mapping[str, bytes]]) -> tuple[list[str], list[str]]:
+    """`write_tree` for files that arrive in chunks (one model's at a time, from `generate.files_by_model`),
+    written as they come so that rendering and writing overlap. Returns (paths written, unowned kept).
+
+    A crash or an error before the swap leaves the old OUT untouched (what is refused is refused
+    only after the new tree is built, still before the swap); the swap is one atomic exchange.
+    Files in OUT that mlmon did not write (not in the previous manifest) are carried over, never deleted.
     """
     with locked(out):
         _recover(out)
         _check_target(out)  # under the lock: another run may be swapping OUT right now
-        previous = _existing(out)
-        owned = set(previous.pop(MANIFEST, b"").decode().splitlines())
-        unowned = sorted(p for p in previous if p not in owned and p not in files)
-        _refuse_clobber(out, previous, owned, files)
+        previous = set(_listing(out))
+        owned = set((out / MANIFEST).read_text().splitlines()) if MANIFEST in previous else set()
+        previous.discard(MANIFEST)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+        written: set[str] = set()
         try:
-            for rel, content in files.items():
-                target = tmp / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
+            folders: set[Path] = set()
+            for chunk in chunks:
+                for rel, content in chunk.items():
+                    if rel in written:
+                        raise WriteError(f"two artifacts claim {rel}")
+                    if rel in previous and rel not in owned:
+                        _refuse_clobber(out, rel, content)
+                    written.add(rel)
+                    target = tmp / _safe_relpath(rel)
+                    if target.parent not in folders:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        folders.add(target.parent)
+                    # An unchanged file is linked, not copied: regenerating a thousand models
+                    # rewrote hundreds of MB that were already on disk.
+                    if rel in previous and _holds(out / rel, content):
+                        with contextlib.suppress(OSError):
+                            os.link(out / rel, target)
+                            continue
+                    target.write_bytes(content)
+            unowned = sorted(p for p in previous if p not in owned and p not in written)
             for rel in unowned:
                 target = tmp / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(out / rel, target)
-            (tmp / MANIFEST).write_text("".join(f"{p}\n" for p in files))
+            (tmp / MANIFEST).write_text("".join(f"{p}\n" for p in sorted(written)))
             os.chmod(tmp, 0o755)
             old = _swap_in(tmp, out)
         except BaseException:
@@ -157,15 +194,14 @@ def write_tree(out: Path, files: dict[str, bytes]) -> list[str]:
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    return unowned
+    return sorted(written), unowned
 
 
-def _refuse_clobber(out: Path, previous: dict[str, bytes], owned: set[str], files: dict[str, bytes]) -> None:
+def _refuse_clobber(out: Path, rel: str, content: bytes) -> None:
     """A file at a path mlmon writes, but not written by mlmon, is the user's: never replace it."""
-    theirs = sorted(p for p in files if p in previous and p not in owned and previous[p] != files[p]
-                    and not previous[p].startswith(GENERATED_MARK))
-    if theirs:
-        raise WriteError(f"refusing to replace {', '.join(str(out / p) for p in theirs)}: not written by mlmon "
+    theirs = (out / rel).read_bytes()
+    if theirs != content and not theirs.startswith(GENERATED_MARK):
+        raise WriteError(f"refusing to replace {out / rel}: not written by mlmon "
                          "(move it away, or delete it if it is an old generated file)")
 
 

@@ -65,6 +65,8 @@ def _quote(s: str) -> str:
 
 
 def scalar(value: Any) -> str:
+    if type(value) is str:  # by far the most common: first
+        return value if _plain_ok(value) else _quote(value)
     if value is None:
         return "null"
     if value is True:
@@ -94,6 +96,11 @@ Memo = dict[int, tuple[list[Any], str, str]]
 _MEMO_MIN_ITEMS = 4  # shorter lists are cheaper to write again than to look up
 
 
+# Keys repeat endlessly (record, expr, labels ...): their YAML form is worth remembering.
+_KEYS: dict[str, str] = {}
+_KEYS_MAX = 65_536
+
+
 def _reindent(text: str, old: str, new: str) -> str:
     # Every line of an emitted block starts with its indent, and no scalar spans lines (strings
     # with line breaks are double-quoted with escapes), so swapping the prefix moves the block.
@@ -105,7 +112,11 @@ def _reindent(text: str, old: str, new: str) -> str:
 def _emit(value: Any, indent: str, out: list[str], memo: Memo | None) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
-            k = scalar(str(key))
+            k = _KEYS.get(key) if type(key) is str else None
+            if k is None:
+                k = scalar(str(key))
+                if type(key) is str and len(_KEYS) < _KEYS_MAX:
+                    _KEYS[key] = k
             if isinstance(item, dict) and item:
                 out.append(f"{indent}{k}:\n")
                 _emit(item, indent + "  ", out, memo)

@@ -251,3 +251,18 @@ def test_check_scans_generated_tree_for_secrets(spec_sets, tmp_path):
     proc = run_mlmon("check", str(out))
     assert proc.returncode == 1
     assert "FAIL mlmon scan-secrets" in proc.stdout and "leak.yml:3" in proc.stderr
+
+
+def test_unchanged_files_are_linked_not_rewritten_and_changed_ones_replaced(tmp_path):
+    from mlmon_codegen.write import write_tree
+
+    out = tmp_path / "out"
+    write_tree(out, {"a/same.yml": b"same\n", "a/changes.yml": b"one\n", "gone.yml": b"x\n"})
+    same_inode = (out / "a/same.yml").stat().st_ino
+    changes_inode = (out / "a/changes.yml").stat().st_ino
+    write_tree(out, {"a/same.yml": b"same\n", "a/changes.yml": b"two\n"})
+    assert (out / "a/same.yml").stat().st_ino == same_inode
+    assert (out / "a/changes.yml").stat().st_ino != changes_inode
+    assert (out / "a/changes.yml").read_bytes() == b"two\n"
+    assert not (out / "gone.yml").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out.new-", ".out.old-"))]

@@ -61,6 +61,7 @@ def format_ms(ms: int) -> str:
     return "".join(parts)
 
 
+@functools.lru_cache(maxsize=4096)  # every SLO of a fleet asks for the same few windows
 def round_clean(ms: float) -> int:
     """Round to the nearest clean duration on a log scale (the scale errors are judged on)."""
     target = math.log(max(ms, 1.0))
