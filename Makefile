@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test tools lint golden bench clean demo
 
+# out/ is the example specs' output for every target; tests/test_golden.py pins it byte for byte.
+GENERATE := $(BIN)/mlmon generate specs -o out --target kubernetes --target mimir --target thanos
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml
 
 ## make run: create the environment and generate out/ from specs/
 run: $(STAMP)
-	$(BIN)/mlmon generate specs -o out
+	$(GENERATE)
 
 ## promtool and amtool from Debian's packages, installed when missing
 tools:
@@ -32,7 +35,7 @@ tools:
 ## make test: install what the tests need and run them all
 test: $(STAMP) tools
 	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
-	$(BIN)/mlmon generate specs -o out --check
+	$(GENERATE) --check
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -40,7 +43,7 @@ lint: $(STAMP)
 
 ## make golden: the one command that regenerates the committed output (review the diff like code)
 golden: $(STAMP)
-	$(BIN)/mlmon generate specs -o out
+	$(GENERATE)
 
 ## make demo: out/ running on 127.0.0.1 (Prometheus, Alertmanager, the iris service); Ctrl-C stops it
 demo: $(STAMP) tools
@@ -48,6 +51,7 @@ demo: $(STAMP) tools
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/generate_bench.py
+	$(BIN)/python benchmarks/generate_bench.py --all-targets
 	$(BIN)/python benchmarks/runtime_bench.py
 	$(BIN)/python benchmarks/dashboards_bench.py
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import yaml
@@ -21,7 +20,7 @@ from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets import prometheus_config, rules, unit_tests
-from mlmon_codegen.write import Artifact, render_files, write_chunks
+from mlmon_codegen.write import Artifact, render_files, write_tree
 
 SPEC = """\
 apiVersion: mlmon/v1
@@ -72,19 +71,12 @@ def core_files(fleet: m.Fleet) -> dict[str, bytes]:
     return render_files(artifacts)
 
 
-def _kept(chunks: Iterable[dict[str, bytes]], into: dict[str, bytes]) -> Iterator[dict[str, bytes]]:
-    for chunk in chunks:
-        into.update(chunk)
-        yield chunk
-
-
 def bench(n: int) -> tuple[list[float], float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         specs = Path(tmp) / "specs"
         specs.mkdir()
         _write_specs(specs, n)
         out = Path(tmp) / "out"
-        produced: dict[str, bytes] = {}
 
         def full() -> list[float]:
             """As `mlmon generate`: load, then render and write at once (the first run writes a
@@ -92,14 +84,15 @@ def bench(n: int) -> tuple[list[float], float, int]:
             start = time.perf_counter()
             result = load_and_validate([specs])
             loaded = time.perf_counter()
-            chunks = [core_files(result.fleet)] if CORE_ONLY else generate.files_by_model(result.fleet, EXTRA_TARGETS,
-                                                                                          JOBS)
-            write_chunks(out, _kept(chunks, produced))
+            if CORE_ONLY:
+                write_tree(out, core_files(result.fleet))
+            else:
+                generate.write(result.fleet, out, EXTRA_TARGETS, JOBS)
             return [loaded - start, time.perf_counter() - loaded]
 
         repeat = 3 if n <= 100 else 1
         phases = _best_phases(full, repeat)
-        total_bytes = sum(len(v) for v in produced.values())
+        total_bytes = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         payload = [yaml.load(p.read_text(), Loader=yaml.CSafeLoader) for p in sorted(specs.glob("*.yaml"))]
         # The floor dumps as many bytes of YAML as mlmon wrote, from similar rule-shaped data.
         rule = {"record": "x" * 30, "expr": "sum(rate(m{a=\"b\"}[5m]))" * 4, "labels": {"model": "m", "slo": "s"}}

@@ -21,7 +21,7 @@ from mlmon_codegen.preview import preview_command
 from mlmon_codegen.spec.validate import Result, load_and_validate
 from mlmon_codegen.stack.command import up as up_command
 from mlmon_codegen.tools import promtool
-from mlmon_codegen.write import WriteError, diff, write_chunks
+from mlmon_codegen.write import WriteError, diff
 
 EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 1, 2, 3
 
@@ -105,8 +105,7 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
         sys.exit(EXIT_FAILED)
     try:
         with ci.progress(f"rendering {len(result.fleet.models)} models into {out} ..."):
-            # Written as rendered, into a new tree that replaces OUT only once it is complete.
-            written, kept = write_chunks(out_path, gen.files_by_model(result.fleet, selected, jobs))
+            written, kept = gen.write(result.fleet, out_path, selected, jobs)
     except WriteError as exc:
         _fail([exc])
     for p in kept:

@@ -1,10 +1,10 @@
-"""Render every artifact of a fleet and serialise it. No file I/O.
+"""Render every artifact of a fleet and serialise it; `write` hands the bytes to write.py.
 
 Most artifacts belong to one model and need only that model and the project: its rule file, unit
 tests, dashboard and runbooks, and the optional targets' wrappers of them (`model_artifacts`).
 The rest span the fleet: prometheus.yml, the fleet dashboard, Alertmanager, the kustomization
-(`fleet_artifacts`). `files` renders and serialises model by model, spread over worker processes
-for large fleets, so a thousand models' data is never held at once.
+(`fleet_artifacts`). `files` and `write` render and serialise model by model, spread over forked
+worker processes for large fleets, so a thousand models' data is never held at once.
 """
 
 from __future__ import annotations
@@ -12,18 +12,21 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
-from mlmon_codegen import generate_platforms
+from mlmon_codegen import generate_platforms, processes
 from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.targets import alertmanager, dashboards, prometheus_config, rules, runbooks, unit_tests
-from mlmon_codegen.write import Artifact, WriteError, render_files
+from mlmon_codegen.write import Artifact, WriteError, new_tree, render_files
 
 # Selected with --target; the default targets (Prometheus, dashboards, runbooks, Alertmanager) always run.
 OPTIONAL_TARGETS = generate_platforms.TARGETS
 # Below this many models per worker, starting the workers costs more than it saves.
 MODELS_PER_WORKER = 25
+T = TypeVar("T")
 
 
 def model_artifacts(model: m.Model, project: m.Project, targets: Sequence[str] = ()) -> list[Artifact]:
@@ -57,55 +60,71 @@ def render_all(fleet: m.Fleet, targets: Sequence[str] = ()) -> list[Artifact]:
     return per_model + fleet_artifacts(fleet, targets, [a.path for a in per_model])
 
 
-# The fleet a forked worker renders from: inherited from the parent, never pickled.
-_WORKER_FLEET: tuple[m.Fleet, Sequence[str]] | None = None
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _worker_init(fleet: m.Fleet, targets: Sequence[str]) -> None:
-    global _WORKER_FLEET
-    _WORKER_FLEET = (fleet, targets)
+# What a forked worker runs per model: inherited from the parent with the fleet, never pickled.
+_WORKER_TASK: Callable[[int], Any] | None = None
+
+
+def _worker_init(task: Callable[[int], Any]) -> None:
+    global _WORKER_TASK
+    _WORKER_TASK = task
+    processes.die_with_parent()  # a killed generate must not leave workers writing into its new tree
     gc.freeze()  # the inherited spec objects are long-lived: keep collections off them (and their pages)
     # Each model's data is dropped once serialised, and holds no cycles: collect a tenth as often
     # (7% of a worker's time went to collections).
     gc.set_threshold(100_000, 50, 100)
 
 
-def _model_files(index: int) -> dict[str, bytes]:
-    assert _WORKER_FLEET is not None
-    fleet, targets = _WORKER_FLEET
-    return render_files(model_artifacts(fleet.models[index], fleet.project, targets))
+def _run_task(index: int) -> Any:
+    assert _WORKER_TASK is not None
+    return _WORKER_TASK(index)
 
 
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def files_by_model(fleet: m.Fleet, targets: Sequence[str] = (), jobs: int | None = None,
-                   ) -> Iterator[dict[str, bytes]]:
-    """Every artifact serialised, one model's files at a time, in fleet order, then the fleet-wide
-    ones. A consumer (the writer) works while the workers render the next models."""
+def _per_model(fleet: m.Fleet, task: Callable[[int], T], jobs: int | None) -> Iterator[T]:
+    """task(i) for every model index, in order: in forked workers when the fleet is large enough.
+    Only the results travel between processes, so a task should return little (paths, not data)."""
     jobs = min(jobs or default_jobs(), len(fleet.models) // MODELS_PER_WORKER)
-    paths: list[str] = []
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("fork")  # workers inherit the validated fleet
-        with ctx.Pool(jobs, _worker_init, (fleet, targets)) as pool:
-            for chunk in pool.imap(_model_files, range(len(fleet.models)), chunksize=8):
-                paths.extend(chunk)
-                yield chunk
+        with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (task,)) as pool:
+            yield from pool.imap(_run_task, range(len(fleet.models)), chunksize=8)
     else:
-        for x in fleet.models:
-            chunk = render_files(model_artifacts(x, fleet.project, targets))
-            paths.extend(chunk)
-            yield chunk
-    yield render_files(fleet_artifacts(fleet, targets, paths))
+        yield from map(task, range(len(fleet.models)))
 
 
 def files(fleet: m.Fleet, targets: Sequence[str] = (), jobs: int | None = None) -> dict[str, bytes]:
     """Every artifact serialised, path → bytes, sorted by path. The same bytes for any `jobs`."""
+    def task(i: int) -> dict[str, bytes]:
+        return render_files(model_artifacts(fleet.models[i], fleet.project, targets))
+
     out: dict[str, bytes] = {}
-    for chunk in files_by_model(fleet, targets, jobs):
-        for path, content in chunk.items():
-            if path in out:
-                raise WriteError(f"two artifacts claim {path}")
-            out[path] = content
+    for chunk in _per_model(fleet, task, jobs):
+        _add(out, chunk)
+    _add(out, render_files(fleet_artifacts(fleet, targets, list(out))))
     return dict(sorted(out.items()))
+
+
+def _add(into: dict[str, bytes], chunk: dict[str, bytes]) -> None:
+    for path, content in chunk.items():
+        if path in into:
+            raise WriteError(f"two artifacts claim {path}")
+        into[path] = content
+
+
+def write(fleet: m.Fleet, out: Path, targets: Sequence[str] = (), jobs: int | None = None,
+          ) -> tuple[list[str], list[str]]:
+    """Render into OUT: each model's files are written where they are rendered (a worker, for a
+    large fleet), into a new tree that replaces OUT only once complete. The same bytes as `files`.
+    Returns (paths written, files in OUT mlmon did not write and kept)."""
+    with new_tree(out) as tree:
+        def task(i: int) -> list[str]:
+            return tree.put(render_files(model_artifacts(fleet.models[i], fleet.project, targets)))
+
+        paths: list[str] = []
+        for chunk in _per_model(fleet, task, jobs):
+            tree.claim(chunk)
+            paths.extend(chunk)
+        tree.claim(tree.put(render_files(fleet_artifacts(fleet, targets, paths))))
+    return tree.written, tree.kept

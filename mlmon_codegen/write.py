@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -146,12 +146,60 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> list[str]:
 
 
 def write_chunks(out: Path, chunks: Iterable[Mapping[str, bytes]]) -> tuple[list[str], list[str]]:
-    """`write_tree` for files that arrive in chunks (one model's at a time, from `generate.files_by_model`),
-    written as they come so that rendering and writing overlap. Returns (paths written, unowned kept).
+    """`write_tree` for files that arrive in chunks, written as they come. Returns (paths written,
+    unowned files kept)."""
+    with new_tree(out) as tree:
+        for chunk in chunks:
+            tree.claim(tree.put(chunk))
+    return tree.written, tree.kept
 
-    A crash or an error before the swap leaves the old OUT untouched (what is refused is refused
-    only after the new tree is built, still before the swap); the swap is one atomic exchange.
-    Files in OUT that mlmon did not write (not in the previous manifest) are carried over, never deleted.
+
+@dataclass
+class Tree:
+    """A new tree being built beside OUT (see `new_tree`). `put` may run in forked workers, each
+    writing its own files; the parent `claim`s every path put, so a path put twice is an error
+    and the manifest lists exactly what was written."""
+
+    out: Path
+    tmp: Path
+    previous: frozenset[str]  # files OUT holds now
+    owned: frozenset[str]  # of those, the ones mlmon wrote (the previous manifest)
+    written: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)
+    _claimed: set[str] = field(default_factory=set)
+    _folders: set[Path] = field(default_factory=set)
+
+    def put(self, files: Mapping[str, bytes]) -> list[str]:
+        for rel, content in files.items():
+            if rel in self.previous and rel not in self.owned:
+                _refuse_clobber(self.out, rel, content)
+            target = self.tmp / _safe_relpath(rel)
+            if target.parent not in self._folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(target.parent)
+            # An unchanged file is linked, not copied: regenerating a thousand models rewrote
+            # hundreds of MB that were already on disk.
+            if rel in self.previous and _holds(self.out / rel, content):
+                with contextlib.suppress(OSError):
+                    os.link(self.out / rel, target)
+                    continue
+            target.write_bytes(content)
+        return list(files)
+
+    def claim(self, paths: Iterable[str]) -> None:
+        for rel in paths:
+            if rel in self._claimed:
+                raise WriteError(f"two artifacts claim {rel}")
+            self._claimed.add(rel)
+
+
+@contextlib.contextmanager
+def new_tree(out: Path) -> Iterator[Tree]:
+    """Lock OUT, build a new tree beside it, and swap it in whole when the block ends without error.
+
+    A crash or an error before the swap leaves the old OUT untouched; the swap is one atomic
+    exchange. Files in OUT that mlmon did not write (not in the previous manifest) are carried
+    over, never deleted.
     """
     with locked(out):
         _recover(out)
@@ -160,33 +208,16 @@ def write_chunks(out: Path, chunks: Iterable[Mapping[str, bytes]]) -> tuple[list
         owned = set((out / MANIFEST).read_text().splitlines()) if MANIFEST in previous else set()
         previous.discard(MANIFEST)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-        written: set[str] = set()
+        tree = Tree(out, tmp, frozenset(previous), frozenset(owned))
         try:
-            folders: set[Path] = set()
-            for chunk in chunks:
-                for rel, content in chunk.items():
-                    if rel in written:
-                        raise WriteError(f"two artifacts claim {rel}")
-                    if rel in previous and rel not in owned:
-                        _refuse_clobber(out, rel, content)
-                    written.add(rel)
-                    target = tmp / _safe_relpath(rel)
-                    if target.parent not in folders:
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        folders.add(target.parent)
-                    # An unchanged file is linked, not copied: regenerating a thousand models
-                    # rewrote hundreds of MB that were already on disk.
-                    if rel in previous and _holds(out / rel, content):
-                        with contextlib.suppress(OSError):
-                            os.link(out / rel, target)
-                            continue
-                    target.write_bytes(content)
-            unowned = sorted(p for p in previous if p not in owned and p not in written)
-            for rel in unowned:
+            yield tree
+            tree.written = sorted(tree._claimed)
+            tree.kept = sorted(p for p in previous if p not in owned and p not in tree._claimed)
+            for rel in tree.kept:
                 target = tmp / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(out / rel, target)
-            (tmp / MANIFEST).write_text("".join(f"{p}\n" for p in sorted(written)))
+            (tmp / MANIFEST).write_text("".join(f"{p}\n" for p in tree.written))
             os.chmod(tmp, 0o755)
             old = _swap_in(tmp, out)
         except BaseException:
@@ -194,7 +225,6 @@ def write_chunks(out: Path, chunks: Iterable[Mapping[str, bytes]]) -> tuple[list
             raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    return sorted(written), unowned
 
 
 def _refuse_clobber(out: Path, rel: str, content: bytes) -> None:

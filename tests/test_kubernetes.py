@@ -3,6 +3,8 @@ pydantic models, generated from the operator's CRDs) and the rules inside pass p
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,14 @@ import yaml
 from cloudcoil.models.prometheus_operator import v1 as op_v1
 from cloudcoil.models.prometheus_operator import v1alpha1 as op_v1alpha1
 from conftest import ROOT, run_mlmon
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from mlmon_codegen import model as m
 from mlmon_codegen.generate import render_all
 from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.targets import alertmanager as am_target
+from mlmon_codegen.targets import kubernetes_extras as extras
 from mlmon_codegen.tools import promtool
 
 CRDS: dict[str, Any] = {
@@ -176,6 +183,7 @@ def test_cli_writes_the_tree_with_a_kustomization_over_every_object(specs, tmp_p
     out = tmp_path / "out"
     result = run_mlmon("generate", str(specs), "-o", str(out), "--target", "kubernetes")
     assert result.returncode == 0, result.stderr
+    assert "warning: alertmanager.time_intervals.business-hours[0].location:" in result.stderr  # said, not fatal
     kust = yaml.safe_load((out / "kubernetes" / "kustomization.yaml").read_text())
     on_disk = sorted(p.relative_to(out / "kubernetes").as_posix() for p in (out / "kubernetes").rglob("*.yaml")
                      if p.name != "kustomization.yaml")
@@ -209,3 +217,144 @@ def test_bad_kubernetes_settings_are_located_errors(specs, tmp_path):
     assert f"mlmon.yaml:{line}:17: kubernetes.rule_labels.release:" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- AlertmanagerConfig translation
+
+# Two teams' secrets under one basename, a basename no Secret key can be, and settings that have
+# their own CRD field (a file shared by two receivers must keep one key).
+VARIANT = {
+    "/etc/alertmanager/secrets/pagerduty-ml-platform": "/etc/am/ml-platform/token",
+    "{api_key_file: /etc/alertmanager/secrets/opsgenie-risk}":
+        "{api_key_file: /etc/am/risk/token, api_url: 'https://api.eu.opsgenie.com/'}",
+    "auth_password_file: /etc/alertmanager/secrets/smtp-password":
+        "auth_password_file: /etc/alertmanager/secrets/smtp password@prod\n          require_tls: false",
+    "- url: https://ci.example.com/api/v1/retrain":
+        "- url: https://ci.example.com/api/v1/retrain\n          max_alerts: 5",
+    "        location: Europe/Berlin\n": "        days_of_month: ['1:7', -1, 15]\n        location: Europe/Berlin\n",
+}
+
+
+@pytest.fixture(scope="module")
+def variant(specs, tmp_path_factory) -> dict[str, dict[str, Any]]:
+    """The AlertmanagerConfigs of the example project with VARIANT applied, by team."""
+    folder = tmp_path_factory.mktemp("variant") / "specs"
+    shutil.copytree(specs, folder)
+    text = (folder / "mlmon.yaml").read_text()
+    for old, new in VARIANT.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    (folder / "mlmon.yaml").write_text(text)
+    configs = [a.data for a in render_all(load_and_validate([folder]).fleet, ("kubernetes",))
+               if a.path.startswith("kubernetes/alertmanagerconfig/")]
+    return {c["spec"]["route"]["matchers"][0]["value"]: c for c in configs}
+
+
+def _secret_refs(obj: Any) -> list[str]:
+    """Every key of the mlmon Secret an object reads, in document order."""
+    if isinstance(obj, dict):
+        if set(obj) == {"name", "key"} and obj["name"] == extras.KUBERNETES_SECRET:
+            return [obj["key"]]
+        return [k for v in obj.values() for k in _secret_refs(v)]
+    if isinstance(obj, list):
+        return [k for v in obj for k in _secret_refs(v)]
+    return []
+
+
+def _valid_secret_key(key: str) -> bool:
+    return (re.fullmatch(r"[-._a-zA-Z0-9]+", key) is not None and len(key) <= 253 and key != "."
+            and not key.startswith(".."))
+
+
+def test_secret_keys_keep_unique_basenames_and_tell_shared_ones_apart():
+    paths = ["/etc/am/team-b/token", "/etc/am/team-a/token", "/etc/am/slack-url", "/etc/am/smtp password@prod",
+             "/x/token", "/z/etc_am_team-a_token", "/..hidden/..key", "/" + "d/" * 200 + "long"]
+    keys = extras.secret_keys(paths)
+    assert keys["/etc/am/slack-url"] == "slack-url"  # unique and valid: readable as is
+    assert keys["/etc/am/team-a/token"] != keys["/etc/am/team-b/token"]
+    assert "team-a" in keys["/etc/am/team-a/token"] and "team-b" in keys["/etc/am/team-b/token"]
+    assert "smtp_password_prod" in keys["/etc/am/smtp password@prod"]
+    assert len(set(keys.values())) == len(paths)
+    assert all(_valid_secret_key(k) for k in keys.values()), keys
+    assert extras.secret_keys(reversed(paths)) == keys  # the same set, the same keys
+
+
+@given(st.lists(st.text(alphabet="/._- @aAb1", min_size=1, max_size=30).map(lambda s: "/" + s), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_secret_keys_are_valid_and_unique_for_any_paths(paths):
+    keys = extras.secret_keys(paths)
+    assert set(keys) == set(paths)
+    assert len(set(keys.values())) == len(keys)
+    assert all(_valid_secret_key(k) for k in keys.values()), keys
+
+
+def test_receivers_whose_files_share_a_basename_read_different_secret_keys(variant):
+    (pager,) = _secret_refs(next(r for r in variant["ml-platform"]["spec"]["receivers"]
+                                 if r["name"] == "ml-platform-pager"))
+    risk = {r["name"]: _secret_refs(r) for r in variant["risk"]["spec"]["receivers"]}
+    (opsgenie,), (smtp,) = risk["risk-pager"], risk["risk-tickets"]
+    assert pager != opsgenie
+    assert _valid_secret_key(smtp)
+    # The annotation tells the cluster owner which file each key must hold.
+    for team, config in variant.items():
+        files = json.loads(config["metadata"]["annotations"][extras.SECRET_KEYS_ANNOTATION])
+        assert sorted(files) == sorted(set(_secret_refs(config["spec"]))), team
+    assert json.loads(variant["ml-platform"]["metadata"]["annotations"][extras.SECRET_KEYS_ANNOTATION])[pager] == \
+        "/etc/am/ml-platform/token"
+    risk_files = json.loads(variant["risk"]["metadata"]["annotations"][extras.SECRET_KEYS_ANNOTATION])
+    assert risk_files[opsgenie] == "/etc/am/risk/token"
+    assert risk_files[smtp] == "/etc/alertmanager/secrets/smtp password@prod"
+    # Both teams' Slack/CI files keep their readable basename.
+    assert risk_files["ci-retrain-token"] == "/etc/alertmanager/secrets/ci-retrain-token"
+    for config in variant.values():
+        assert crd_problems(config) == [], config["metadata"]["name"]
+
+
+def test_every_receiver_setting_has_its_crd_field(variant):
+    risk = {r["name"]: r for r in variant["risk"]["spec"]["receivers"]}
+    assert risk["risk-pager"]["opsgenieConfigs"][0]["apiURL"] == "https://api.eu.opsgenie.com/"
+    assert risk["risk-tickets"]["emailConfigs"][0]["requireTLS"] is False
+    assert risk["retrain-ci"]["webhookConfigs"][0]["maxAlerts"] == 5
+    pager = next(r for r in variant["ml-platform"]["spec"]["receivers"] if r["name"] == "ml-platform-pager")
+    assert pager["pagerdutyConfigs"][0]["severity"] == am_target.PAGERDUTY_SEVERITY
+    # A setting the translation does not know is a bug to report, not a field to drop.
+    unknown = m.ReceiverConfig("slack", (("api_url_file", "/etc/am/slack"), ("icon_emoji", ":robot:")))
+    with pytest.raises(ValueError, match="icon_emoji"):
+        extras._notifier("slack", unknown, {"/etc/am/slack": "slack"})
+
+
+def test_days_of_month_are_start_end_ranges(variant):
+    (interval,) = variant["risk"]["spec"]["muteTimeIntervals"]
+    assert interval["timeIntervals"][0]["daysOfMonth"] == [{"start": 1, "end": 7}, {"start": -1, "end": -1},
+                                                           {"start": 15, "end": 15}]
+    assert crd_problems(variant["risk"]) == []
+
+
+def test_inhibitions_are_kept_for_each_team(variant):
+    for team, config in variant.items():
+        rules = config["spec"]["inhibitRules"]
+        assert len(rules) == len(am_target.inhibit_rules())
+        own = {"name": "team", "value": team, "matchType": "="}
+        assert all(own in r["sourceMatch"] and own in r["targetMatch"] for r in rules)
+        model_down = next(r for r in rules if {"name": "alertname", "value": "ModelDown", "matchType": "="}
+                          in r["sourceMatch"])
+        assert model_down["equal"] == ["model"]
+
+
+def test_a_time_zone_the_operator_cannot_carry_is_a_located_warning(specs):
+    warnings = [str(w) for w in load_and_validate([specs]).warnings]
+    (warning,) = [w for w in warnings if "time_intervals" in w]
+    line = next(i for i, t in enumerate((specs / "mlmon.yaml").read_text().splitlines(), 1) if "location:" in t)
+    assert f"mlmon.yaml:{line}:" in warning
+    assert "warning: alertmanager.time_intervals.business-hours[0].location:" in warning
+    assert "'business-hours' is in Europe/Berlin" in warning and "UTC" in warning
+    # Without a `kubernetes:` section, or in UTC, there is nothing to warn about.
+    assert not [w for w in load_and_validate([ROOT / "specs"]).warnings if "time_intervals" in str(w)]
+
+
+def test_a_utc_location_is_no_warning(specs, tmp_path):
+    folder = tmp_path / "specs"
+    shutil.copytree(specs, folder)
+    text = (folder / "mlmon.yaml").read_text().replace("location: Europe/Berlin", "location: UTC")
+    (folder / "mlmon.yaml").write_text(text)
+    assert not [w for w in load_and_validate([folder]).warnings if "time_intervals" in str(w)]

@@ -402,6 +402,24 @@ def _typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
         return None
 
 
+# prometheus-operator's AlertmanagerConfig has no `location` on a time interval (operator issue
+# 5512, open through v0.80), so `--target kubernetes` can only write the times, which it evaluates in UTC.
+UTC_LOCATIONS = ("UTC", "Etc/UTC")
+
+
+def _operator_time_zones(doc: Document, spec: v1.Project) -> list[Problem]:
+    """A warning per time zone that `--target kubernetes` cannot carry, when the project sets it up."""
+    if spec.alertmanager is None or "kubernetes" not in spec.model_fields_set:
+        return []
+    return [doc.problem(("alertmanager", "time_intervals", name, i, "location"),
+                        f"time interval {name!r} is in {t.location}, but prometheus-operator's AlertmanagerConfig "
+                        "has no time zone: with --target kubernetes it runs in UTC, muting at other hours",
+                        "write its times in UTC and drop `location`; in UTC, office hours move with daylight "
+                        "saving time", warning=True)
+            for name, entries in spec.alertmanager.time_intervals.items() for i, t in enumerate(entries)
+            if t.location is not None and t.location not in UTC_LOCATIONS]
+
+
 def validate_documents(docs: list[Document], check_budget: bool = True) -> Result:
     """All problems in all files, or the fleet. Raises SpecError with every problem."""
     problems: list[Problem] = []
@@ -421,7 +439,7 @@ def validate_documents(docs: list[Document], check_budget: bool = True) -> Resul
     models: dict[str, m.Model] = {}
     seen: dict[str, str] = {}  # model name → the file that defined it first
     queries: list[QueryRef] = []
-    warnings: list[Problem] = []
+    warnings = [w for doc, spec in projects[:1] for w in _operator_time_zones(doc, spec)]
     for doc, spec in typed:
         if not isinstance(spec, v1.ModelMonitor):
             continue

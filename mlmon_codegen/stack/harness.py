@@ -9,7 +9,6 @@ so no server outlives a crashed test run.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import shutil
@@ -28,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlmon_codegen import processes
 from mlmon_codegen.stack import configs
 from mlmon_codegen.stack.traffic import Traffic, iris_rows
 from mlmon_codegen.stack.webhook import WebhookRecorder
@@ -36,7 +36,6 @@ HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[2]
 IRIS_APP = REPO / "examples" / "iris_service" / "app.py"
 IRIS_DATA = REPO / "examples" / "data" / "iris.csv"
-PR_SET_PDEATHSIG = 1
 
 
 class StackError(Exception):
@@ -70,13 +69,6 @@ def binary(*names: str) -> str:
             return path
     raise StackError(f"{names[0]} not found: install Debian's prometheus and prometheus-alertmanager "
                      "packages (`make tools` does it)")
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec: if the test process dies, the kernel kills us.
-    # (It fires when the *thread* that started the child exits: start children from long-lived threads.)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def http_json(url: str, data: dict[str, Any] | None = None, method: str | None = None,
@@ -114,7 +106,7 @@ class Proc:
         log = workdir / f"{name}.log"
         with log.open("ab") as f:
             popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT,
-                                     cwd=workdir, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+                                     cwd=workdir, env=env, start_new_session=True, preexec_fn=processes.die_with_parent)
         return cls(name, argv, log, popen)
 
     def log_tail(self, lines: int = 20) -> str:
