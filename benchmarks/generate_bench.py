@@ -87,7 +87,7 @@ def bench(n: int) -> tuple[list[float], float, int]:
             if CORE_ONLY:
                 write_tree(out, core_files(result.fleet))
             else:
-                generate.write(result.fleet, out, EXTRA_TARGETS, JOBS)
+                generate.write_fleet(result.fleet, out, EXTRA_TARGETS, JOBS)
             return [loaded - start, time.perf_counter() - loaded]
 
         repeat = 3 if n <= 100 else 1

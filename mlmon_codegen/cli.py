@@ -105,7 +105,7 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
         sys.exit(EXIT_FAILED)
     try:
         with ci.progress(f"rendering {len(result.fleet.models)} models into {out} ..."):
-            written, kept = gen.write(result.fleet, out_path, selected, jobs)
+            written, kept = gen.write_fleet(result.fleet, out_path, selected, jobs)
     except WriteError as exc:
         _fail([exc])
     for p in kept:

@@ -1,14 +1,15 @@
-"""Render every artifact of a fleet and serialise it; `write` hands the bytes to write.py.
+"""Render every artifact of a fleet and serialise it; `write_fleet` hands the bytes to write.py.
 
 Most artifacts belong to one model and need only that model and the project: its rule file, unit
 tests, dashboard and runbooks, and the optional targets' wrappers of them (`model_artifacts`).
 The rest span the fleet: prometheus.yml, the fleet dashboard, Alertmanager, the kustomization
-(`fleet_artifacts`). `files` and `write` render and serialise model by model, spread over forked
+(`fleet_artifacts`). `files` and `write_fleet` render and serialise model by model, spread over forked
 worker processes for large fleets, so a thousand models' data is never held at once.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
@@ -20,7 +21,7 @@ from mlmon_codegen import generate_platforms, processes
 from mlmon_codegen import model as m
 from mlmon_codegen.plan import naming
 from mlmon_codegen.targets import alertmanager, dashboards, prometheus_config, rules, runbooks, unit_tests
-from mlmon_codegen.write import Artifact, WriteError, new_tree, render_files
+from mlmon_codegen.write import Artifact, claim, new_tree, render_files
 
 # Selected with --target; the default targets (Prometheus, dashboards, runbooks, Alertmanager) always run.
 OPTIONAL_TARGETS = generate_platforms.TARGETS
@@ -94,33 +95,30 @@ def _per_model(fleet: m.Fleet, task: Callable[[int], T], jobs: int | None) -> It
         yield from map(task, range(len(fleet.models)))
 
 
+def _model_files(fleet: m.Fleet, targets: Sequence[str], index: int) -> dict[str, bytes]:
+    return render_files(model_artifacts(fleet.models[index], fleet.project, targets))
+
+
 def files(fleet: m.Fleet, targets: Sequence[str] = (), jobs: int | None = None) -> dict[str, bytes]:
     """Every artifact serialised, path → bytes, sorted by path. The same bytes for any `jobs`."""
-    def task(i: int) -> dict[str, bytes]:
-        return render_files(model_artifacts(fleet.models[i], fleet.project, targets))
-
     out: dict[str, bytes] = {}
-    for chunk in _per_model(fleet, task, jobs):
-        _add(out, chunk)
-    _add(out, render_files(fleet_artifacts(fleet, targets, list(out))))
-    return dict(sorted(out.items()))
+    claimed: set[str] = set()
+    for chunk in _per_model(fleet, functools.partial(_model_files, fleet, targets), jobs):
+        claim(claimed, chunk)
+        out.update(chunk)
+    fleet_files = render_files(fleet_artifacts(fleet, targets, list(out)))
+    claim(claimed, fleet_files)
+    return dict(sorted({**out, **fleet_files}.items()))
 
 
-def _add(into: dict[str, bytes], chunk: dict[str, bytes]) -> None:
-    for path, content in chunk.items():
-        if path in into:
-            raise WriteError(f"two artifacts claim {path}")
-        into[path] = content
-
-
-def write(fleet: m.Fleet, out: Path, targets: Sequence[str] = (), jobs: int | None = None,
-          ) -> tuple[list[str], list[str]]:
+def write_fleet(fleet: m.Fleet, out: Path, targets: Sequence[str] = (), jobs: int | None = None,
+                ) -> tuple[list[str], list[str]]:
     """Render into OUT: each model's files are written where they are rendered (a worker, for a
     large fleet), into a new tree that replaces OUT only once complete. The same bytes as `files`.
     Returns (paths written, files in OUT mlmon did not write and kept)."""
     with new_tree(out) as tree:
         def task(i: int) -> list[str]:
-            return tree.put(render_files(model_artifacts(fleet.models[i], fleet.project, targets)))
+            return tree.put(_model_files(fleet, targets, i))
 
         paths: list[str] = []
         for chunk in _per_model(fleet, task, jobs):

@@ -59,15 +59,20 @@ def _safe_relpath(path: str) -> PurePosixPath:
     return rel
 
 
+def claim(claimed: set[str], paths: Iterable[str]) -> None:
+    """Add paths to those claimed so far; a path claimed twice would lose one artifact silently."""
+    for path in paths:
+        if path in claimed:
+            raise WriteError(f"two artifacts claim {path}")
+        claimed.add(path)
+
+
 def render_files(artifacts: list[Artifact]) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    memo: yaml_emit.Memo = {}  # artifacts share rendered lists (one model's rules in four engines' files)
     for a in artifacts:
-        _safe_relpath(a.path)
-        if a.path in files:
-            raise WriteError(f"two artifacts claim {a.path}")
-        files[a.path] = serialise(a, memo)
-    return dict(sorted(files.items()))
+        _safe_relpath(a.path)  # raises for a path that would leave OUT
+    claim(set(), (a.path for a in artifacts))
+    memo: yaml_emit.Memo = {}  # artifacts share rendered lists (one model's rules in four engines' files)
+    return dict(sorted((a.path, serialise(a, memo)) for a in artifacts))
 
 
 def _listing(out: Path) -> list[str]:
@@ -142,16 +147,9 @@ def locked(out: Path) -> Iterator[None]:
 
 def write_tree(out: Path, files: Mapping[str, bytes]) -> list[str]:
     """Build the new tree beside OUT, then swap it in whole. Returns unowned files kept."""
-    return write_chunks(out, [files])[1]
-
-
-def write_chunks(out: Path, chunks: Iterable[Mapping[str, bytes]]) -> tuple[list[str], list[str]]:
-    """`write_tree` for files that arrive in chunks, written as they come. Returns (paths written,
-    unowned files kept)."""
     with new_tree(out) as tree:
-        for chunk in chunks:
-            tree.claim(tree.put(chunk))
-    return tree.written, tree.kept
+        tree.claim(tree.put(files))
+    return tree.kept
 
 
 @dataclass
@@ -187,10 +185,7 @@ class Tree:
         return list(files)
 
     def claim(self, paths: Iterable[str]) -> None:
-        for rel in paths:
-            if rel in self._claimed:
-                raise WriteError(f"two artifacts claim {rel}")
-            self._claimed.add(rel)
+        claim(self._claimed, paths)
 
 
 @contextlib.contextmanager

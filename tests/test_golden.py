@@ -80,7 +80,7 @@ def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path):
     assert list(generate.files(fleet, targets, jobs=3)) == sorted(expected)
     # Writing from the workers, into a fresh OUT and then over it (unchanged files are linked).
     for _ in range(2):
-        written, kept = generate.write(fleet, tmp_path / "out", targets, jobs=2)
+        written, kept = generate.write_fleet(fleet, tmp_path / "out", targets, jobs=2)
         assert (written, kept) == (sorted(expected), [])
         on_disk = _tree(tmp_path / "out")
         assert on_disk.pop(MANIFEST).decode().splitlines() == sorted(expected)
