@@ -91,6 +91,18 @@ def _existing(out: Path) -> dict[str, bytes]:
     return {p: (out / p).read_bytes() for p in _listing(out)}
 
 
+def _write_new(path: Path, content: bytes) -> None:
+    """Create a file that must not exist yet. Plain os calls: half the cost of Path.write_bytes,
+    which counted with ~24 files per model."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
+
+
 def _holds(path: Path, content: bytes) -> bool:
     try:
         return path.stat().st_size == len(content) and path.read_bytes() == content
@@ -181,7 +193,10 @@ class Tree:
                 with contextlib.suppress(OSError):
                     os.link(self.out / rel, target)
                     continue
-            target.write_bytes(content)
+            try:
+                _write_new(target, content)
+            except FileExistsError:  # another worker wrote it: two models render one path
+                raise WriteError(f"two artifacts claim {rel}") from None
         return list(files)
 
     def claim(self, paths: Iterable[str]) -> None:

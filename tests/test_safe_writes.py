@@ -31,13 +31,12 @@ def stop():
     if calls[0] > after:
         open(mark, "w").close()
         time.sleep(60)
-if hook == "write_bytes":
-    orig = pathlib.Path.write_bytes
-    def write_bytes(self, data):
-        n = orig(self, data)
+if hook == "write":  # after each file of the new tree
+    orig = w._write_new
+    def write_new(path, data):
+        orig(path, data)
         stop()
-        return n
-    pathlib.Path.write_bytes = write_bytes
+    w._write_new = write_new
 elif hook == "rename":  # the two-rename fallback, stopped between its renames
     w._exchange = lambda a, b: False
     orig_rename = os.rename
@@ -95,7 +94,7 @@ def test_kill_mid_write_leaves_previous_out(spec_sets, tmp_path):
     shutil.copytree(spec_sets["small.out"], out)
     before = _tree(out)
 
-    _kill(_hooked("write_bytes", 5, ["generate", str(spec_sets["big"]), "-o", str(out)], tmp_path))
+    _kill(_hooked("write", 5, ["generate", str(spec_sets["big"]), "-o", str(out)], tmp_path))
 
     assert _tree(out) == before
     assert any(p.name.startswith(".out.new-") for p in tmp_path.iterdir()), "the kill came before writing"
