@@ -55,7 +55,8 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
         _fail([f"--for: {exc}"])
     try:
         fleet = load_and_validate([Path(p) for p in spec_paths]).fleet
-        if not diff(out_path, gen.files(fleet)).clean:
+        d = diff(out_path, gen.files(fleet))
+        if d.stale or d.missing:  # extra files are other targets' (out/ holds kubernetes/ and more)
             click.echo(f"warning: {out} is not what {', '.join(spec_paths)} generate: run `mlmon generate`", err=True)
     except SpecError as exc:
         _fail(list(exc.problems))
