@@ -17,11 +17,7 @@ from typing import Any
 
 import yaml
 
-try:  # libyaml: the generated tree can be large
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
+from mlmon_codegen import yaml_emit
 from mlmon_codegen.errors import Problem
 from mlmon_codegen.spec.load import Document, Loc
 from mlmon_codegen.tools.promtool import Run
@@ -107,7 +103,7 @@ def scan_tree(out: Path) -> list[str]:
         data: Any = None
         try:
             if path.suffix in (".yml", ".yaml"):
-                data = yaml.load(text, Loader=_Loader)
+                data = yaml.load(text, Loader=yaml_emit.LOADER)
             elif path.suffix == ".json":
                 data = json.loads(text)
         except (yaml.YAMLError, ValueError):

@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+# For reading generated trees back (checks, scans): libyaml's loader when present, as they can be large.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _encode_basestring = json.encoder.encode_basestring  # the C version when available
 _INDICATORS = set("-?:,[]{}#&*!|>'\"%@`")
 _RESOLVER = yaml.resolver.Resolver()

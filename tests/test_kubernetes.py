@@ -358,3 +358,25 @@ def test_a_utc_location_is_no_warning(specs, tmp_path):
     text = (folder / "mlmon.yaml").read_text().replace("location: Europe/Berlin", "location: UTC")
     (folder / "mlmon.yaml").write_text(text)
     assert not [w for w in load_and_validate([folder]).warnings if "time_intervals" in str(w)]
+
+
+def _configmap(name: str, payload_bytes: int) -> str:
+    return yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+                           "data": {"d.json": "x" * payload_bytes}})
+
+
+def test_object_sizes_the_api_server_or_client_side_apply_would_refuse(tmp_path):
+    from mlmon_codegen.check import K8S_CLIENT_SIDE_APPLY_MAX, K8S_OBJECT_MAX, check_kubernetes_sizes
+
+    folder = tmp_path / "kubernetes" / "configmap"
+    folder.mkdir(parents=True)
+    (folder / "small.yaml").write_text(_configmap("small", 1000))
+    assert [r.ok for r in check_kubernetes_sizes(tmp_path)] == [True]
+    (folder / "large.yaml").write_text(_configmap("large", K8S_CLIENT_SIDE_APPLY_MAX))  # just over, with metadata
+    [run] = check_kubernetes_sizes(tmp_path)
+    assert run.ok and "1 over 256 KiB" in run.command[-1] and "--server-side" in run.command[-1]
+    (folder / "huge.yaml").write_text(_configmap("huge", K8S_OBJECT_MAX))
+    [run] = check_kubernetes_sizes(tmp_path)
+    assert not run.ok
+    assert "kubernetes/configmap/huge.yaml" in run.output and "large.yaml" not in run.output
+    assert check_kubernetes_sizes(tmp_path / "nothing-here") == []
