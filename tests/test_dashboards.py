@@ -19,7 +19,7 @@ from mlmon_codegen import dashboard_check as dc
 from mlmon_codegen import preview
 from mlmon_codegen.plan import naming
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import dashboards
+from mlmon_codegen.targets import dashboards, rules
 
 # A recorded series name; not the fleet table's `__name__=~"mlmon_ml:...:.+"` family pattern.
 RECORDED = re.compile(r"\b(mlmon_(?:slo|ml):[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")
@@ -195,14 +195,22 @@ def test_long_model_names_get_short_unique_uids(fleet):
     assert all(len(u) <= 40 for u in uids) and len(set(uids)) == 2
     fleet2 = dataclasses.replace(fleet, models=(long_a, long_b))
     table = next(p for p in dashboards.render_fleet(fleet2)["panels"] if p["type"] == "table")
-    assert all(u in table["targets"][0]["expr"] for u in uids)  # the table links by uid, not by name
+    # The table links by uid, not by name: its first query keeps the uid label of the info series
+    # each model's rules record, and those carry the dashboards' uids.
+    base = table["targets"][0]["expr"]
+    assert base.startswith(f"max by (model, {naming.DASHBOARD_UID_LABEL}) ({naming.MODEL_INFO}{{")
+    assert [rules.info_rule(x)["labels"][naming.DASHBOARD_UID_LABEL] for x in (long_a, long_b)] == uids
 
 
 def test_fleet_table_links_to_each_model(generated, fleet):
     board = _load(generated)["fleet.json"]
     table = next(p for p in board["panels"] if p["type"] == "table")
-    for model in fleet.models:
-        assert f'"{naming.dashboard_uid(model.name)}"' in table["targets"][0]["expr"]
+    listed = re.search(r'model=~"([^"]*)"', table["targets"][0]["expr"])
+    assert listed and sorted(listed.group(1).split("|")) == sorted(x.name for x in fleet.models)
+    for model in fleet.models:  # each model's rule file records the info series the table reads
+        rule_file = yaml.safe_load((generated / naming.rules_file(model.name)).read_text())
+        [info] = [r for g in rule_file["groups"] for r in g["rules"] if r.get("record") == naming.MODEL_INFO]
+        assert info["labels"][naming.DASHBOARD_UID_LABEL] == _load(generated)[f"{model.name}.json"]["uid"]
     links = table["fieldConfig"]["overrides"][0]["properties"][0]["value"]
     assert links[0]["url"] == "/d/${__data.fields.uid}"
 

@@ -185,20 +185,11 @@ def render_model(model: m.Model) -> dict[str, Any]:
                       [fleet_link])
 
 
-def _fleet_base(models: list[str]) -> str:
-    """One series per model, labelled with its dashboard uid, so the table lists every model."""
-    def one(name: str) -> str:
-        with_model = q.call("label_replace", q.call("vector", "1"), q.quote(naming.MODEL_LABEL), q.quote(name),
-                            q.quote(""), q.quote(""))
-        return q.call("label_replace", with_model, q.quote("uid"), q.quote(naming.dashboard_uid(name)), q.quote(""),
-                      q.quote(""))
-    return " or ".join(one(n) for n in models)
-
-
 def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
-    """(column name, query) of the fleet table, every one an instant query by `model`."""
+    """(column name, query) of the fleet table, every one an instant query by `model`. The first
+    lists every model with its dashboard uid, from the info series each model's rules record."""
     model_re = [(naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))]
-    base = _fleet_base(models)
+    base = q.agg("max", q.selector(naming.MODEL_INFO, model_re), by=(naming.MODEL_LABEL, naming.DASHBOARD_UID_LABEL))
     budget = q.agg("min", q.selector(naming.SLO_BUDGET_REMAINING, model_re), by=(naming.MODEL_LABEL,))
     firing = f"{q.agg('count', firing_alerts_selector(models), by=(naming.MODEL_LABEL,))} or " \
              f"(0 * {q.agg('max', base, by=(naming.MODEL_LABEL,))})"
@@ -214,8 +205,9 @@ def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:
     overrides = [
         {"matcher": {"id": "byName", "options": naming.MODEL_LABEL},
          "properties": [{"id": "links", "value": [{"title": "Open the model's dashboard",
-                                                    "url": "/d/${__data.fields.uid}"}]}]},
-        {"matcher": {"id": "byName", "options": "uid"}, "properties": [{"id": "custom.hidden", "value": True}]},
+                                                    "url": f"/d/${{__data.fields.{naming.DASHBOARD_UID_LABEL}}}"}]}]},
+        {"matcher": {"id": "byName", "options": naming.DASHBOARD_UID_LABEL},
+         "properties": [{"id": "custom.hidden", "value": True}]},
         {"matcher": {"id": "byName", "options": "SLO status"},
          "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
              "0": {"text": "budget spent", "color": "red", "index": 0},

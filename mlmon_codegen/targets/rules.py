@@ -154,9 +154,15 @@ def window_groups(model: m.Model, project: m.Project) -> list[dict[str, Any]]:
     return groups
 
 
+def info_rule(model: m.Model) -> dict[str, Any]:
+    return {"record": naming.MODEL_INFO, "expr": "vector(1)",
+            "labels": {naming.MODEL_LABEL: model.name, naming.TEAM_LABEL: model.team,
+                       naming.DASHBOARD_UID_LABEL: naming.dashboard_uid(model.name)}}
+
+
 def render(model: m.Model, project: m.Project) -> dict[str, Any]:
     """The rule file of one model, as data."""
-    groups: list[dict[str, Any]] = []
+    groups: list[dict[str, Any]] = [{"name": naming.group(model.name, "info"), "rules": [info_rule(model)]}]
     if model.slos:
         groups.extend(window_groups(model, project))
         groups.append({"name": naming.group(model.name, "slo-period"),
