@@ -162,13 +162,15 @@ def info_rule(model: m.Model) -> dict[str, Any]:
 
 def render(model: m.Model, project: m.Project) -> dict[str, Any]:
     """The rule file of one model, as data."""
-    groups: list[dict[str, Any]] = [{"name": naming.group(model.name, "info"), "rules": [info_rule(model)]}]
+    groups: list[dict[str, Any]] = []
     if model.slos:
         groups.extend(window_groups(model, project))
         groups.append({"name": naming.group(model.name, "slo-period"),
                        "interval": format_ms(eval_groups.period_interval(project.evaluation_interval_ms)),
                        "rules": [r for slo in model.slos for r in period_rules(model, slo, project)]})
-    alerts = [model_down_alert(model, project)]
+    # The info series rides in the alerts group, which every model has: a group of its own would add
+    # Prometheus' fixed per-group cost for every model of a fleet.
+    alerts = [info_rule(model), model_down_alert(model, project)]
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
         alerts.append(no_data_alert(model, slo, project))
