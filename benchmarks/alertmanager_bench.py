@@ -13,10 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlmon_codegen import model as m
+from mlmon_codegen.check import amtool
+from mlmon_codegen.emit.write import render_files, write_tree
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import alertmanager
-from mlmon_codegen.tools import amtool
-from mlmon_codegen.write import render_files, write_tree
 
 TEAMS = 10
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from generate_bench import SPEC
 
-from mlmon_codegen import dashboard_check
+from mlmon_codegen.check import dashboards as dashboard_check
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import dashboards
+from mlmon_codegen.targets.grafana import dashboards
 
 
 def main(sizes: list[int]) -> None:

@@ -25,10 +25,11 @@ from prometheus_client.utils import floatToGoString
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from mlmon_codegen import mldata  # noqa: E402
+from mlmon_codegen.emit.write import dump_yaml  # noqa: E402
+from mlmon_codegen.ml import data as mldata  # noqa: E402
 from mlmon_codegen.spec.validate import load_and_validate  # noqa: E402
-from mlmon_codegen.targets import ml_rules, rules  # noqa: E402
-from mlmon_codegen.write import dump_yaml  # noqa: E402
+from mlmon_codegen.targets.rules import ml as ml_rules  # noqa: E402
+from mlmon_codegen.targets.rules import rule_file as rules  # noqa: E402
 
 GOT = re.compile(r'feature="([^"]+)", model="[^"]+"\} ([-+0-9.Ee]+)')
 

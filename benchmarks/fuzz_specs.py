@@ -35,11 +35,11 @@ except ImportError:  # pragma: no cover - atheris is optional
 
 if atheris is not None:
     with atheris.instrument_imports(include=["mlmon_codegen"]):
-        from mlmon_codegen.errors import SpecError
+        from mlmon_codegen.core.errors import SpecError
         from mlmon_codegen.spec.load import load_text
         from mlmon_codegen.spec.validate import validate_documents
 else:
-    from mlmon_codegen.errors import SpecError
+    from mlmon_codegen.core.errors import SpecError
     from mlmon_codegen.spec.load import load_text
     from mlmon_codegen.spec.validate import validate_documents
 

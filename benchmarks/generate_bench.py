@@ -15,12 +15,14 @@ from pathlib import Path
 
 import yaml
 
-from mlmon_codegen import generate
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
+from mlmon_codegen.build import generate
+from mlmon_codegen.core import naming
+from mlmon_codegen.emit.write import Artifact, render_files, write_tree
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import prometheus_config, rules, unit_tests
-from mlmon_codegen.write import Artifact, render_files, write_tree
+from mlmon_codegen.targets import prometheus_config
+from mlmon_codegen.targets.rules import rule_file as rules
+from mlmon_codegen.targets.rules import unit_tests
 
 SPEC = """\
 apiVersion: mlmon/v1

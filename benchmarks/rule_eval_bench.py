@@ -35,14 +35,14 @@ from pathlib import Path
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from mlmon_codegen import cardinality
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import durations
-from mlmon_codegen.plan import promql as q
+from mlmon_codegen.core import durations
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.plan import series as cardinality
 from mlmon_codegen.plan.sli import window_queries, windows
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.harness import free_port, stop_process
-from mlmon_codegen.targets import rules
+from mlmon_codegen.targets.rules import rule_file as rules
 
 EVAL_INTERVAL = "30s"
 HISTORY_S = 3 * 86_400  # the longest alert window

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 import time
 
-from mlmon_codegen import generate
-from mlmon_codegen.plan import naming
+from mlmon_codegen.build import generate
+from mlmon_codegen.core import naming
 from mlmon_codegen.spec.load import load_text
 from mlmon_codegen.spec.validate import validate_documents
 from mlmon_codegen.targets import runbooks

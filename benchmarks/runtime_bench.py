@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from mlmon_codegen import model as m
 from mlmon_codegen.runtime import ModelMetrics
+from mlmon_codegen.spec import model as m
 
 N = 20_000
 REPEATS = 5

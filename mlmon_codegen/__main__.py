@@ -1,3 +1,3 @@
-from mlmon_codegen.cli import main
+from mlmon_codegen.cli.main import main
 
 main()

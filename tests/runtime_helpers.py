@@ -13,8 +13,8 @@ from conftest import ROOT
 from prometheus_client.parser import text_string_to_metric_families
 from sklearn.datasets import load_iris
 
-from mlmon_codegen import model as m
 from mlmon_codegen.runtime import ModelMetrics
+from mlmon_codegen.spec import model as m
 
 SPEC = """\
 apiVersion: mlmon/v1

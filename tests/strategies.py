@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from mlmon_codegen.plan import durations
+from mlmon_codegen.core import durations
 from mlmon_codegen.plan.burnrate import POLICY, plan_tier
 
 HOUR_MS, DAY_MS = 3_600_000, 86_400_000

@@ -15,14 +15,14 @@ import pytest
 import yaml
 from conftest import ROOT, run_mlmon
 
-from mlmon_codegen.errors import SpecError
-from mlmon_codegen.generate import render_all
-from mlmon_codegen.plan import naming
+from mlmon_codegen.build.generate import render_all
+from mlmon_codegen.check import amtool
+from mlmon_codegen.check.promtool import run
+from mlmon_codegen.core import naming
+from mlmon_codegen.core.errors import SpecError
+from mlmon_codegen.emit.write import render_files, write_tree
 from mlmon_codegen.spec.validate import Result, load_and_validate
 from mlmon_codegen.stack.harness import free_port, stop_process
-from mlmon_codegen.tools import amtool
-from mlmon_codegen.tools.promtool import run
-from mlmon_codegen.write import render_files, write_tree
 
 ALERTMANAGER: dict[str, Any] = {
     "time_intervals": {"office": [{"weekdays": ["monday:friday"], "times": [{"start_time": "08:00",

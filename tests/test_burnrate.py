@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlmon_codegen.plan import burnrate, durations
+from mlmon_codegen.core import durations
+from mlmon_codegen.plan import burnrate
 
 H = 3_600_000
 D = 24 * H

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from conftest import ROOT
 
-from mlmon_codegen.cli import cli
-from mlmon_codegen.commands import ci
+from mlmon_codegen.cli import output as ci
+from mlmon_codegen.cli.main import cli
 
 BAD_SPEC = """apiVersion: mlmon/v1
 kind: ModelMonitor

@@ -23,9 +23,9 @@ import yaml
 from conftest import ROOT, run_mlmon
 from prometheus_client import CollectorRegistry, start_http_server
 
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
+from mlmon_codegen.core import naming
 from mlmon_codegen.runtime import ModelMetrics
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.harness import free_port, stop_process
 

@@ -15,11 +15,12 @@ import pytest
 import yaml
 from conftest import ROOT, run_mlmon
 
-from mlmon_codegen import dashboard_check as dc
-from mlmon_codegen import preview
-from mlmon_codegen.plan import naming
+from mlmon_codegen.check import dashboards as dc
+from mlmon_codegen.core import naming
+from mlmon_codegen.preview import render as preview
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import dashboards, rules
+from mlmon_codegen.targets.grafana import dashboards
+from mlmon_codegen.targets.rules import rule_file as rules
 
 # A recorded series name; not the fleet table's `__name__=~"mlmon_ml:...:.+"` family pattern.
 RECORDED = re.compile(r"\b(mlmon_(?:slo|ml):[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")

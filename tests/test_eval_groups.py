@@ -8,11 +8,12 @@ from collections import Counter
 import pytest
 from conftest import ROOT
 
-from mlmon_codegen.plan import eval_groups, naming
-from mlmon_codegen.plan.durations import parse
+from mlmon_codegen.core import naming
+from mlmon_codegen.core.durations import parse
+from mlmon_codegen.plan import eval_groups
 from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import rules
+from mlmon_codegen.targets.rules import rule_file as rules
 
 LOOKBACK_MS = 300_000
 

@@ -14,9 +14,9 @@ import math
 
 import pytest
 
-from mlmon_codegen import model as m
-from mlmon_codegen.commands.explain import render_text, with_project
+from mlmon_codegen.cli.explain import render_text, with_project
 from mlmon_codegen.plan.explain import LOW_TRAFFIC_FAILURES, explain_model
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import load_text
 from mlmon_codegen.spec.validate import validate_documents
 

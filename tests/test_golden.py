@@ -60,9 +60,9 @@ def test_check_mode_reports_stale_missing_and_extra(tmp_path):
 
 def test_worker_processes_give_the_same_bytes_as_one_process(tmp_path):
     """A fleet big enough for workers: any --jobs gives what rendering everything in-process gives."""
-    from mlmon_codegen import generate
+    from mlmon_codegen.build import generate
+    from mlmon_codegen.emit.write import render_files
     from mlmon_codegen.spec.validate import load_and_validate
-    from mlmon_codegen.write import render_files
 
     specs = tmp_path / "specs"
     specs.mkdir()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_codegen import generate
+from mlmon_codegen.build import generate
+from mlmon_codegen.emit.write import render_files
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.write import render_files
 
 
 def test_classifier_with_ground_truth_validates_and_generates(mlmon, tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_every_variant_validates_and_renders(tmp_path: Path, flags: tuple[str, .
                                              task: str) -> None:
     from click.testing import CliRunner
 
-    from mlmon_codegen.commands.init import init
+    from mlmon_codegen.cli.init import init
 
     r = CliRunner().invoke(init, ["m1", "-o", str(tmp_path), *flags])
     assert r.exit_code == 0, r.output
@@ -50,7 +50,7 @@ def test_every_variant_validates_and_renders(tmp_path: Path, flags: tuple[str, .
 def invoke(*args: str):
     from click.testing import CliRunner
 
-    from mlmon_codegen.cli import cli
+    from mlmon_codegen.cli.main import cli
 
     return CliRunner().invoke(cli, list(args))
 

@@ -10,7 +10,7 @@ from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmon_codegen import json_emit
+from mlmon_codegen.emit import json_emit
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(width=64), st.text(max_size=30))
 documents = st.recursive(scalars, lambda inner: st.one_of(

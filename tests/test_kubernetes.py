@@ -17,12 +17,12 @@ from conftest import ROOT, run_mlmon
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmon_codegen import model as m
-from mlmon_codegen.generate import render_all
+from mlmon_codegen.build.generate import render_all
+from mlmon_codegen.check import promtool
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets import alertmanager as am_target
-from mlmon_codegen.targets import kubernetes_extras as extras
-from mlmon_codegen.tools import promtool
+from mlmon_codegen.targets.kubernetes import alertmanager_config as extras
 
 CRDS: dict[str, Any] = {
     "PrometheusRule": op_v1.PrometheusRule, "ServiceMonitor": op_v1.ServiceMonitor,
@@ -366,7 +366,7 @@ def _configmap(name: str, payload_bytes: int) -> str:
 
 
 def test_object_sizes_the_api_server_or_client_side_apply_would_refuse(tmp_path):
-    from mlmon_codegen.check import K8S_CLIENT_SIDE_APPLY_MAX, K8S_OBJECT_MAX, check_kubernetes_sizes
+    from mlmon_codegen.check.tree import K8S_CLIENT_SIDE_APPLY_MAX, K8S_OBJECT_MAX, check_kubernetes_sizes
 
     folder = tmp_path / "kubernetes" / "configmap"
     folder.mkdir(parents=True)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT, run_mlmon
 
-from mlmon_codegen import mldata
+from mlmon_codegen.ml import data as mldata
 from mlmon_codegen.spec.validate import load_and_validate
 
 IRIS = ROOT / "examples/data/iris.csv"

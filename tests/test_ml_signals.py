@@ -17,10 +17,10 @@ import yaml
 from conftest import ROOT, run_mlmon
 from prometheus_client.utils import floatToGoString
 
-from mlmon_codegen import mldata
+from mlmon_codegen.emit.write import dump_yaml
+from mlmon_codegen.ml import data as mldata
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import rules
-from mlmon_codegen.write import dump_yaml
+from mlmon_codegen.targets.rules import rule_file as rules
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is installed by `make tools`")
 
@@ -254,7 +254,7 @@ def test_skew_prediction_drift_and_confidence(model, rule_file):
 
 
 def model_buckets() -> tuple[float, ...]:
-    from mlmon_codegen.model import DEFAULT_CONFIDENCE_BUCKETS
+    from mlmon_codegen.spec.model import DEFAULT_CONFIDENCE_BUCKETS
 
     return DEFAULT_CONFIDENCE_BUCKETS
 

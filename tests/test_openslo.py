@@ -10,14 +10,14 @@ import yaml
 from click.testing import CliRunner
 from conftest import ROOT
 
-from mlmon_codegen import generate
-from mlmon_codegen.cli import cli
-from mlmon_codegen.commands.openslo import specs_text
-from mlmon_codegen.errors import SpecError
+from mlmon_codegen.build import generate
+from mlmon_codegen.check import promtool
+from mlmon_codegen.cli.imports import specs_text
+from mlmon_codegen.cli.main import cli
+from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.spec import openslo
 from mlmon_codegen.spec.load import load_text
 from mlmon_codegen.spec.validate import load_and_validate, validate_documents
-from mlmon_codegen.tools import promtool
 
 DOCS = ROOT / "tests" / "openslo"
 

@@ -23,11 +23,11 @@ from conftest import ROOT, run_mlmon
 from hypothesis import HealthCheck, given, settings
 from strategies import fleet
 
-from mlmon_codegen import generate as gen
-from mlmon_codegen import secret_scan
+from mlmon_codegen.build import generate as gen
+from mlmon_codegen.check import promtool
+from mlmon_codegen.check import secrets as secret_scan
+from mlmon_codegen.emit.write import render_files, write_tree
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.tools import promtool
-from mlmon_codegen.write import render_files, write_tree
 
 EXAMPLES = int(os.environ.get("MLMON_PROPERTY_EXAMPLES", "150"))
 RANDOM = bool(os.environ.get("MLMON_PROPERTY_RANDOM"))

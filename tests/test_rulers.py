@@ -9,8 +9,8 @@ import pytest
 import yaml
 from conftest import ROOT, run_mlmon
 
-from mlmon_codegen.targets import mimir
-from mlmon_codegen.tools import promtool
+from mlmon_codegen.check import promtool
+from mlmon_codegen.targets.rules import rulers as mimir
 
 PROJECT = """\
 apiVersion: mlmon/v1

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from mlmon_codegen import generate
-from mlmon_codegen.plan import naming
+from mlmon_codegen.build import generate
+from mlmon_codegen.core import naming
+from mlmon_codegen.emit.write import WriteError, render_files
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.targets import runbooks
-from mlmon_codegen.write import WriteError, render_files
+from mlmon_codegen.targets import prose, runbooks
 
 SPEC = """apiVersion: mlmon/v1
 kind: ModelMonitor
@@ -141,5 +141,5 @@ def test_runbooks_are_deterministic(example: dict) -> None:
 def test_default_templates_exist_for_every_kind() -> None:
     kinds = set(runbooks.SLO_ALERT_KINDS.values()) | {k for _, k in runbooks.NAME_KINDS} | {"model-down", "no-data"}
     for kind in kinds:
-        assert (ROOT / "templates" / "runbooks" / f"{kind}.md.j2").is_file(), kind
-    assert (ROOT / "templates" / "runbooks" / "alert.md.j2").is_file()
+        assert (prose.DEFAULT_DIR / "runbooks" / f"{kind}.md.j2").is_file(), kind
+    assert (prose.DEFAULT_DIR / "runbooks" / "alert.md.j2").is_file()

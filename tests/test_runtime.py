@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from runtime_helpers import example_model, rule_exprs, samples, unmatched_selectors, value
 
-from mlmon_codegen import model as m
-from mlmon_codegen.errors import SpecError
+from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.runtime import UNKNOWN, GroundTruthStore, LabelResult, ModelMetrics
 from mlmon_codegen.runtime.metrics import MAX_CLASSES
-from mlmon_codegen.targets import rules
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.targets.rules import rule_file as rules
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ import yaml
 from runtime_helpers import IRIS_FEATURES, example_model, load_iris_app, rule_exprs, samples, unmatched_selectors, value
 from sklearn.datasets import load_iris
 
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
-from mlmon_codegen.plan import promql as q
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan.sli import windows
-from mlmon_codegen.targets import rules
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.targets.rules import rule_file as rules
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette's note about httpx versions

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_mlmon
 
-from mlmon_codegen import secret_scan
+from mlmon_codegen.check import secrets as secret_scan
+from mlmon_codegen.spec.secrets import find
 
 # Runs the real CLI with one function wrapped so that it stops at a chosen moment, then sleeps
 # until the test kills it: `HOOK` names the function, `AFTER` how many calls pass first.
 HOOKED = r"""
 import os, sys, time, pathlib
-import mlmon_codegen.write as w
+import mlmon_codegen.emit.write as w
 hook, after, mark = os.environ["HOOK"], int(os.environ["AFTER"]), os.environ["MARK"]
 calls = [0]
 def stop():
@@ -44,7 +45,7 @@ elif hook == "rename":  # the two-rename fallback, stopped between its renames
         orig_rename(a, b)
         stop()
     w.os.rename = rename
-from mlmon_codegen.cli import main
+from mlmon_codegen.cli.main import main
 sys.argv = ["mlmon", *sys.argv[1:]]
 main()
 """
@@ -225,7 +226,7 @@ def test_symlink_inside_out_is_refused(spec_sets, tmp_path):
     ("https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXX", "Slack webhook URL"),
 ])
 def test_secret_patterns(text, found):
-    assert found in (secret_scan.find(text) or "")
+    assert found in (find(text) or "")
 
 
 @pytest.mark.parametrize("text", [
@@ -236,7 +237,7 @@ def test_secret_patterns(text, found):
     "  - iris-api:8000",
 ])
 def test_no_false_alarm(text):
-    assert secret_scan.find(text) is None
+    assert find(text) is None
 
 
 def test_check_scans_generated_tree_for_secrets(spec_sets, tmp_path):
@@ -253,7 +254,7 @@ def test_check_scans_generated_tree_for_secrets(spec_sets, tmp_path):
 
 
 def test_unchanged_files_are_linked_not_rewritten_and_changed_ones_replaced(tmp_path):
-    from mlmon_codegen.write import write_tree
+    from mlmon_codegen.emit.write import write_tree
 
     out = tmp_path / "out"
     write_tree(out, {"a/same.yml": b"same\n", "a/changes.yml": b"one\n", "gone.yml": b"x\n"})

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlmon_codegen.errors import SpecError
-from mlmon_codegen.plan import promql
+from mlmon_codegen.core import promql
+from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.spec.load import load_text
 from mlmon_codegen.spec.validate import validate_documents
 

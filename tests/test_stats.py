@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_mlmon
 
-from mlmon_codegen import cardinality
-from mlmon_codegen import model as m
+from mlmon_codegen.plan import series as cardinality
 from mlmon_codegen.plan.sli import windows
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 
 PROJECT = """\

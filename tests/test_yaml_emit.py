@@ -7,7 +7,8 @@ from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlmon_codegen import generate, yaml_emit
+from mlmon_codegen.build import generate
+from mlmon_codegen.emit import yaml_emit
 from mlmon_codegen.spec.validate import load_and_validate
 
 scalars = st.one_of(

@@ -39,8 +39,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
-from mlmon_codegen import model as m
 from mlmon_codegen.runtime import GroundTruthStore, LabelResult, ModelMetrics
+from mlmon_codegen.spec import model as m
 
 FEATURES = ("sepal_length", "sepal_width", "petal_length", "petal_width")  # load_iris() column order
 CLASSES = ("setosa", "versicolor", "virginica")  # load_iris().target_names

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from mlmon_codegen.plan import durations
+from mlmon_codegen.core import durations
 
 SHORT_DIVISOR = 12
 MIN_SCRAPES_PER_WINDOW = 4

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
-from mlmon_codegen.plan import promql as q
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.spec import model as m
 
 
 @dataclass(frozen=True)

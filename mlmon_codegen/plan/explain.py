@@ -17,8 +17,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import burnrate, durations
+from mlmon_codegen.core import durations
+from mlmon_codegen.plan import burnrate
+from mlmon_codegen.spec import model as m
 
 # Fewer failed requests than this page a human: one flaky client could wake someone up.
 LOW_TRAFFIC_FAILURES = 10

@@ -15,7 +15,7 @@ from typing import Any
 
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 
-from mlmon_codegen import model as m
+from mlmon_codegen.spec import model as m
 
 # A category the baseline never saw: one shared label value keeps cardinality bounded.
 UNKNOWN = "__unknown__"

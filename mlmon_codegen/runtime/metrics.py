@@ -1,7 +1,7 @@
 """ModelMetrics: the metrics a model service exposes, made from the same internal model as the rules.
 
 Names, the model-selecting label, latency buckets (which contain every SLO threshold) and the
-feature bins all come from `mlmon_codegen.model.Model`, so the service and the generated rules
+feature bins all come from `mlmon_codegen.spec.model.Model`, so the service and the generated rules
 cannot disagree. Labelled children are created once and cached: the hot path is a dict lookup
 and the increments.
 
@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from mlmon_codegen import model as m
 from mlmon_codegen.runtime.features import UNKNOWN, FeatureCollector
+from mlmon_codegen.spec import model as m
 
 MAX_CLASSES = 100  # distinct class labels when the spec lists no classes
 MAX_ERROR_TYPES = 50  # distinct error_type labels; more become "other"

@@ -14,9 +14,9 @@ import zoneinfo
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from mlmon_codegen import model as m
-from mlmon_codegen.errors import Problem
-from mlmon_codegen.plan import durations, naming
+from mlmon_codegen.core import durations, naming
+from mlmon_codegen.core.errors import Problem
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import v1
 from mlmon_codegen.spec.load import Document, Loc
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from mlmon_codegen.errors import Problem
+from mlmon_codegen.core.errors import Problem
 
 try:  # libyaml is an order of magnitude faster; the pure-Python loader behaves the same.
     from yaml import CSafeLoader as _Loader

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pydantic
 
-from mlmon_codegen import model as m
-from mlmon_codegen.errors import Problem
-from mlmon_codegen.plan import durations
+from mlmon_codegen.core import durations
+from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.spec import ml
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import Document, load_file
 
 SUM_TOLERANCE = 1e-6

@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from mlmon_codegen.errors import Problem, SpecError
-from mlmon_codegen.plan import promql as q
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.spec import v1
 from mlmon_codegen.spec.load import MAX_BYTES, Document, Loc, _Builder, _TooBig
 

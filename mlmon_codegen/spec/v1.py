@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mlmon_codegen.plan import durations
+from mlmon_codegen.core import durations
 from mlmon_codegen.spec import ml
 
 # \Z, not $: `$` also matches before a trailing newline, so "m1\n" would pass and reach file names.

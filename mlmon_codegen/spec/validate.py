@@ -18,12 +18,13 @@ from typing import Any
 import pydantic
 from pydantic import BaseModel
 
-from mlmon_codegen import cardinality, secret_scan
-from mlmon_codegen import model as m
-from mlmon_codegen.errors import Problem, SpecError
-from mlmon_codegen.plan import durations, naming
+from mlmon_codegen.core import durations, naming
+from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.plan import series as cardinality
 from mlmon_codegen.plan.burnrate import plan_tiers
 from mlmon_codegen.spec import alertmanager, v1
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.spec import secrets as secret_scan
 from mlmon_codegen.spec.load import Document, Loc, discover, load_file
 from mlmon_codegen.spec.ml_validate import build_ml
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from mlmon_codegen.plan import naming
+from mlmon_codegen.core import naming
 
 PROMETHEUS_CONFIG = "prometheus/prometheus.yml"
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlmon_codegen import processes
+from mlmon_codegen.core import processes
 from mlmon_codegen.stack import configs
 from mlmon_codegen.stack.traffic import Traffic, iris_rows
 from mlmon_codegen.stack.webhook import WebhookRecorder

@@ -10,11 +10,11 @@ from __future__ import annotations
 from importlib import resources
 from typing import Any
 
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
-from mlmon_codegen.plan import promql as q
-from mlmon_codegen.plan.durations import format_ms
-from mlmon_codegen.write import Artifact
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.emit.write import Artifact
+from mlmon_codegen.spec import model as m
 
 SEVERITIES = ("critical", "warning", "info")
 TITLE = f'{{{{ template "{naming.TEMPLATE_TITLE}" . }}}}'

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
-from mlmon_codegen.plan import promql as q
-from mlmon_codegen.plan.durations import format_ms
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.spec import model as m
 
 PATH = "prometheus/prometheus.yml"
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlmon_codegen import model as m
-from mlmon_codegen import prose
-from mlmon_codegen.plan import naming
-from mlmon_codegen.plan import promql as q
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.emit.write import Artifact, WriteError
 from mlmon_codegen.plan.explain import TierMath, explain_slo, human
 from mlmon_codegen.plan.sli import model_matchers
-from mlmon_codegen.write import Artifact, WriteError
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.targets import prose
 
 # The kind of a burn-rate alert follows the kind of its SLO.
 SLO_ALERT_KINDS = {"availability": "errors", "latency": "latency", "accuracy": "accuracy", "custom": "slo"}

@@ -25,11 +25,11 @@ from e2e.helpers import (
     TRAFFIC_RPS,
     WRONG_AT_START,
 )
-from mlmon_codegen import generate as gen
-from mlmon_codegen import model as m
+from mlmon_codegen.build import generate as gen
+from mlmon_codegen.emit.write import render_files, write_tree
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.harness import Stack
-from mlmon_codegen.write import render_files, write_tree
 
 
 def generate(specs: Path, out: Path) -> m.Fleet:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from e2e.slo_math import seconds_to_fire
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
+from mlmon_codegen.core import naming
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.harness import Stack
 from mlmon_codegen.stack.webhook import Delivery
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from e2e.helpers import warm_up
-from mlmon_codegen import dashboard_check
+from mlmon_codegen.check import dashboards as dashboard_check
 from mlmon_codegen.stack.harness import Stack
 
 NEVER_EVALUATED = "0001-01-01T00:00:00Z"

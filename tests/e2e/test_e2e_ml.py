@@ -23,7 +23,7 @@ from e2e.helpers import (
     warm_up,
 )
 from e2e.slo_math import bin_shares, seconds_to_drift
-from mlmon_codegen import model as m
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.harness import IRIS_DATA, Stack
 from mlmon_codegen.stack.traffic import iris_rows
 

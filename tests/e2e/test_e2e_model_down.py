@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from e2e.helpers import JOB, MODEL, first_active, record_timing, wait_delivery, wait_firing, wait_inhibited, warm_up
-from mlmon_codegen import model as m
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.harness import Stack
 
 PAGER = "e2e-pager"

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from e2e.helpers import JOB, MODEL, firing, slo, tier, wait_firing, warm_up
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import promql as q
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.harness import Stack, wait_until
 

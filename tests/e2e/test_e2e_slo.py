@@ -18,8 +18,8 @@ from e2e.helpers import (
     wait_inhibited,
     warm_up,
 )
-from mlmon_codegen import model as m
-from mlmon_codegen.plan import naming
+from mlmon_codegen.core import naming
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.harness import Stack
 
 PAGER, TICKETS = "e2e-pager", "e2e-tickets"

@@ -1,0 +1,1 @@
+"""Generation: every target's artifacts per model and per fleet, rendered in worker processes and written."""

@@ -1,0 +1,131 @@
+"""Render every artifact of a fleet and serialise it; `write_fleet` hands the bytes to write.py.
+
+Most artifacts belong to one model and need only that model and the project: its rule file, unit
+tests, dashboard and runbooks, and the optional targets' wrappers of them (`model_artifacts`).
+The rest span the fleet: prometheus.yml, the fleet dashboard, Alertmanager, the kustomization
+(`fleet_artifacts`). `files` and `write_fleet` render and serialise model by model, spread over forked
+worker processes for large fleets, so a thousand models' data is never held at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import gc
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from mlmon_codegen.core import naming, processes
+from mlmon_codegen.emit.write import Artifact, claim, new_tree, render_files
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.targets import alertmanager, prometheus_config, runbooks
+from mlmon_codegen.targets import platforms as generate_platforms
+from mlmon_codegen.targets.grafana import dashboards
+from mlmon_codegen.targets.rules import rule_file as rules
+from mlmon_codegen.targets.rules import unit_tests
+
+# Selected with --target; the default targets (Prometheus, dashboards, runbooks, Alertmanager) always run.
+OPTIONAL_TARGETS = generate_platforms.TARGETS
+# Below this many models per worker, starting the workers costs more than it saves.
+MODELS_PER_WORKER = 25
+T = TypeVar("T")
+
+
+def model_artifacts(model: m.Model, project: m.Project, targets: Sequence[str] = ()) -> list[Artifact]:
+    rule_file = rules.render(model, project)
+    out = [Artifact(naming.rules_file(model.name), rule_file, model.source),
+           Artifact(naming.unit_test_file(model.name), unit_tests.render(model, project, rule_file), model.source),
+           dashboards.model_artifact(model)]
+    # Runbooks document each alert exactly as the rule file writes it, so they read that file.
+    out += runbooks.render_model(model, project, rule_file)
+    rendered = {a.path: a for a in out}
+    for name in targets:
+        out += OPTIONAL_TARGETS[name].model(model, project, rendered)
+    return out
+
+
+def fleet_artifacts(fleet: m.Fleet, targets: Sequence[str] = (), model_paths: Iterable[str] = ()) -> list[Artifact]:
+    """`model_paths`: every per-model path, for the artifacts that list them (the kustomization)."""
+    out = [Artifact(prometheus_config.PATH, prometheus_config.render(fleet), generate_platforms.fleet_sources(fleet)),
+           *dashboards.fleet_artifacts(fleet),
+           *alertmanager.artifacts(fleet)]  # nothing when the project has no `alertmanager:` section
+    rendered = {a.path: a for a in out}
+    paths = sorted([*model_paths, *rendered])
+    for name in targets:
+        out += OPTIONAL_TARGETS[name].fleet(fleet, rendered, paths)
+    return out
+
+
+def render_all(fleet: m.Fleet, targets: Sequence[str] = ()) -> list[Artifact]:
+    """Every artifact as data, for callers that inspect it; `files` is the fast path to bytes."""
+    per_model = [a for x in fleet.models for a in model_artifacts(x, fleet.project, targets)]
+    return per_model + fleet_artifacts(fleet, targets, [a.path for a in per_model])
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# What a forked worker runs per model: inherited from the parent with the fleet, never pickled.
+_WORKER_TASK: Callable[[int], Any] | None = None
+
+
+def _worker_init(task: Callable[[int], Any]) -> None:
+    global _WORKER_TASK
+    _WORKER_TASK = task
+    processes.die_with_parent()  # a killed generate must not leave workers writing into its new tree
+    gc.freeze()  # the inherited spec objects are long-lived: keep collections off them (and their pages)
+    # Each model's data is dropped once serialised, and holds no cycles: collect a tenth as often
+    # (7% of a worker's time went to collections).
+    gc.set_threshold(100_000, 50, 100)
+
+
+def _run_task(index: int) -> Any:
+    assert _WORKER_TASK is not None
+    return _WORKER_TASK(index)
+
+
+def _per_model(fleet: m.Fleet, task: Callable[[int], T], jobs: int | None) -> Iterator[T]:
+    """task(i) for every model index, in order: in forked workers when the fleet is large enough.
+    Only the results travel between processes, so a task should return little (paths, not data)."""
+    jobs = min(jobs or default_jobs(), len(fleet.models) // MODELS_PER_WORKER)
+    if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+        with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (task,)) as pool:
+            yield from pool.imap(_run_task, range(len(fleet.models)), chunksize=8)
+    else:
+        yield from map(task, range(len(fleet.models)))
+
+
+def _model_files(fleet: m.Fleet, targets: Sequence[str], index: int) -> dict[str, bytes]:
+    return render_files(model_artifacts(fleet.models[index], fleet.project, targets))
+
+
+def files(fleet: m.Fleet, targets: Sequence[str] = (), jobs: int | None = None) -> dict[str, bytes]:
+    """Every artifact serialised, path → bytes, sorted by path. The same bytes for any `jobs`."""
+    out: dict[str, bytes] = {}
+    claimed: set[str] = set()
+    for chunk in _per_model(fleet, functools.partial(_model_files, fleet, targets), jobs):
+        claim(claimed, chunk)
+        out.update(chunk)
+    fleet_files = render_files(fleet_artifacts(fleet, targets, list(out)))
+    claim(claimed, fleet_files)
+    return dict(sorted({**out, **fleet_files}.items()))
+
+
+def write_fleet(fleet: m.Fleet, out: Path, targets: Sequence[str] = (), jobs: int | None = None,
+                ) -> tuple[list[str], list[str]]:
+    """Render into OUT: each model's files are written where they are rendered (a worker, for a
+    large fleet), into a new tree that replaces OUT only once complete. The same bytes as `files`.
+    Returns (paths written, files in OUT mlmon did not write and kept)."""
+    with new_tree(out) as tree:
+        def task(i: int) -> list[str]:
+            return tree.put(_model_files(fleet, targets, i))
+
+        paths: list[str] = []
+        for chunk in _per_model(fleet, task, jobs):
+            tree.claim(chunk)
+            paths.extend(chunk)
+        tree.claim(tree.put(render_files(fleet_artifacts(fleet, targets, paths))))
+    return tree.written, tree.kept

@@ -1,0 +1,173 @@
+"""The `mlmon` command. Exit codes: 0 ok; 1 a check failed, output stale or drift found;
+2 invalid input or usage; 3 an internal error (a bug: please report it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from mlmon_codegen.build import generate as gen
+from mlmon_codegen.check import promtool
+from mlmon_codegen.cli import explain, imports, init
+from mlmon_codegen.cli import ml as ml_commands
+from mlmon_codegen.cli import output as ci
+from mlmon_codegen.cli.stats import stats_command
+from mlmon_codegen.cli.up import up as up_command
+from mlmon_codegen.core.errors import SpecError
+from mlmon_codegen.emit.write import WriteError, diff
+from mlmon_codegen.preview.render import preview_command
+from mlmon_codegen.spec.validate import Result, load_and_validate
+
+EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 1, 2, 3
+
+
+def _fail(problems: list[object], code: int = EXIT_INVALID) -> None:
+    for p in problems:
+        click.echo(str(p), err=True)
+    n = len(problems)
+    click.echo(f"mlmon: {n} problem{'s' if n != 1 else ''} found", err=True)
+    sys.exit(code)
+
+
+def _load(paths: tuple[str, ...], check_queries: bool = True) -> Result:
+    try:
+        result = load_and_validate([Path(p) for p in paths])
+    except SpecError as exc:
+        _fail(list(exc.problems))
+    for warning in result.warnings:  # e.g. alerts that reach no receiver: worth saying, not fatal
+        click.echo(str(warning), err=True)
+    if check_queries and result.queries:
+        # User-written PromQL is only trusted once the real parser accepts it.
+        try:
+            errors = promtool.parse_errors([q.query.replace("{{window}}", "5m") for q in result.queries])
+        except promtool.ToolMissing as exc:
+            click.echo(f"mlmon: warning: custom queries not parsed: {exc}", err=True)
+            errors = []
+        problems = [ref.doc.problem(ref.loc, f"promtool cannot parse the query: {err}")
+                    for ref, err in zip(result.queries, errors, strict=False) if err]
+        if problems:
+            _fail(problems)
+    return result
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="mlmon")
+def cli() -> None:
+    """mlmon: monitoring as code for machine-learning model services."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
+def validate(paths: tuple[str, ...], fmt: str) -> None:
+    """Validate spec files or folders; print every error found."""
+    if fmt == "json":
+        report, code = ci.validate_report(paths)
+        ci.emit_json(report)
+        sys.exit(code)
+    result = _load(paths)
+    n = len(result.fleet.models)
+    click.echo(f"ok: {n} model{'s' if n != 1 else ''} valid")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--out", "out", required=True, type=click.Path(), help="output folder")
+@click.option("--check", "check_only", is_flag=True, help="write nothing; exit 1 if OUT is not up to date")
+@click.option("--target", "targets", multiple=True, type=click.Choice(sorted(gen.OPTIONAL_TARGETS) or ["none"]),
+              help="also write an optional target")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="worker processes for large fleets [default: one per CPU]; output is the same for any N")
+def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None) -> None:
+    """Write every artifact for the specs into OUT."""
+    result = _load(paths)
+    selected = tuple(t for t in targets if t != "none")
+    out_path = Path(out)
+    if check_only:
+        try:
+            with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
+                files = gen.files(result.fleet, selected, jobs)
+        except WriteError as exc:
+            _fail([exc])
+        d = diff(out_path, files)
+        if d.clean:
+            click.echo(f"ok: {out} is up to date ({len(files)} files)")
+            return
+        for label, paths_ in (("stale", d.stale), ("missing", d.missing), ("extra", d.extra)):
+            for p in paths_:
+                click.echo(f"{label}: {out_path / p}")
+        click.echo(f"{out} is out of date: run `mlmon generate {' '.join(paths)} -o {out}`", err=True)
+        sys.exit(EXIT_FAILED)
+    try:
+        with ci.progress(f"rendering {len(result.fleet.models)} models into {out} ..."):
+            written, kept = gen.write_fleet(result.fleet, out_path, selected, jobs)
+    except WriteError as exc:
+        _fail([exc])
+    for p in kept:
+        click.echo(f"kept {out_path / p}: not written by mlmon", err=True)
+    click.echo(f"wrote {len(written)} files to {out}")
+
+
+@cli.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
+def check(out: str, fmt: str) -> None:
+    """Run promtool and amtool over a generated tree."""
+    from mlmon_codegen.check.tree import check_tree
+
+    try:
+        with ci.progress(f"checking {out} with promtool and amtool ..."):
+            runs = check_tree(Path(out))
+    except promtool.ToolMissing as exc:
+        _fail([exc])
+    if fmt == "json":
+        ci.emit_json(ci.check_report(out, runs))
+        sys.exit(0 if runs and all(r.ok for r in runs) else EXIT_FAILED)
+    failed = False
+    for r in runs:
+        note = r.command[-1] if r.command[-1].startswith("(") else ""
+        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {note}".rstrip())
+        if not r.ok:
+            failed = True
+            click.echo(r.output, err=True)
+    if not runs:
+        _fail([f"{out}: nothing to check (no prometheus/ or tests/ folder)"])
+    sys.exit(EXIT_FAILED if failed else 0)
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["ModelMonitor", "Project"]), default="ModelMonitor")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of a spec kind, for editors (yaml-language-server)."""
+    from mlmon_codegen.spec import v1
+
+    click.echo(json.dumps(v1.KINDS[kind].model_json_schema(by_alias=True), indent=2, sort_keys=True))
+
+
+cli.add_command(preview_command)  # `mlmon preview`: dashboards drawn with live data (mlmon_codegen/preview.py)
+cli.add_command(explain.explain)
+cli.add_command(init.init)
+cli.add_command(imports.import_group)
+ml_commands.register(cli)  # `mlmon baseline`, `mlmon drift`
+cli.add_command(stats_command)  # `mlmon stats`: series per model before writing
+cli.add_command(up_command)  # `mlmon up`: the generated tree running on 127.0.0.1 (mlmon_codegen/stack/)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: say so without a wall of traceback
+        if os.environ.get("MLMON_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"mlmon: internal error: {type(exc).__name__}: {exc} "
+                   "(set MLMON_DEBUG=1 for the traceback and please report it)", err=True)
+        sys.exit(EXIT_INTERNAL)

@@ -1,0 +1,83 @@
+"""`mlmon baseline` and `mlmon drift`: training baselines for the drift rules, offline drift report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.emit.write import replace_file
+from mlmon_codegen.spec import ml
+from mlmon_codegen.spec.ml_validate import baseline_path, load_baseline
+
+EXIT_DRIFT, EXIT_INVALID = 1, 2
+
+
+def _fail(problems: list[object]) -> None:
+    for p in problems:
+        click.echo(str(p), err=True)
+    click.echo(f"mlmon: {len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+@click.command()
+@click.option("--data", "data", required=True, type=click.Path(dir_okay=False), help="training data (CSV, Parquet)")
+@click.option("--spec", "spec_path", required=True, type=click.Path(dir_okay=False), help="the model's spec")
+@click.option("--bins", default=None, type=click.IntRange(2, 50), help="quantile bins (default: drift.bins or 10)")
+@click.option("--label", default="label", show_default=True, help="the label column (class priors)")
+@click.option("--no-label", is_flag=True, help="the data has no label column: no class priors")
+def baseline(data: str, spec_path: str, bins: int | None, label: str, no_label: bool) -> None:
+    """Write <spec>.baseline.yaml beside the spec from training data."""
+    from mlmon_codegen.ml import baseline as bl  # numpy: loaded only by the commands that need it
+    from mlmon_codegen.ml import data as mldata
+
+    try:
+        spec = bl.load_spec(Path(spec_path))
+        nbins = bins or (spec.drift.bins if spec.drift else ml.DriftSpec().bins)
+        content = bl.render(bl.build(mldata.read_table(Path(data)), spec, nbins, None if no_label else label),
+                            spec_path)
+    except SpecError as exc:
+        _fail(list(exc.problems))
+    except mldata.DataError as exc:
+        _fail([exc])
+    out = baseline_path(spec_path)
+    replace_file(out, content)
+    click.echo(f"wrote {out}")
+
+
+@click.command()
+@click.option("--reference", required=True, type=click.Path(dir_okay=False), help="training data")
+@click.option("--current", required=True, type=click.Path(dir_okay=False), help="production data")
+@click.option("--spec", "spec_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def drift(reference: str, current: str, spec_path: str, as_json: bool) -> None:
+    """Compare production data with training data; exit 1 when the dataset drifted."""
+    from mlmon_codegen.ml import baseline as bl  # numpy and scipy: loaded only by the commands that need them
+    from mlmon_codegen.ml import data as mldata
+    from mlmon_codegen.ml import drift as dr
+
+    problems: list[Problem] = []
+    try:
+        spec = bl.load_spec(Path(spec_path))
+        base = None
+        path = baseline_path(spec_path)
+        if path.exists():
+            loaded = load_baseline(path, problems)
+            if loaded is None:
+                raise SpecError(problems)
+            base = loaded[1]
+        rep = dr.report(mldata.read_table(Path(reference)), mldata.read_table(Path(current)), spec, base)
+    except SpecError as exc:
+        _fail(list(exc.problems))
+    except mldata.DataError as exc:
+        _fail([exc])
+    click.echo(json.dumps(rep.as_json(), indent=2, sort_keys=True) if as_json else dr.table(rep))
+    sys.exit(EXIT_DRIFT if rep.drifted else 0)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(baseline)
+    group.add_command(drift)

@@ -1,0 +1,1 @@
+"""What every stage shares: located errors, durations, names (naming.py) and the PromQL builder (promql.py)."""

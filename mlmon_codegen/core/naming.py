@@ -1,0 +1,188 @@
+"""Every generated name in one place: jobs, recording rules, alerts, files, groups, uids.
+
+Recording rules follow Prometheus' level:metric:operations convention. The `mlmon_slo` level
+says the series belongs to mlmon's SLO math and carries `model` and `slo` labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from mlmon_codegen.core.durations import format_ms
+
+# Labels every SLO recording rule carries, and the contract labels every alert carries.
+MODEL_LABEL = "model"
+SLO_LABEL = "slo"
+TEAM_LABEL = "team"
+SEVERITY_LABEL = "severity"
+TIER_LABEL = "tier"
+ACTION_LABEL = "action"
+WINDOW_LABEL = "window"
+
+
+def job(model: str) -> str:
+    return f"mlmon-{model}"
+
+
+def rules_file(model: str) -> str:
+    return f"prometheus/rules/{model}.rules.yml"
+
+
+def unit_test_file(model: str) -> str:
+    return f"tests/{model}.test.yml"
+
+
+def group(model: str, part: str) -> str:
+    return f"mlmon-{model}-{part}"
+
+
+def slo_errors(window_ms: int) -> str:
+    return f"mlmon_slo:errors:rate{format_ms(window_ms)}"
+
+
+def slo_requests(window_ms: int) -> str:
+    return f"mlmon_slo:requests:rate{format_ms(window_ms)}"
+
+
+def slo_error_ratio(window_ms: int) -> str:
+    return f"mlmon_slo:error_ratio:rate{format_ms(window_ms)}"
+
+
+def slo_burn_rate(window_ms: int) -> str:
+    return f"mlmon_slo:burn_rate:rate{format_ms(window_ms)}"
+
+
+SLO_PERIOD_ERROR_RATIO = "mlmon_slo:error_ratio:period"
+SLO_BUDGET_REMAINING = "mlmon_slo:error_budget_remaining:period"
+# One series per model, value 1, naming its team and dashboard: the fleet table lists models from it
+# (a PromQL literal per model made the fleet dashboard grow by ~640 bytes a model).
+MODEL_INFO = "mlmon_model_info"
+DASHBOARD_UID_LABEL = "uid"
+SLO_OBJECTIVE = "mlmon_slo:objective:ratio"
+
+
+def camel(text: str) -> str:
+    """'latency-p99' → 'LatencyP99'; alert names are CamelCase by Prometheus convention."""
+    return "".join(part[:1].upper() + part[1:] for part in text.replace("_", "-").split("-") if part)
+
+
+def burn_alert(slo: str, tier: str) -> str:
+    return f"{camel(slo)}ErrorBudgetBurn{camel(tier)}"
+
+
+def no_data_alert(slo: str) -> str:
+    return f"{camel(slo)}SLINoData"
+
+
+MODEL_DOWN_ALERT = "ModelDown"
+
+
+def dashboard_uid(model: str) -> str:
+    """Stable, at most 40 characters; long names keep a readable prefix and a hash suffix."""
+    uid = f"mlmon-{model}"
+    if len(uid) <= 40:
+        return uid
+    digest = hashlib.sha256(model.encode()).hexdigest()[:8]
+    return f"{uid[:31]}-{digest}"
+
+
+def dashboard_url(base: str, model: str, panel_id: int | None = None) -> str:
+    """The model's dashboard, opened on one panel when `panel_id` is given."""
+    url = f"{base}/d/{dashboard_uid(model)}/{model}"
+    return f"{url}?viewPanel={panel_id}" if panel_id is not None else url
+
+
+def dashboard_file(model: str) -> str:
+    return f"grafana/dashboards/{model}.json"
+
+
+FLEET_DASHBOARD_FILE = "grafana/dashboards/fleet.json"
+# `_` after the prefix: model uids are `mlmon-<name>`, so the fleet's can never equal one.
+FLEET_DASHBOARD_UID = "mlmon_fleet"
+
+
+def runbook_url(base: str, model: str, alert: str) -> str:
+    return f"{base}/{model}/{alert}.md"
+
+
+def runbook_file(model: str, alert: str) -> str:
+    return f"runbooks/{model}/{alert}.md"
+
+
+# Engines beyond one Prometheus: Kubernetes objects, Mimir and Thanos rule files.
+K8S_DIR = "kubernetes/"
+KUSTOMIZATION_FILE = f"{K8S_DIR}kustomization.yaml"
+
+
+def k8s_name(name: str) -> str:
+    """A DNS-1123 object name. Spec names may hold '_', which Kubernetes refuses; such names get
+    '-' and a hash suffix, so `a_b` and `a-b` never become the same object."""
+    base = f"mlmon-{name}"
+    if "_" not in base:
+        return base
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    return f"{base.replace('_', '-')}-{digest}"
+
+
+def k8s_file(kind: str, obj_name: str) -> str:
+    """`kubernetes/<kind, lowercase>/<object name>.yaml`, relative to OUT."""
+    return f"{K8S_DIR}{kind.lower()}/{obj_name}.yaml"
+
+
+def mimir_namespace(model: str) -> str:
+    """One ruler namespace per model: `mimirtool rules sync` replaces a namespace as a whole."""
+    return model
+
+
+def mimir_rules_file(model: str) -> str:
+    return f"mimir/{mimir_namespace(model)}.rules.yml"
+
+
+def thanos_rules_file(model: str) -> str:
+    return f"thanos/{model}.rules.yml"
+
+
+# Alertmanager: generated files, the receiver that notifies nobody, and the template names the
+# receivers call (defined in templates/alertmanager/mlmon.tmpl).
+ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
+ALERTMANAGER_TEMPLATE = "alertmanager/templates/mlmon.tmpl"
+ALERTMANAGER_TEMPLATE_GLOB = "templates/*.tmpl"  # relative to the config, as Alertmanager resolves it
+ALERTMANAGER_ROUTE_TESTS = "tests/alertmanager-routes.yml"
+NULL_RECEIVER = "mlmon-null"
+TEMPLATE_TITLE = "mlmon.title"
+TEMPLATE_TEXT = "mlmon.text"
+TEMPLATE_HTML = "mlmon.html"
+RETRAIN_ACTION = "retrain"
+
+
+# ---------------------------------------------------------------- ML signals (plan/drift.py, targets/ml_rules.py)
+# Recording rules are `mlmon_ml:<what>:<operation><window>`, or `...:baseline` for the training
+# constants they are compared with. They carry `model`, and `feature`/`bin`/`le`/`class` as needed.
+FEATURE_LABEL = "feature"
+BIN_LABEL = "bin"
+LE_LABEL = "le"
+CLASS_LABEL = "class"
+QUANTILE_LABEL = "quantile"
+OTHER_BIN = "(other)"  # categories or classes the baseline never saw
+
+
+def ml_rule(what: str, op: str, window_ms: int) -> str:
+    return f"mlmon_ml:{what}:{op}{format_ms(window_ms)}"
+
+
+def ml_baseline(what: str) -> str:
+    return f"mlmon_ml:{what}:baseline"
+
+
+def bin_label(index: int) -> str:
+    """Zero-padded so bins sort in order on dashboards."""
+    return f"{index:02d}"
+
+
+ML_ALERTS = {
+    "feature_drift": "FeatureDrift", "feature_drift_severe": "FeatureDriftSevere", "dataset_drift": "DatasetDrift",
+    "prediction_drift": "PredictionDrift", "prediction_skew": "PredictionSkew", "low_confidence": "LowConfidence",
+    "out_of_range": "FeatureOutOfRange", "missing": "FeatureMissingValues", "no_labels": "NoGroundTruthLabels",
+    "retrain_drift": "RetrainOnSustainedDrift", "retrain_accuracy": "RetrainOnLowAccuracy",
+    "retrain_stale": "RetrainOnStaleModel", "retrain_labels": "RetrainOnNewLabels",
+}

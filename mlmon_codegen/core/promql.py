@@ -1,0 +1,129 @@
+"""The one place PromQL text is built. Label values are escaped here and nowhere else.
+
+Plain functions over strings: each returns an expression that can be nested in another, with
+the parentheses it needs, so callers never reason about precedence.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Iterable, Mapping
+
+from mlmon_codegen.core.durations import format_ms
+
+Matcher = tuple[str, str, str]  # (label, op, value) with op in = != =~ !~
+
+
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
+
+
+@functools.lru_cache(maxsize=65_536)
+def quote(value: str) -> str:
+    """A PromQL double-quoted string: backslash, quote and control characters escaped."""
+    if not _NEEDS_ESCAPE.search(value):
+        return '"' + value + '"'
+    out = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    out = out.replace("\t", "\\t")
+    return '"' + "".join(c if ord(c) >= 0x20 and c != "\x7f" else f"\\x{ord(c):02x}" for c in out) + '"'
+
+
+def number(value: float) -> str:
+    """Shortest exact float text: 0.0144, not 0.014400000000000001."""
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def regex_escape(value: str) -> str:
+    """RE2 escaping for a literal inside a =~ matcher."""
+    return "".join("\\" + c if c in r".+*?()|[]{}^$\\" else c for c in value)
+
+
+def le_matcher(bound: float) -> Matcher:
+    """Match a histogram bucket bound however the client spelled it.
+
+    Go clients write 1 as "1", prometheus_client writes "1.0"; Prometheus 2.x compares the
+    strings, so an integral bound needs both spellings.
+    """
+    if float(bound).is_integer():
+        return ("le", "=~", f"{int(bound)}(\\.0)?")
+    return ("le", "=", number(bound))
+
+
+def selector(metric: str, matchers: Iterable[Matcher] | Mapping[str, str] = ()) -> str:
+    items = [(k, "=", v) for k, v in matchers.items()] if isinstance(matchers, Mapping) else list(matchers)
+    if not items:
+        return metric
+    inner = ", ".join(f"{label}{op}{quote(value)}" for label, op, value in items)
+    return f"{metric}{{{inner}}}"
+
+
+def window(ms: int) -> str:
+    return format_ms(ms)
+
+
+def rng(sel: str, ms: int | str) -> str:
+    return f"{sel}[{ms if isinstance(ms, str) else window(ms)}]"
+
+
+def call(fn: str, *args: str) -> str:
+    return f"{fn}({', '.join(args)})"
+
+
+def rate(sel: str, ms: int | str) -> str:
+    return call("rate", rng(sel, ms))
+
+
+def agg(op: str, expr: str, by: Iterable[str] = (), without: Iterable[str] = ()) -> str:
+    by, without = list(by), list(without)
+    if by:
+        return f"{op} by ({', '.join(by)}) ({expr})"
+    if without:
+        return f"{op} without ({', '.join(without)}) ({expr})"
+    return f"{op}({expr})"
+
+
+def binop(left: str, op: str, right: str, modifier: str = "") -> str:
+    mod = f" {modifier}" if modifier else ""
+    return f"({left}) {op}{mod} ({right})"
+
+
+def on(labels: Iterable[str] = ()) -> str:
+    return f"on({', '.join(labels)})"
+
+
+def ignoring(labels: Iterable[str]) -> str:
+    return f"ignoring({', '.join(labels)})"
+
+
+def or_zero(expr: str) -> str:
+    """An empty result becomes 0: a counter nobody incremented yet means no errors."""
+    return f"({expr}) or vector(0)"
+
+
+def substitute_window(template: str, ms: int) -> str:
+    """Fill a user query's {{window}} placeholders (checked to exist at validation)."""
+    import re
+
+    return re.sub(r"\{\{\s*window\s*\}\}", window(ms), template)
+
+
+def label_equal_filter(expr: str, a: str, b: str, keep_equal: bool = True) -> str:
+    """Series of `expr` whose labels a and b hold the same value (or different, keep_equal=False).
+
+    PromQL cannot compare two labels in a selector. Copying b over a gives one series per value
+    of b with a == b; matching `expr` on (a, b) against that set keeps exactly the equal pairs.
+    Aggregate by b before copying: label_replace over series that differ only in a would yield
+    duplicate label sets, which Prometheus rejects ("vector cannot contain metrics with the same
+    labelset") as soon as two predicted classes share an actual class.
+    """
+    pairs = call("label_replace", agg("max", expr, by=(b,)), quote(a), quote("$1"), quote(b), quote("(.*)"))
+    return f"({expr}) {'and' if keep_equal else 'unless'} {on((a, b))} ({pairs})"
+
+
+def matcher(label: str, op: str, value: str) -> str:
+    """One Alertmanager matcher (`team="risk"`): the same quoting as a PromQL selector's."""
+    return f"{label}{op}{quote(value)}"

@@ -1,0 +1,1 @@
+"""Bytes out: the YAML and JSON serialisers and the atomic, deterministic tree writer."""

@@ -1,0 +1,1 @@
+"""Training data, baselines and the offline drift report."""

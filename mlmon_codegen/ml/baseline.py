@@ -1,0 +1,117 @@
+"""`mlmon baseline`: the training data's reference distribution, reviewed in Git beside the spec.
+
+Per numeric feature: quantile bin edges plus the expected range ends (the service's histogram
+buckets), the training share of each bin, min/max/mean/std and the missing share. Per
+categorical feature: the category shares. And the class priors of the label column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.emit.write import dump_yaml
+from mlmon_codegen.ml import data as mldata
+from mlmon_codegen.spec import v1
+from mlmon_codegen.spec.load import load_file
+
+SHARE_DIGITS = 12  # shares are exact ratios of counts; 12 digits keep the file stable and readable
+
+
+def load_spec(path: Path) -> v1.ModelMonitor:
+    """The spec, structurally valid; its baseline is not needed (we are about to write it)."""
+    from mlmon_codegen.spec.validate import _typed
+
+    doc, problems = load_file(path)
+    spec = _typed(doc, problems) if doc else None
+    if doc and spec is not None and not isinstance(spec, v1.ModelMonitor):
+        problems.append(doc.problem(("kind",), "a baseline belongs to a ModelMonitor spec"))
+    if problems or not isinstance(spec, v1.ModelMonitor):
+        raise SpecError(problems)
+    if not spec.features and doc:
+        raise SpecError([doc.problem(("features",), "the spec declares no features",
+                                     "features: {sepal_length: {type: numeric, range: [4, 8]}}")])
+    return spec
+
+
+def _share(n: int, total: int) -> float:
+    return round(n / total, SHARE_DIGITS) if total else 0.0
+
+
+def numeric_feature(table: mldata.Table, name: str, spec_f: Any, bins: int) -> dict[str, Any]:
+    values, missing = mldata.numeric(table, name)
+    if values.size == 0:
+        raise mldata.DataError(f"{table.path}: column {name!r} has no values")
+    lo, hi = float(values.min()), float(values.max())
+    if lo == hi:
+        raise mldata.DataError(f"{table.path}: column {name!r} is constant ({lo:g} in every row): it has no "
+                               "distribution to drift from; drop it from `features` or fix the data")
+    edges = set(mldata.quantile_edges(values, bins))
+    if spec_f.range is not None:
+        edges |= {float(spec_f.range[0]), float(spec_f.range[1])}
+    ordered = sorted(edges)
+    counts = mldata.bin_counts(values, ordered)
+    out: dict[str, Any] = {
+        "kind": "numeric",
+        "edges": ordered,
+        "shares": [_share(int(c), values.size) for c in counts],
+    }
+    if spec_f.range is not None:
+        out["range"] = [float(spec_f.range[0]), float(spec_f.range[1])]
+    out.update({"min": mldata.tidy(lo), "max": mldata.tidy(hi), "mean": mldata.tidy(float(values.mean())),
+                "std": mldata.tidy(float(values.std())), "missing_share": _share(missing, table.rows)})
+    return out
+
+
+def categorical_feature(table: mldata.Table, name: str) -> dict[str, Any]:
+    col = mldata.column(table, name)
+    present = [v for v in col if v is not None]
+    if not present:
+        raise mldata.DataError(f"{table.path}: column {name!r} has no values")
+    cats, counts = np.unique(np.asarray(present, dtype=object), return_counts=True)
+    return {"kind": "categorical",
+            "categories": {str(c): _share(int(n), len(present)) for c, n in zip(cats, counts, strict=True)},
+            "missing_share": _share(len(col) - len(present), table.rows)}
+
+
+def priors(table: mldata.Table, label: str, classes: list[str]) -> dict[str, float]:
+    col = mldata.column(table, label, role="label")
+    present = [v for v in col if v is not None]
+    if len(present) != len(col):
+        raise mldata.DataError(f"{table.path}: label column {label!r} has {len(col) - len(present)} empty cells")
+    unknown = sorted(set(present) - set(classes)) if classes else []
+    if unknown:
+        raise mldata.DataError(f"{table.path}: label column {label!r} holds classes {unknown} that are not in "
+                               f"the spec's model.classes {classes}")
+    cats, counts = np.unique(np.asarray(present, dtype=object), return_counts=True)
+    return {str(c): _share(int(n), len(present)) for c, n in zip(cats, counts, strict=True)}
+
+
+def build(table: mldata.Table, spec: v1.ModelMonitor, bins: int, label: str | None) -> dict[str, Any]:
+    features: dict[str, Any] = {}
+    for name, f in spec.features.items():
+        features[name] = (numeric_feature(table, name, f, bins) if f.type == "numeric"
+                          else categorical_feature(table, name))
+    data: dict[str, Any] = {
+        "apiVersion": "mlmon/v1",
+        "kind": "Baseline",
+        "metadata": {"model": spec.metadata.name, "source": Path(table.path).name, "rows": table.rows,
+                     "bins": bins},
+    }
+    if label is not None:
+        data["label"] = priors(table, label, list(spec.model.classes))
+    data["features"] = features
+    return data
+
+
+def render(data: dict[str, Any], spec_path: str) -> bytes:
+    head = (f"# Training baseline for {spec_path}, written by `mlmon baseline` from "
+            f"{data['metadata']['source']}.\n# Review it in Git like the spec; regenerate it rather than edit it.\n")
+    return (head + dump_yaml(data)).encode()
+
+
+def check_problem(path: str, message: str) -> Problem:
+    return Problem(path, 0, 0, "", message)

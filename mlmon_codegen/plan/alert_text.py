@@ -1,0 +1,70 @@
+"""Alert labels and annotations per the label contract, shared by the rules and their tests."""
+
+from __future__ import annotations
+
+from mlmon_codegen.core import naming
+from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.plan.burnrate import Tier
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.targets.grafana import dashboards
+
+
+def percent(ratio: float) -> str:
+    """Go's humanizePercentage: %.4g of the percentage."""
+    return f"{ratio * 100:.4g}%"
+
+
+def base_labels(model: m.Model, severity: str) -> dict[str, str]:
+    labels = dict(model.labels)
+    labels.update({naming.MODEL_LABEL: model.name, naming.TEAM_LABEL: model.team,
+                   naming.SEVERITY_LABEL: severity})
+    return labels
+
+
+def links(project: m.Project, model: m.Model, alert: str) -> dict[str, str]:
+    return {
+        "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert),
+        # The panel id comes from the dashboards' own layout, so the link and the panel agree.
+        "dashboard_url": naming.dashboard_url(project.grafana_base_url, model.name,
+                                              dashboards.alert_panel_id(model, alert)),
+    }
+
+
+def burn_labels(model: m.Model, slo: m.SLO, tier: Tier) -> dict[str, str]:
+    return {**base_labels(model, tier.severity), naming.SLO_LABEL: slo.name, naming.TIER_LABEL: tier.name}
+
+
+def burn_summary(model: m.Model, slo: m.SLO, tier: Tier) -> str:
+    return (f"{model.name}: the {slo.name} SLO is burning its error budget {tier.factor:.3g}x too fast "
+            f"({tier.name} tier)")
+
+
+def burn_description(slo: m.SLO, tier: Tier, value: str = "{{ $value | humanizePercentage }}") -> str:
+    """`value` is the Go template in rules; tests pass the rendered value they expect."""
+    period = format_ms(slo.period_ms)
+    exhaustion = format_ms(max(1000, int(slo.period_ms / tier.factor) // 1000 * 1000))
+    return (f"{slo.name} error ratio is {value} over the last {tier.short}, and above "
+            f"{percent(tier.threshold)} over {tier.long} too. At {tier.factor:.3g}x burn the whole "
+            f"{percent(slo.budget)} error budget of the {period} period would last {exhaustion}; "
+            f"this tier fires after {percent(tier.budget_consumed)} of it is gone.")
+
+
+def no_data_summary(model: m.Model, slo: m.SLO) -> str:
+    return f"{model.name}: the {slo.name} SLI has no data while the service is up"
+
+
+def no_data_description(model: m.Model, slo: m.SLO) -> str:
+    return (f"The {slo.name} SLO of {model.name} cannot be evaluated, so its burn-rate alerts are "
+            "silently off. Check that the service exposes the metric the SLI reads and, for latency, "
+            "that the threshold is one of the histogram's buckets.")
+
+
+def model_down_summary(model: m.Model) -> str:
+    return f"{model.name} is down or serves no predictions"
+
+
+def model_down_description(model: m.Model) -> str:
+    text = f"No scrape target of job {naming.job(model.name)} is up"
+    if model.no_traffic_for_ms:
+        text += f", or none served a prediction in the last {format_ms(model.no_traffic_for_ms)}"
+    return text + "."

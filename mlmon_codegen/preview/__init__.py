@@ -1,0 +1,1 @@
+"""`mlmon preview`: dashboards drawn with live data from a Prometheus."""

@@ -1,0 +1,265 @@
+"""grafana/dashboards/<model>.json and fleet.json, built with grafanalib and returned as data.
+
+Panel ids and positions come from one layout function, which alert_text also reads, so every
+alert's `dashboard_url` opens the panel that shows it (`?viewPanel=<id>`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import grafanalib.core as g
+
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.emit.write import Artifact
+from mlmon_codegen.plan.sli import model_matchers
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
+from mlmon_codegen.targets.grafana.panels import (
+    VERSION_VAR,
+    Panel,
+    Query,
+    Section,
+    Step,
+    firing_alerts_selector,
+    sections,
+)
+
+SCHEMA_VERSION = 39  # Grafana 10.x/11.x; set explicitly, grafanalib's default (12) is ancient
+DATASOURCE_VAR = "datasource"
+DATASOURCE = {"type": "prometheus", "uid": f"${{{DATASOURCE_VAR}}}"}
+GRID_WIDTH = 24
+REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+THRESHOLD_COLORS = {"mode": "thresholds"}  # grafanalib leaves a stat's colour null; the steps should decide
+
+
+@dataclass(frozen=True)
+class Placed:
+    id: int
+    x: int
+    y: int
+    panel: Panel | None  # None: the row header of `section`
+    section: Section
+
+
+def layout(secs: list[Section]) -> list[Placed]:
+    """Rows top to bottom, panels packed left to right in shelves; ids count up from 1.
+
+    A shelf is as tall as its tallest panel and the next starts below it, so nothing overlaps.
+    """
+    out: list[Placed] = []
+    y, next_id = 0, 1
+    for sec in secs:
+        out.append(Placed(next_id, 0, y, None, sec))
+        next_id, y = next_id + 1, y + 1
+        x, shelf = 0, 0
+        for p in sec.panels:
+            if x + p.w > GRID_WIDTH:
+                x, y, shelf = 0, y + shelf, 0
+            out.append(Placed(next_id, x, y, p, sec))
+            next_id, x, shelf = next_id + 1, x + p.w, max(shelf, p.h)
+        y += shelf
+    return out
+
+
+@lru_cache(maxsize=256)
+def model_layout(model: m.Model) -> tuple[Placed, ...]:
+    return tuple(layout(sections(model)))
+
+
+def alert_panel_id(model: m.Model, alert: str) -> int | None:
+    """The panel an alert's dashboard link opens; None when no panel claims the alert."""
+    return next((p.id for p in model_layout(model) if p.panel and alert in p.panel.alerts), None)
+
+
+def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
+    return [{"color": s.color, "value": s.value} for s in steps] or [{"color": "green", "value": None}]
+
+
+def _targets(queries: tuple[Query, ...], instant: bool = False, table: bool = False) -> list[g.Target]:
+    return [g.Target(expr=qu.expr, legendFormat=qu.legend, refId=REF_IDS[i], datasource=DATASOURCE,
+                     instant=instant, format=g.TABLE_TARGET_FORMAT if table else g.TIME_SERIES_TARGET_FORMAT)
+            for i, qu in enumerate(queries)]
+
+
+def _extra(p: Panel) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    if p.min is not None:
+        defaults["min"] = p.min
+    if p.max is not None:
+        defaults["max"] = p.max
+    return {"fieldConfig": {"defaults": defaults}} if defaults else {}
+
+
+def grafana_panel(placed: Placed) -> Any:
+    p, pos = placed.panel, None
+    if p is None:
+        return g.RowPanel(title=placed.section.title, id=placed.id, gridPos=g.GridPos(h=1, w=GRID_WIDTH, x=0,
+                                                                                       y=placed.y))
+    pos = g.GridPos(h=p.h, w=p.w, x=placed.x, y=placed.y)
+    common: dict[str, Any] = {"title": p.title, "id": placed.id, "gridPos": pos, "dataSource": DATASOURCE,
+                              "description": p.description, "thresholds": _steps(p.steps),
+                              "extraJson": _extra(p) or None}
+    if p.kind == "timeseries":
+        return g.TimeSeries(targets=_targets(p.queries), unit=p.unit, legendDisplayMode="list",
+                            thresholdsStyleMode="line" if p.lines else "off", tooltipMode="multi", **common)
+    if p.kind == "stat":
+        return g.Stat(targets=_targets(p.queries), format=p.unit, reduceCalc="lastNotNull", noValue="no data",
+                      color=THRESHOLD_COLORS,
+                      colorMode="value", graphMode="area", **common)
+    if p.kind == "bargauge":
+        return g.BarGauge(targets=_targets(p.queries, instant=True), format=p.unit,
+                          displayMode=g.GAUGE_DISPLAY_MODE_GRADIENT, **common)
+    raise ValueError(f"unknown panel kind {p.kind}")
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def _to_data(value: Any) -> Any:
+    """grafanalib objects → fresh plain dicts and lists: what a json.dumps/json.loads round trip with
+    grafanalib's DashboardEncoder gives, in a third of the time (dashboards dominate generation)."""
+    kind = type(value)
+    if kind is dict:
+        return {k if type(k) is str else json.dumps(k): v if type(v) in _LEAVES else _to_data(v)
+                for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _LEAVES else _to_data(v) for v in value]
+    if kind in _LEAVES:
+        return value
+    return _to_data(value.to_json_data())  # a grafanalib object (AttributeError on anything else)
+
+
+def _plain(dash: g.Dashboard) -> dict[str, Any]:
+    data: dict[str, Any] = _to_data(dash)
+    for panel in data["panels"]:
+        if panel.get("type") == "bargauge":
+            _modern_bargauge(panel)
+    return data
+
+
+def _modern_bargauge(panel: dict[str, Any]) -> None:
+    """grafanalib writes Grafana 6's `options.fieldOptions`; current Grafana reads fieldConfig."""
+    old = panel["options"].pop("fieldOptions")
+    defaults = panel["fieldConfig"]["defaults"]
+    defaults.setdefault("min", old["defaults"]["min"])
+    defaults.setdefault("max", old["defaults"]["max"])
+    defaults["unit"] = old["defaults"]["unit"]
+    panel["options"].update({"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                             "showUnfilled": True, "valueMode": "color", "namePlacement": "auto",
+                             "sizing": "auto", "minVizHeight": 16, "maxVizHeight": 300})
+
+
+def _templating(model: m.Model | None) -> g.Templating:
+    variables = [g.Template(name=DATASOURCE_VAR, label="Data source", query="prometheus", type="datasource",
+                            default="Prometheus")]
+    if model is not None:
+        requests = q.selector(model.metrics.requests, model_matchers(model))
+        variables.append(g.Template(
+            name=VERSION_VAR, label="Model version", dataSource=DATASOURCE, type="query",
+            query=q.call("label_values", requests, "model_version"), includeAll=True, multi=True,
+            allValue=".*", default="$__all", refresh=g.REFRESH_ON_TIME_RANGE_CHANGE))
+    return g.Templating(list=variables)
+
+
+def _dashboard(title: str, uid: str, panels: list[Any], tags: list[str], description: str,
+               model: m.Model | None, links: list[dict[str, Any]]) -> dict[str, Any]:
+    dash = g.Dashboard(title=title, uid=uid, panels=panels, tags=tags, description=description,
+                       schemaVersion=SCHEMA_VERSION, templating=_templating(model), time=g.Time("now-6h", "now"),
+                       timezone="utc", refresh="1m", graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+                       editable=False, links=links)
+    return _plain(dash)
+
+
+def render_model(model: m.Model) -> dict[str, Any]:
+    panels = [grafana_panel(p) for p in model_layout(model)]
+    fleet_link = {"title": "Fleet overview", "type": "link", "url": f"/d/{naming.FLEET_DASHBOARD_UID}",
+                  "icon": "dashboard", "tags": [], "asDropdown": False, "includeVars": False, "keepTime": True,
+                  "targetBlank": False, "tooltip": "Every model mlmon monitors"}
+    return _dashboard(f"{model.name} (mlmon)", naming.dashboard_uid(model.name), panels,
+                      ["mlmon", f"team:{model.team}"], model.description or f"mlmon: {model.name}", model,
+                      [fleet_link])
+
+
+def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
+    """(column name, query) of the fleet table, every one an instant query by `model`. The first
+    lists every model with its dashboard uid, from the info series each model's rules record."""
+    model_re = [(naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))]
+    base = q.agg("max", q.selector(naming.MODEL_INFO, model_re), by=(naming.MODEL_LABEL, naming.DASHBOARD_UID_LABEL))
+    budget = q.agg("min", q.selector(naming.SLO_BUDGET_REMAINING, model_re), by=(naming.MODEL_LABEL,))
+    firing = f"{q.agg('count', firing_alerts_selector(models), by=(naming.MODEL_LABEL,))} or " \
+             f"(0 * {q.agg('max', base, by=(naming.MODEL_LABEL,))})"
+    return [("dashboard", Query(base)), ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
+            ("budget left (worst SLO)", Query(budget)), ("firing alerts", Query(firing)),
+            ("drifted features", dashboard_ml.fleet_drift_query(models))]
+
+
+def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:
+    cols = fleet_queries(models)
+    targets = _targets(tuple(c[1] for c in cols), instant=True, table=True)
+    rename = {f"Value #{REF_IDS[i]}": name for i, (name, _) in enumerate(cols)}
+    overrides = [
+        {"matcher": {"id": "byName", "options": naming.MODEL_LABEL},
+         "properties": [{"id": "links", "value": [{"title": "Open the model's dashboard",
+                                                    "url": f"/d/${{__data.fields.{naming.DASHBOARD_UID_LABEL}}}"}]}]},
+        {"matcher": {"id": "byName", "options": naming.DASHBOARD_UID_LABEL},
+         "properties": [{"id": "custom.hidden", "value": True}]},
+        {"matcher": {"id": "byName", "options": "SLO status"},
+         "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
+             "0": {"text": "budget spent", "color": "red", "index": 0},
+             "1": {"text": "ok", "color": "green", "index": 1}}}]},
+                        {"id": "custom.displayMode", "value": "color-background"}]},
+        *({"matcher": {"id": "byName", "options": name}, "properties": [{"id": "unit", "value": "percentunit"}]}
+          for name in ("budget left (worst SLO)", "drifted features")),
+    ]
+    transformations = [
+        {"id": "merge", "options": {}},
+        {"id": "organize", "options": {"excludeByName": {"Time": True, "Value #A": True},
+                                       "renameByName": rename, "indexByName": {}}},
+    ]
+    return g.Table(title="Models", id=panel_id, gridPos=g.GridPos(h=12, w=GRID_WIDTH, x=0, y=y),
+                   dataSource=DATASOURCE, targets=targets, overrides=overrides, transformations=transformations,
+                   description="Every model with its SLO status, budget, firing alerts; click a name to open "
+                               "its dashboard.")
+
+
+def render_fleet(fleet: m.Fleet) -> dict[str, Any]:
+    names = [x.name for x in fleet.models]
+    everyone = (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in names))
+    firing = q.selector("ALERTS", [everyone, ("alertstate", "=", "firing")])
+    spent = q.selector(naming.SLO_BUDGET_REMAINING, [everyone])
+    stats = [
+        ("Models", q.call("vector", str(len(names))), (Step(None, "blue"),), 4),
+        ("Firing alerts", q.or_zero(q.agg("count", firing)), (Step(None, "green"), Step(1.0, "red")), 10),
+        ("SLOs with their budget spent", q.or_zero(q.agg("count", f"{spent} <= 0")),
+         (Step(None, "green"), Step(1.0, "red")), 10),
+    ]
+    panels: list[Any] = []
+    x = 0
+    for i, (title, expr, steps, w) in enumerate(stats):
+        panels.append(g.Stat(title=title, id=i + 1, gridPos=g.GridPos(h=4, w=w, x=x, y=0), dataSource=DATASOURCE,
+                             targets=_targets((Query(expr),)), reduceCalc="lastNotNull", thresholds=_steps(steps),
+                             graphMode="none", noValue="no data", color=THRESHOLD_COLORS))
+        x += w
+    panels.append(_fleet_table(names, 4, len(stats) + 1))
+    links = [{"title": "Model dashboards", "type": "dashboards", "tags": ["mlmon"], "asDropdown": True,
+              "icon": "external link", "includeVars": False, "keepTime": True, "targetBlank": False,
+              "tooltip": "", "url": ""}]
+    return _dashboard("mlmon fleet overview", naming.FLEET_DASHBOARD_UID, panels, ["mlmon-fleet"],
+                      "Every model mlmon monitors, with SLO status, budget, firing alerts and drift.", None, links)
+
+
+def model_artifact(model: m.Model) -> Artifact:
+    return Artifact(naming.dashboard_file(model.name), render_model(model), model.source, "json")
+
+
+def fleet_artifacts(fleet: m.Fleet) -> list[Artifact]:
+    """The fleet overview; none for an empty fleet."""
+    if not fleet.models:
+        return []
+    sources = ", ".join(sorted({x.source for x in fleet.models}))
+    return [Artifact(naming.FLEET_DASHBOARD_FILE, render_fleet(fleet), sources, "json")]

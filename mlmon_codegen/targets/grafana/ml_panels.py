@@ -1,0 +1,158 @@
+"""Dashboard panels for the ML signals: drift and data quality, ground truth, retraining.
+
+They read the ML recording rules of targets/ml_rules.py (names from plan/naming.py) and exist
+only when the spec asks for ML rules (`model.ml`). Each panel claims the ML alerts it shows,
+so those alerts' dashboard links open it.
+"""
+
+from __future__ import annotations
+
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.plan import drift as d
+from mlmon_codegen.plan.sli import model_matchers
+from mlmon_codegen.spec import model as m
+from mlmon_codegen.targets.grafana.panels import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
+
+A = naming.ML_ALERTS
+
+
+def _sel(name: str, model: m.Model) -> str:
+    return q.selector(name, {naming.MODEL_LABEL: model.name})
+
+
+def _rule(model: m.Model, what: str, op: str, window_ms: int) -> str:
+    return _sel(naming.ml_rule(what, op, window_ms), model)
+
+
+def class_share_queries(model: m.Model) -> tuple[Query, ...] | None:
+    """Recorded class shares and their training baseline, when the ML rules record them."""
+    ml = model.ml
+    if ml is None or not ml.class_priors:
+        return None
+    w = ml.drift.window_ms
+    return (Query(_rule(model, "prediction_class_share", "increase", w), "{{class}}"),
+            Query(_sel(naming.ml_baseline("prediction_class_share"), model), "prior {{class}}"))
+
+
+def confidence_alerts(model: m.Model) -> tuple[str, ...]:
+    return (A["low_confidence"],) if model.ml is not None else ()
+
+
+def confidence_queries(model: m.Model) -> tuple[Query, ...]:
+    """The recorded confidence quantile that the low-confidence alert reads."""
+    if model.ml is None:
+        return ()
+    cw = model.ml.confidence_window_ms
+    return (Query(_rule(model, "confidence_quantile", "rate", cw), f"p{{{{quantile}}}} over {q.window(cw)} (alert)"),)
+
+
+def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
+    ml = model.ml
+    if ml is None or model.task != "classification":
+        return ()
+    gw = ml.ground_truth_window_ms
+    win = q.window(gw)
+    return (
+        Panel(f"Per-class precision and recall ({win})", "bargauge",
+              (Query(_rule(model, "class_precision", "increase", gw), "precision {{class}}"),
+               Query(_rule(model, "class_recall", "increase", gw), "recall {{class}}")),
+              w=12, h=8, unit="percentunit", min=0.0, max=1.0,
+              steps=(Step(None, RED), Step(0.8, ORANGE), Step(0.9, GREEN))),
+        Panel(f"Label lag ({win})", "timeseries",
+              (Query(_rule(model, "label_lag_seconds", "rate", gw), "p{{quantile}}"),), w=8, h=8, unit="s",
+              description="How long after a prediction its ground-truth label arrives."),
+        Panel(f"Labels per {win}", "stat", (Query(_rule(model, "labels", "increase", gw)),), w=8, h=8,
+              steps=(Step(None, RED), Step(1.0, GREEN)),
+              description="Labelled predictions that arrived in the window."),
+        Panel("Labels arriving per second", "timeseries", (Query(q.agg("sum", q.rate(
+            q.selector(model.metrics.ground_truth, model_matchers(model)), RATE_INTERVAL)), "labels/s"),),
+              w=8, h=8, unit="reqps", alerts=(A["no_labels"],) if ml.no_labels_for_ms else (),
+              description="The ground-truth counter; the no-labels alert fires when it stays flat while the "
+                          "model serves."),
+    )
+
+
+def drift_section(model: m.Model) -> Section | None:
+    ml = model.ml
+    if ml is None:
+        return None
+    dr, w = ml.drift, ml.drift.window_ms
+    win = q.window(w)
+    psi_steps = (Step(None, GREEN), Step(dr.psi_warn, ORANGE), Step(dr.psi_page, RED))
+    panels: list[Panel] = []
+    if model.features:
+        panels += [
+            Panel(f"PSI per feature ({win})", "timeseries",
+                  (Query(_rule(model, "feature_psi", "increase", w), "{{feature}}"),), w=9, h=8, steps=psi_steps,
+                  lines=True, alerts=(A["feature_drift"], A["feature_drift_severe"]),
+                  description=f"Population stability index against training; warn at {dr.psi_warn:g}, page at "
+                              f"{dr.psi_page:g}."),
+            Panel(f"KS per feature ({win})", "timeseries",
+                  (Query(_rule(model, "feature_ks", "increase", w), "{{feature}}"),), w=9, h=8, min=0.0, max=1.0,
+                  description="Kolmogorov-Smirnov distance to the training distribution (numeric features)."),
+            Panel("Drifted features", "stat", (Query(_rule(model, "drifted_features_share", "increase", w)),),
+                  w=6, h=8, unit="percentunit",
+                  steps=(Step(None, GREEN), Step(dr.drifted_share, RED)), alerts=(A["dataset_drift"],),
+                  description=f"Share of features with PSI above {dr.psi_warn:g}."),
+            Panel(f"Out-of-range share ({win})", "bargauge",
+                  (Query(_rule(model, "feature_out_of_range_share", "increase", w), "{{feature}}"),), w=12, h=8,
+                  unit="percentunit", min=0.0, max=max(0.05, ml.out_of_range_max * 5),
+                  steps=(Step(None, GREEN), Step(ml.out_of_range_max, RED)), alerts=(A["out_of_range"],)),
+            Panel(f"Missing share ({win})", "bargauge",
+                  (Query(_rule(model, "feature_missing_share", "increase", w), "{{feature}}"),), w=12, h=8,
+                  unit="percentunit", min=0.0, max=max(0.1, ml.missing_max * 2),
+                  steps=(Step(None, GREEN), Step(ml.missing_max, RED)), alerts=(A["missing"],)),
+        ]
+    if ml.class_priors:
+        panels.append(Panel(f"Prediction PSI against priors ({win})", "stat",
+                            (Query(_rule(model, "prediction_psi", "increase", w)),), w=12, h=6, steps=psi_steps,
+                            alerts=(A["prediction_drift"],)))
+    sw = ml.skew_window_ms
+    panels.append(Panel(f"Top class share ({q.window(sw)})", "stat",
+                        (Query(_rule(model, "top_class_share", "increase", sw)),), w=12, h=6, unit="percentunit",
+                        steps=(Step(None, GREEN), Step(ml.skew_share, RED)), alerts=(A["prediction_skew"],)))
+    return Section("Data quality and drift", tuple(panels))
+
+
+def retraining_section(model: m.Model) -> Section | None:
+    ml = model.ml
+    if ml is None:
+        return None
+    retrain = q.selector("ALERTS", [(naming.MODEL_LABEL, "=", model.name), (naming.ACTION_LABEL, "=",
+                                    naming.RETRAIN_ACTION), ("alertstate", "=", "firing")])
+    panels = [Panel("Retraining requests firing", "stat", (Query(q.or_zero(q.agg("count", retrain))),), w=6, h=6,
+                    steps=(Step(None, GREEN), Step(1.0, ORANGE)),
+                    description="Alerts with action=retrain; Alertmanager sends them to the retraining webhook.")]
+    if ml.retrain_max_age_ms:
+        panels.append(Panel("Model age", "stat", (Query(d.model_age_seconds(model)),), w=6, h=6, unit="s",
+                            steps=(Step(None, GREEN), Step(ml.retrain_max_age_ms / 1000, ORANGE)),
+                            alerts=(A["retrain_stale"],)))
+    if ml.retrain_new_labels:
+        lookback = ml.retrain_max_age_ms or 30 * 86_400_000
+        panels.append(Panel("Labels since training", "stat", (Query(d.labels_since_training(model, lookback)),),
+                            w=6, h=6, steps=(Step(None, GREEN), Step(float(ml.retrain_new_labels), ORANGE)),
+                            alerts=(A["retrain_labels"],)))
+    if ml.retrain_accuracy_floor is not None and model.task == "classification":
+        aw = ml.retrain_accuracy_window_ms
+        panels.append(Panel(f"Accuracy against the retraining floor ({q.window(aw)})", "timeseries",
+                            (Query(_rule(model, "accuracy", "increase", aw), "accuracy"),), w=6, h=6,
+                            unit="percentunit", steps=(Step(None, RED), Step(ml.retrain_accuracy_floor, GREEN)),
+                            lines=True, alerts=(A["retrain_accuracy"],)))
+    if ml.retrain_drift_for_ms and model.features:
+        w = ml.drift.window_ms
+        panels.append(Panel("Drifted features (sustained drift retrains)", "timeseries",
+                            (Query(_rule(model, "drifted_features_share", "increase", w), "drifted share"),),
+                            w=24, h=6, unit="percentunit", lines=True,
+                            steps=(Step(None, GREEN), Step(ml.drift.drifted_share, ORANGE)),
+                            alerts=(A["retrain_drift"],),
+                            description=f"Retraining is requested when this stays over the line for "
+                                        f"{q.window(ml.retrain_drift_for_ms)}."))
+    return Section("Retraining signals", tuple(panels))
+
+
+def fleet_drift_query(models: list[str]) -> Query:
+    """The drifted-feature share of each model, whatever its drift window (models without ML rules: empty)."""
+    sel = q.selector("", [("__name__", "=~", "mlmon_ml:drifted_features_share:.+"),
+                          (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))])
+    return Query(q.agg("max", sel, by=(naming.MODEL_LABEL,)))

@@ -1,0 +1,1 @@
+"""prometheus-operator objects wrapping the rendered rules, dashboards and Alertmanager routing."""

@@ -1,0 +1,58 @@
+"""Jinja2 templates for prose (runbooks, starter specs): the one place template files are read.
+
+The defaults ship inside the package (`mlmon_codegen/templates/`), read through importlib.resources
+like the Alertmanager template, so any install finds them. A project may name its own folder
+(`templates:` in the Project file); it is searched first, and `teams/<team>/` inside it before
+that, so a team overrides any single template without copying the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+# Jinja's FileSystemLoader needs a folder: the package is installed as files (wheel or editable), never zipped.
+DEFAULT_DIR = Path(str(resources.files("mlmon_codegen") / "templates"))
+
+
+class TemplateError(Exception):
+    """A template is missing or broken; the message names the file and line."""
+
+
+def search_path(templates_dir: str | None, team: str | None = None) -> tuple[str, ...]:
+    paths: list[str] = []
+    if templates_dir:
+        if team:
+            paths.append(str(Path(templates_dir) / "teams" / team))
+        paths.append(templates_dir)
+    return (*paths, str(DEFAULT_DIR))
+
+
+@functools.lru_cache(maxsize=64)
+def environment(paths: tuple[str, ...]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(list(paths)), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+        autoescape=False,  # Markdown and YAML comments, never HTML
+        auto_reload=False,  # a run reads each template once; no stat of it per runbook
+    )
+    env.filters["pct"] = lambda ratio, digits=4: f"{ratio * 100:.{digits}g}%"
+    return env
+
+
+def render(paths: tuple[str, ...], names: list[str], context: dict[str, Any]) -> str:
+    """Render the first of `names` that exists anywhere on the search path."""
+    env = environment(paths)
+    try:
+        template = env.select_template(names)
+        return template.render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.filename or exc.name}:{exc.lineno}: template error: {exc.message}") from exc
+    except jinja2.TemplatesNotFound as exc:
+        raise TemplateError(f"no template {' or '.join(names)} in {', '.join(paths)}") from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{names[0]}: template error: {exc}") from exc

@@ -1,0 +1,310 @@
+"""The ML-signal rule groups of a model's rule file: baselines as constant series, feature and
+prediction drift, data quality, confidence, per-class quality, and the retraining triggers.
+
+Groups are evaluated in file order (baselines first), so a rule may read a series that an
+earlier group recorded at the same evaluation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.plan import alert_text
+from mlmon_codegen.plan import drift as d
+from mlmon_codegen.spec import model as m
+
+Rule = dict[str, Any]
+
+
+def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
+    return {"record": name, "expr": expr, "labels": labels}
+
+
+def _const(value: float) -> str:
+    return q.call("vector", q.number(round(value, 12)))
+
+
+def _model_label(model: m.Model) -> dict[str, str]:
+    return {naming.MODEL_LABEL: model.name}
+
+
+def _sel(name: str, model: m.Model, **extra: str) -> str:
+    return q.selector(name, {**_model_label(model), **extra})
+
+
+def _numeric(model: m.Model) -> list[m.Feature]:
+    return [f for f in model.features if f.kind == "numeric"]
+
+
+# ---------------------------------------------------------------- recording rules
+
+
+def baseline_rules(model: m.Model) -> list[Rule]:
+    ml = model.ml
+    assert ml is not None
+    w = ml.drift.window_ms
+    rules = []
+    for f in model.features:
+        for b in d.feature_bins(model, f, w):
+            rules.append(_record(naming.ml_baseline("feature_bin_share"), _const(b.baseline), b.labels))
+        for edge, cdf in zip(f.edges, d.baseline_cdf(f), strict=False):
+            rules.append(_record(naming.ml_baseline("feature_cdf"), _const(cdf), {
+                **_model_label(model), naming.FEATURE_LABEL: f.name, naming.LE_LABEL: q.number(edge)}))
+    if ml.class_priors:
+        for b in d.class_bins(model, w):
+            rules.append(_record(naming.ml_baseline("prediction_class_share"), _const(b.baseline), b.labels))
+    return rules
+
+
+def feature_rules(model: m.Model) -> list[Rule]:
+    ml = model.ml
+    assert ml is not None
+    w = ml.drift.window_ms
+    rules = []
+    for f in model.features:
+        labels = {**_model_label(model), naming.FEATURE_LABEL: f.name}
+        rules.append(_record(naming.ml_rule("feature_samples", "increase", w), d.feature_total(model, f, w), labels))
+        for edge in f.edges:
+            rules.append(_record(naming.ml_rule("feature_cdf", "increase", w), d.cdf_now(model, f, edge, w),
+                                 {**labels, naming.LE_LABEL: q.number(edge)}))
+        for b in d.feature_bins(model, f, w):
+            rules.append(_record(naming.ml_rule("feature_bin_share", "increase", w), b.share, b.labels))
+        if f.expected_range is not None:
+            rules.append(_record(naming.ml_rule("feature_out_of_range_share", "increase", w),
+                                 d.out_of_range_share(model, f, w), labels))
+        rules.append(_record(naming.ml_rule("feature_missing_share", "increase", w),
+                             d.missing_share(model, f, w), labels))
+    if not model.features:
+        return rules
+    by = [naming.MODEL_LABEL, naming.FEATURE_LABEL]
+    rules.append(_record(naming.ml_rule("feature_psi", "increase", w), d.psi(
+        _sel(naming.ml_rule("feature_bin_share", "increase", w), model),
+        _sel(naming.ml_baseline("feature_bin_share"), model), by, ml.drift.epsilon), {}))
+    if _numeric(model):
+        rules.append(_record(naming.ml_rule("feature_ks", "increase", w), d.ks(
+            _sel(naming.ml_rule("feature_cdf", "increase", w), model),
+            _sel(naming.ml_baseline("feature_cdf"), model), by), {}))
+    rules.append(_record(naming.ml_rule("drifted_features_share", "increase", w), d.drifted_share(
+        _sel(naming.ml_rule("feature_psi", "increase", w), model),
+        _sel(naming.ml_rule("feature_samples", "increase", w), model), ml.drift.psi_warn, ml.drift.min_samples), {}))
+    return rules
+
+
+def prediction_rules(model: m.Model) -> list[Rule]:
+    ml = model.ml
+    assert ml is not None
+    w = ml.drift.window_ms
+    labels = _model_label(model)
+    rules = [_record(naming.ml_rule("predictions", "increase", w), d.prediction_total(model, w), labels)]
+    if ml.class_priors:
+        for b in d.class_bins(model, w):
+            rules.append(_record(naming.ml_rule("prediction_class_share", "increase", w), b.share, b.labels))
+        rules.append(_record(naming.ml_rule("prediction_psi", "increase", w), d.psi(
+            _sel(naming.ml_rule("prediction_class_share", "increase", w), model),
+            _sel(naming.ml_baseline("prediction_class_share"), model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
+    sw, cw = ml.skew_window_ms, ml.confidence_window_ms
+    if sw != w:
+        rules.append(_record(naming.ml_rule("predictions", "increase", sw), d.prediction_total(model, sw), labels))
+    rules.append(_record(naming.ml_rule("top_class_share", "increase", sw), d.top_class_share(model, sw), labels))
+    rules.append(_record(naming.ml_rule("confidence_quantile", "rate", cw),
+                         d.confidence_quantile(model, ml.confidence_quantile, cw),
+                         {**labels, naming.QUANTILE_LABEL: q.number(ml.confidence_quantile)}))
+    rules.append(_record(naming.ml_rule("confidence_below_floor_share", "rate", cw),
+                         d.confidence_below(model, ml.confidence_floor, cw),
+                         {**labels, naming.LE_LABEL: q.number(ml.confidence_floor)}))
+    return rules
+
+
+def ground_truth_rules(model: m.Model) -> list[Rule]:
+    ml = model.ml
+    assert ml is not None
+    labels = _model_label(model)
+    gw, aw = ml.ground_truth_window_ms, ml.retrain_accuracy_window_ms
+    precision, recall, f1 = d.precision_recall_f1(model, gw)
+    rules = [
+        _record(naming.ml_rule("class_precision", "increase", gw), precision, labels),
+        _record(naming.ml_rule("class_recall", "increase", gw), recall, labels),
+        _record(naming.ml_rule("class_f1", "increase", gw), f1, labels),
+        _record(naming.ml_rule("labels", "increase", gw), d.labels_total(model, gw), labels),
+        _record(naming.ml_rule("accuracy", "increase", gw), d.accuracy(model, gw), labels),
+    ]
+    if aw != gw:
+        rules.append(_record(naming.ml_rule("labels", "increase", aw), d.labels_total(model, aw), labels))
+        rules.append(_record(naming.ml_rule("accuracy", "increase", aw), d.accuracy(model, aw), labels))
+    for quantile in (0.5, 0.9):
+        rules.append(_record(naming.ml_rule("label_lag_seconds", "rate", gw), d.label_lag_quantile(model, quantile, gw),
+                             {**labels, naming.QUANTILE_LABEL: q.number(quantile)}))
+    return rules
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def _alert(model: m.Model, project: m.Project, key: str, expr: str, severity: str, for_ms: int | None,
+           summary: str, description: str, retrain: bool = False) -> Rule:
+    name = naming.ML_ALERTS[key]
+    labels = alert_text.base_labels(model, severity)
+    if retrain:
+        labels[naming.ACTION_LABEL] = naming.RETRAIN_ACTION
+    rule: Rule = {"alert": name, "expr": expr}
+    if for_ms:
+        rule["for"] = format_ms(for_ms)
+    rule["labels"] = labels
+    rule["annotations"] = {"summary": summary, "description": description, **alert_text.links(project, model, name)}
+    return rule
+
+
+def _guarded(expr: str, samples: str, minimum: int, on: tuple[str, ...]) -> str:
+    """Every drift alert needs enough observations in the window to mean anything."""
+    return f"{expr} and {q.on(on)} {samples} >= {minimum}"
+
+
+def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
+    ml = model.ml
+    assert ml is not None
+    dr, w = ml.drift, ml.drift.window_ms
+    win = format_ms(w)
+    mf = (naming.MODEL_LABEL, naming.FEATURE_LABEL)
+    mo = (naming.MODEL_LABEL,)
+    samples = _sel(naming.ml_rule("feature_samples", "increase", w), model)
+    psi = _sel(naming.ml_rule("feature_psi", "increase", w), model)
+    share = _sel(naming.ml_rule("drifted_features_share", "increase", w), model)
+    predictions = _sel(naming.ml_rule("predictions", "increase", w), model)
+    out: list[Rule] = []
+    if model.features:
+        out.append(_alert(
+            model, project, "feature_drift", _guarded(f"{psi} > {q.number(dr.psi_warn)}", samples, dr.min_samples, mf),
+            "warning", dr.for_ms, f"{model.name}: a feature's distribution drifted from training",
+            f"PSI of feature {{{{ $labels.feature }}}} is {{{{ $value | printf \"%.3f\" }}}} over {win} "
+            f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g})."))
+        out.append(_alert(
+            model, project, "feature_drift_severe",
+            _guarded(f"{psi} > {q.number(dr.psi_page)}", samples, dr.min_samples, mf),
+            "critical", dr.for_ms, f"{model.name}: a feature's distribution changed severely",
+            f"PSI of feature {{{{ $labels.feature }}}} is {{{{ $value | printf \"%.3f\" }}}} over {win}, "
+            f"above the paging threshold {dr.psi_page:g}."))
+        out.append(_alert(
+            model, project, "dataset_drift", f"{share} >= {q.number(dr.drifted_share)}", "warning", dr.for_ms,
+            f"{model.name}: many features drifted at once",
+            f"{{{{ $value | humanizePercentage }}}} of the features (with at least {dr.min_samples} samples in "
+            f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {alert_text.percent(dr.drifted_share)}."))
+        ranged = [f.name for f in model.features if f.expected_range is not None]
+        if ranged:
+            oor = _sel(naming.ml_rule("feature_out_of_range_share", "increase", w), model)
+            out.append(_alert(
+                model, project, "out_of_range",
+                _guarded(f"{oor} > {q.number(ml.out_of_range_max)}", samples, dr.min_samples, mf),
+                "warning", dr.for_ms, f"{model.name}: feature values outside the expected range",
+                f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} "
+                f"are outside its expected range (limit {alert_text.percent(ml.out_of_range_max)})."))
+        miss = naming.ml_rule("feature_missing_share", "increase", w)
+        strict = [f.name for f in model.features if not f.allow_missing]
+        lenient = [f.name for f in model.features if f.allow_missing]
+        parts = []
+        for names, limit in ((strict, 0.0), (lenient, ml.missing_max)):
+            if names:
+                sel = q.selector(miss, [(naming.MODEL_LABEL, "=", model.name),
+                                        (naming.FEATURE_LABEL, "=~", "|".join(map(q.regex_escape, names)))])
+                parts.append(f"{sel} > {q.number(limit)}")
+        out.append(_alert(
+            model, project, "missing", " or ".join(f"({p})" for p in parts), "warning", dr.for_ms,
+            f"{model.name}: feature values are missing",
+            f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} are "
+            f"missing (features that allow missing values may miss {alert_text.percent(ml.missing_max)})."))
+    if model.task != "classification":
+        out.extend(retrain_rules(model, project))
+        return out
+    if ml.class_priors:
+        ppsi = _sel(naming.ml_rule("prediction_psi", "increase", w), model)
+        out.append(_alert(
+            model, project, "prediction_drift",
+            _guarded(f"{ppsi} > {q.number(dr.psi_warn)}", predictions, dr.min_samples, mo),
+            "warning", dr.for_ms, f"{model.name}: predicted classes drifted from the training priors",
+            f"PSI of the predicted class shares against the training priors is "
+            f"{{{{ $value | printf \"%.3f\" }}}} over {win}."))
+    sw = ml.skew_window_ms
+    top = _sel(naming.ml_rule("top_class_share", "increase", sw), model)
+    out.append(_alert(
+        model, project, "prediction_skew",
+        _guarded(f"{top} > {q.number(ml.skew_share)}", _sel(naming.ml_rule("predictions", "increase", sw), model),
+                 dr.min_samples, mo),
+        "warning", sw, f"{model.name}: predictions heavily skewed to one class",
+        f"One class takes {{{{ $value | humanizePercentage }}}} of the predictions over {format_ms(sw)} "
+        f"(limit {alert_text.percent(ml.skew_share)})."))
+    cw = ml.confidence_window_ms
+    cq = _sel(naming.ml_rule("confidence_quantile", "rate", cw), model)
+    out.append(_alert(
+        model, project, "low_confidence",
+        _guarded(f"{cq} < {q.number(ml.confidence_threshold)}", predictions, dr.min_samples, mo),
+        "warning", cw, f"{model.name}: prediction confidence is low",
+        f"{alert_text.percent(ml.confidence_quantile)} of the predictions over {format_ms(cw)} have a confidence "
+        f"below {{{{ $value | printf \"%.3f\" }}}} (threshold {ml.confidence_threshold:g})."))
+    if ml.no_labels_for_ms:
+        out.append(_alert(
+            model, project, "no_labels", d.no_labels(model, ml.no_labels_for_ms), "warning", model.no_data_for_ms,
+            f"{model.name}: no ground-truth labels arrive",
+            f"No label arrived in {format_ms(ml.no_labels_for_ms)} while the model served predictions: the "
+            "label pipeline is probably broken, and accuracy alerts are blind."))
+    out.extend(retrain_rules(model, project))
+    return out
+
+
+def retrain_rules(model: m.Model, project: m.Project) -> list[Rule]:
+    """Alerts labelled action="retrain", severity="info": Alertmanager routes them to a CI webhook."""
+    ml = model.ml
+    assert ml is not None
+    dr, w = ml.drift, ml.drift.window_ms
+    out: list[Rule] = []
+    if ml.retrain_drift_for_ms and model.features:
+        share = _sel(naming.ml_rule("drifted_features_share", "increase", w), model)
+        out.append(_alert(
+            model, project, "retrain_drift", f"{share} >= {q.number(dr.drifted_share)}", "info",
+            ml.retrain_drift_for_ms, f"{model.name}: retrain, the input data drifted for a sustained time",
+            f"{{{{ $value | humanizePercentage }}}} of the features have drifted for "
+            f"{format_ms(ml.retrain_drift_for_ms)}.", retrain=True))
+    if ml.retrain_accuracy_floor is not None and model.task == "classification":
+        aw = ml.retrain_accuracy_window_ms
+        acc = _sel(naming.ml_rule("accuracy", "increase", aw), model)
+        labels = _sel(naming.ml_rule("labels", "increase", aw), model)
+        out.append(_alert(
+            model, project, "retrain_accuracy",
+            _guarded(f"{acc} < {q.number(ml.retrain_accuracy_floor)}", labels, ml.min_labels, (naming.MODEL_LABEL,)),
+            "info", dr.for_ms, f"{model.name}: retrain, accuracy is below the floor",
+            f"Accuracy over {format_ms(aw)} is {{{{ $value | humanizePercentage }}}}, below the retraining floor "
+            f"{alert_text.percent(ml.retrain_accuracy_floor)}.", retrain=True))
+    if ml.retrain_max_age_ms:
+        age = ml.retrain_max_age_ms // 1000
+        out.append(_alert(
+            model, project, "retrain_stale", f"{d.model_age_seconds(model)} > {age}", "info", None,
+            f"{model.name}: retrain, the model is stale",
+            f"The model was trained {{{{ $value | humanizeDuration }}}} ago; the limit is "
+            f"{format_ms(ml.retrain_max_age_ms)}.", retrain=True))
+    if ml.retrain_new_labels:
+        lookback = ml.retrain_max_age_ms or 30 * 86_400_000
+        out.append(_alert(
+            model, project, "retrain_labels",
+            f"{d.labels_since_training(model, lookback)} >= {ml.retrain_new_labels}", "info", None,
+            f"{model.name}: retrain, enough new labelled rows arrived",
+            f"{{{{ $value }}}} labelled rows arrived since the model was trained (trigger: "
+            f"{ml.retrain_new_labels}).", retrain=True))
+    return out
+
+
+def render_groups(model: m.Model, project: m.Project) -> list[dict[str, Any]]:
+    """Extra groups for the model's rule file; none when the spec asks for no ML signals."""
+    if model.ml is None:
+        return []
+    groups = []
+    base = baseline_rules(model)
+    if base:
+        groups.append({"name": naming.group(model.name, "ml-baseline"), "rules": base})
+    if model.features:
+        groups.append({"name": naming.group(model.name, "ml-features"), "rules": feature_rules(model)})
+    if model.task == "classification":  # class shares, confidence and the confusion counter
+        groups.append({"name": naming.group(model.name, "ml-predictions"), "rules": prediction_rules(model)})
+        groups.append({"name": naming.group(model.name, "ml-ground-truth"), "rules": ground_truth_rules(model)})
+    groups.append({"name": naming.group(model.name, "ml-alerts"), "rules": alert_rules(model, project)})
+    return groups

@@ -1,1 +1,0 @@
-"""Wrappers around the real promtool and amtool binaries."""
