@@ -61,6 +61,15 @@ DASHBOARD_UID_LABEL = "uid"
 SLO_OBJECTIVE = "mlmon_slo:objective:ratio"
 
 
+def bucket(histogram: str) -> str:
+    """A classic histogram's cumulative bucket counters (label `le`)."""
+    return f"{histogram}_bucket"
+
+
+def count(histogram: str) -> str:
+    return f"{histogram}_count"
+
+
 def camel(text: str) -> str:
     """'latency-p99' → 'LatencyP99'; alert names are CamelCase by Prometheus convention."""
     return "".join(part[:1].upper() + part[1:] for part in text.replace("_", "-").split("-") if part)
@@ -155,7 +164,7 @@ TEMPLATE_HTML = "mlmon.html"
 RETRAIN_ACTION = "retrain"
 
 
-# ---------------------------------------------------------------- ML signals (plan/drift.py, targets/ml_rules.py)
+# ---------------------------------------------------------------- ML signals (plan/drift.py, targets/rules/ml.py)
 # Recording rules are `mlmon_ml:<what>:<operation><window>`, or `...:baseline` for the training
 # constants they are compared with. They carry `model`, and `feature`/`bin`/`le`/`class` as needed.
 FEATURE_LABEL = "feature"
@@ -166,12 +175,118 @@ QUANTILE_LABEL = "quantile"
 OTHER_BIN = "(other)"  # categories or classes the baseline never saw
 
 
-def ml_rule(what: str, op: str, window_ms: int) -> str:
+def _ml(what: str, op: str, window_ms: int) -> str:
     return f"mlmon_ml:{what}:{op}{format_ms(window_ms)}"
 
 
-def ml_baseline(what: str) -> str:
-    return f"mlmon_ml:{what}:baseline"
+
+def feature_samples(window_ms: int) -> str:
+    return _ml("feature_samples", "increase", window_ms)
+
+
+
+def feature_cdf(window_ms: int) -> str:
+    return _ml("feature_cdf", "increase", window_ms)
+
+
+
+def feature_bin_share(window_ms: int) -> str:
+    return _ml("feature_bin_share", "increase", window_ms)
+
+
+
+def feature_out_of_range_share(window_ms: int) -> str:
+    return _ml("feature_out_of_range_share", "increase", window_ms)
+
+
+
+def feature_missing_share(window_ms: int) -> str:
+    return _ml("feature_missing_share", "increase", window_ms)
+
+
+
+def feature_psi(window_ms: int) -> str:
+    return _ml("feature_psi", "increase", window_ms)
+
+
+
+def feature_ks(window_ms: int) -> str:
+    return _ml("feature_ks", "increase", window_ms)
+
+
+
+def drifted_features_share(window_ms: int) -> str:
+    return _ml("drifted_features_share", "increase", window_ms)
+
+
+
+def ml_predictions(window_ms: int) -> str:
+    return _ml("predictions", "increase", window_ms)
+
+
+
+def prediction_class_share(window_ms: int) -> str:
+    return _ml("prediction_class_share", "increase", window_ms)
+
+
+
+def prediction_psi(window_ms: int) -> str:
+    return _ml("prediction_psi", "increase", window_ms)
+
+
+
+def top_class_share(window_ms: int) -> str:
+    return _ml("top_class_share", "increase", window_ms)
+
+
+
+def confidence_quantile(window_ms: int) -> str:
+    return _ml("confidence_quantile", "rate", window_ms)
+
+
+
+def confidence_below_floor_share(window_ms: int) -> str:
+    return _ml("confidence_below_floor_share", "rate", window_ms)
+
+
+
+def class_precision(window_ms: int) -> str:
+    return _ml("class_precision", "increase", window_ms)
+
+
+
+def class_recall(window_ms: int) -> str:
+    return _ml("class_recall", "increase", window_ms)
+
+
+
+def class_f1(window_ms: int) -> str:
+    return _ml("class_f1", "increase", window_ms)
+
+
+
+def ml_labels(window_ms: int) -> str:
+    return _ml("labels", "increase", window_ms)
+
+
+
+def ml_accuracy(window_ms: int) -> str:
+    return _ml("accuracy", "increase", window_ms)
+
+
+
+def label_lag_seconds(window_ms: int) -> str:
+    return _ml("label_lag_seconds", "rate", window_ms)
+
+
+
+# The training constants the windows are compared with.
+
+BASELINE_FEATURE_BIN_SHARE = "mlmon_ml:feature_bin_share:baseline"
+
+BASELINE_FEATURE_CDF = "mlmon_ml:feature_cdf:baseline"
+
+BASELINE_PREDICTION_CLASS_SHARE = "mlmon_ml:prediction_class_share:baseline"
 
 
 def bin_label(index: int) -> str:

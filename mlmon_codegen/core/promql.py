@@ -91,6 +91,59 @@ def binop(left: str, op: str, right: str, modifier: str = "") -> str:
     return f"({left}) {op}{mod} ({right})"
 
 
+def operand(value: str | float) -> str:
+    """An expression as given, an int as written, any other number in its shortest exact form."""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int) else number(value)
+
+
+def compare(left: str, op: str, right: str | float, bool_: bool = False) -> str:
+    """`left op right` with op in == != > < >= <=; a filter, or 0/1 per series with `bool_`.
+
+    No parentheses: comparisons bind tighter than `and`/`or`/`unless`, and callers nest a
+    comparison inside arithmetic only through binop, which parenthesises."""
+    return f"{left} {op}{' bool' if bool_ else ''} {operand(right)}"
+
+
+def set_op(left: str, op: str, right: str, on_labels: Iterable[str] | None = None) -> str:
+    """`left and|or|unless [on(labels)] right`; `on_labels=()` is `on()`, matching every series with any."""
+    matching = f" {on(on_labels)}" if on_labels is not None else ""
+    return f"{left} {op}{matching} {right}"
+
+
+def any_of(*exprs: str) -> str:
+    """Every series any of the expressions returns: `(a) or (b) or ...`."""
+    return " or ".join(f"({e})" for e in exprs)
+
+
+def one_minus(expr: str) -> str:
+    """The complement of a ratio: `1 - expr` (expr a selector or an already parenthesised expression)."""
+    return f"1 - {expr}"
+
+
+def times(expr: str, factor: str | float) -> str:
+    return f"{expr} * {operand(factor)}"
+
+
+def plus(expr: str, value: str | float) -> str:
+    return f"{expr} + {operand(value)}"
+
+
+def zero_like(expr: str) -> str:
+    """0 for every series of `expr`: with `or`, fills the series another side lacks."""
+    return times(expr, 0)
+
+
+def subquery(expr: str, range_ms: int, step_ms: int) -> str:
+    return f"({expr})[{window(range_ms)}:{window(step_ms)}]"
+
+
+def at_end(expr: str) -> str:
+    """The value at the end of the query range, also inside a subquery's steps."""
+    return f"{expr} @ end()"
+
+
 def on(labels: Iterable[str] = ()) -> str:
     return f"on({', '.join(labels)})"
 

@@ -52,12 +52,12 @@ def feature_total(model: m.Model, f: m.Feature, window_ms: int) -> str:
     """Observations of the feature in the window: histogram count, or all category counts."""
     met = model.metrics
     if f.kind == "numeric":
-        return increase(f"{met.feature_value}_count", feature_matchers(model, f), window_ms)
+        return increase(naming.count(met.feature_value), feature_matchers(model, f), window_ms)
     return increase(met.feature_category, feature_matchers(model, f), window_ms)
 
 
 def cumulative(model: m.Model, f: m.Feature, edge: float, window_ms: int) -> str:
-    return increase(f"{model.metrics.feature_value}_bucket", [*feature_matchers(model, f), q.le_matcher(edge)],
+    return increase(naming.bucket(model.metrics.feature_value), [*feature_matchers(model, f), q.le_matcher(edge)],
                     window_ms)
 
 
@@ -77,7 +77,7 @@ def feature_bins(model: m.Model, f: m.Feature, window_ms: int) -> list[Bin]:
     """Current share queries per bin. Numeric bins difference the recorded CDF series."""
     base = {naming.MODEL_LABEL: model.name, naming.FEATURE_LABEL: f.name}
     if f.kind == "numeric":
-        cdf = naming.ml_rule("feature_cdf", "increase", window_ms)
+        cdf = naming.feature_cdf(window_ms)
 
         def at(i: int) -> str:
             return q.selector(cdf, {**base, naming.LE_LABEL: q.number(f.edges[i])})
@@ -175,15 +175,15 @@ def top_class_share(model: m.Model, window_ms: int) -> str:
 
 
 def confidence_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
-    sel = q.selector(f"{model.metrics.confidence}_bucket", _model(model))
+    sel = q.selector(naming.bucket(model.metrics.confidence), _model(model))
     return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))
 
 
 def confidence_below(model: m.Model, floor: float, window_ms: int) -> str:
     met = model.metrics
-    under = q.agg("sum", q.rate(q.selector(f"{met.confidence}_bucket", [*_model(model), q.le_matcher(floor)]),
+    under = q.agg("sum", q.rate(q.selector(naming.bucket(met.confidence), [*_model(model), q.le_matcher(floor)]),
                                 window_ms))
-    return per_positive(under, q.agg("sum", q.rate(q.selector(f"{met.confidence}_count", _model(model)), window_ms)))
+    return per_positive(under, q.agg("sum", q.rate(q.selector(naming.count(met.confidence), _model(model)), window_ms)))
 
 
 # ---------------------------------------------------------------- ground truth
@@ -228,7 +228,7 @@ def accuracy(model: m.Model, window_ms: int) -> str:
 
 
 def label_lag_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
-    sel = q.selector(f"{model.metrics.label_lag}_bucket", _model(model))
+    sel = q.selector(naming.bucket(model.metrics.label_lag), _model(model))
     return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.spec import model as m
 
@@ -31,8 +32,8 @@ def window_queries(model: m.Model, slo: m.SLO, window_ms: int) -> WindowQueries:
         return WindowQueries(errors, total, None)
     if slo.kind == "latency":
         assert slo.threshold_s is not None
-        total = q.agg("sum", q.rate(q.selector(f"{met.latency}_count", sel), window_ms))
-        good = q.agg("sum", q.rate(q.selector(f"{met.latency}_bucket", [*sel, q.le_matcher(slo.threshold_s)]),
+        total = q.agg("sum", q.rate(q.selector(naming.count(met.latency), sel), window_ms))
+        good = q.agg("sum", q.rate(q.selector(naming.bucket(met.latency), [*sel, q.le_matcher(slo.threshold_s)]),
                                    window_ms))
         # No `or vector(0)` on `good`: a missing bucket must leave the SLI empty, which the
         # no-data alert reports, rather than count every request as slow.

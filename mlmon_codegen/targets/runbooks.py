@@ -59,7 +59,7 @@ def _queries(model: m.Model, rule: dict[str, Any], kind: str, slo: m.SLO | None,
             "sum", q.rate(q.selector(met.errors, sel), five_min), by=("error_type",))})
     elif kind == "latency":
         out.append({"title": "p99 latency (seconds)", "query": q.call("histogram_quantile", "0.99", q.agg(
-            "sum", q.rate(q.selector(f"{met.latency}_bucket", sel), five_min), by=("le",)))})
+            "sum", q.rate(q.selector(naming.bucket(met.latency), sel), five_min), by=("le",)))})
     elif kind == "accuracy":
         out.append({"title": "Labelled predictions by predicted and actual class (per second, 1h)",
                     "query": q.agg("sum", q.rate(q.selector(met.ground_truth, sel), 3_600_000),

@@ -1,11 +1,13 @@
 """Dashboard panels for the ML signals: drift and data quality, ground truth, retraining.
 
-They read the ML recording rules of targets/ml_rules.py (names from plan/naming.py) and exist
+They read the ML recording rules of targets/rules/ml.py (names from core/naming.py) and exist
 only when the spec asks for ML rules (`model.ml`). Each panel claims the ML alerts it shows,
 so those alerts' dashboard links open it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
@@ -21,8 +23,8 @@ def _sel(name: str, model: m.Model) -> str:
     return q.selector(name, {naming.MODEL_LABEL: model.name})
 
 
-def _rule(model: m.Model, what: str, op: str, window_ms: int) -> str:
-    return _sel(naming.ml_rule(what, op, window_ms), model)
+def _rule(model: m.Model, name: Callable[[int], str], window_ms: int) -> str:
+    return _sel(name(window_ms), model)
 
 
 def class_share_queries(model: m.Model) -> tuple[Query, ...] | None:
@@ -31,8 +33,8 @@ def class_share_queries(model: m.Model) -> tuple[Query, ...] | None:
     if ml is None or not ml.class_priors:
         return None
     w = ml.drift.window_ms
-    return (Query(_rule(model, "prediction_class_share", "increase", w), "{{class}}"),
-            Query(_sel(naming.ml_baseline("prediction_class_share"), model), "prior {{class}}"))
+    return (Query(_rule(model, naming.prediction_class_share, w), "{{class}}"),
+            Query(_sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), "prior {{class}}"))
 
 
 def confidence_alerts(model: m.Model) -> tuple[str, ...]:
@@ -44,7 +46,7 @@ def confidence_queries(model: m.Model) -> tuple[Query, ...]:
     if model.ml is None:
         return ()
     cw = model.ml.confidence_window_ms
-    return (Query(_rule(model, "confidence_quantile", "rate", cw), f"p{{{{quantile}}}} over {q.window(cw)} (alert)"),)
+    return (Query(_rule(model, naming.confidence_quantile, cw), f"p{{{{quantile}}}} over {q.window(cw)} (alert)"),)
 
 
 def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
@@ -55,14 +57,14 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
     win = q.window(gw)
     return (
         Panel(f"Per-class precision and recall ({win})", "bargauge",
-              (Query(_rule(model, "class_precision", "increase", gw), "precision {{class}}"),
-               Query(_rule(model, "class_recall", "increase", gw), "recall {{class}}")),
+              (Query(_rule(model, naming.class_precision, gw), "precision {{class}}"),
+               Query(_rule(model, naming.class_recall, gw), "recall {{class}}")),
               w=12, h=8, unit="percentunit", min=0.0, max=1.0,
               steps=(Step(None, RED), Step(0.8, ORANGE), Step(0.9, GREEN))),
         Panel(f"Label lag ({win})", "timeseries",
-              (Query(_rule(model, "label_lag_seconds", "rate", gw), "p{{quantile}}"),), w=8, h=8, unit="s",
+              (Query(_rule(model, naming.label_lag_seconds, gw), "p{{quantile}}"),), w=8, h=8, unit="s",
               description="How long after a prediction its ground-truth label arrives."),
-        Panel(f"Labels per {win}", "stat", (Query(_rule(model, "labels", "increase", gw)),), w=8, h=8,
+        Panel(f"Labels per {win}", "stat", (Query(_rule(model, naming.ml_labels, gw)),), w=8, h=8,
               steps=(Step(None, RED), Step(1.0, GREEN)),
               description="Labelled predictions that arrived in the window."),
         Panel("Labels arriving per second", "timeseries", (Query(q.agg("sum", q.rate(
@@ -84,33 +86,33 @@ def drift_section(model: m.Model) -> Section | None:
     if model.features:
         panels += [
             Panel(f"PSI per feature ({win})", "timeseries",
-                  (Query(_rule(model, "feature_psi", "increase", w), "{{feature}}"),), w=9, h=8, steps=psi_steps,
+                  (Query(_rule(model, naming.feature_psi, w), "{{feature}}"),), w=9, h=8, steps=psi_steps,
                   lines=True, alerts=(A["feature_drift"], A["feature_drift_severe"]),
                   description=f"Population stability index against training; warn at {dr.psi_warn:g}, page at "
                               f"{dr.psi_page:g}."),
             Panel(f"KS per feature ({win})", "timeseries",
-                  (Query(_rule(model, "feature_ks", "increase", w), "{{feature}}"),), w=9, h=8, min=0.0, max=1.0,
+                  (Query(_rule(model, naming.feature_ks, w), "{{feature}}"),), w=9, h=8, min=0.0, max=1.0,
                   description="Kolmogorov-Smirnov distance to the training distribution (numeric features)."),
-            Panel("Drifted features", "stat", (Query(_rule(model, "drifted_features_share", "increase", w)),),
+            Panel("Drifted features", "stat", (Query(_rule(model, naming.drifted_features_share, w)),),
                   w=6, h=8, unit="percentunit",
                   steps=(Step(None, GREEN), Step(dr.drifted_share, RED)), alerts=(A["dataset_drift"],),
                   description=f"Share of features with PSI above {dr.psi_warn:g}."),
             Panel(f"Out-of-range share ({win})", "bargauge",
-                  (Query(_rule(model, "feature_out_of_range_share", "increase", w), "{{feature}}"),), w=12, h=8,
+                  (Query(_rule(model, naming.feature_out_of_range_share, w), "{{feature}}"),), w=12, h=8,
                   unit="percentunit", min=0.0, max=max(0.05, ml.out_of_range_max * 5),
                   steps=(Step(None, GREEN), Step(ml.out_of_range_max, RED)), alerts=(A["out_of_range"],)),
             Panel(f"Missing share ({win})", "bargauge",
-                  (Query(_rule(model, "feature_missing_share", "increase", w), "{{feature}}"),), w=12, h=8,
+                  (Query(_rule(model, naming.feature_missing_share, w), "{{feature}}"),), w=12, h=8,
                   unit="percentunit", min=0.0, max=max(0.1, ml.missing_max * 2),
                   steps=(Step(None, GREEN), Step(ml.missing_max, RED)), alerts=(A["missing"],)),
         ]
     if ml.class_priors:
         panels.append(Panel(f"Prediction PSI against priors ({win})", "stat",
-                            (Query(_rule(model, "prediction_psi", "increase", w)),), w=12, h=6, steps=psi_steps,
+                            (Query(_rule(model, naming.prediction_psi, w)),), w=12, h=6, steps=psi_steps,
                             alerts=(A["prediction_drift"],)))
     sw = ml.skew_window_ms
     panels.append(Panel(f"Top class share ({q.window(sw)})", "stat",
-                        (Query(_rule(model, "top_class_share", "increase", sw)),), w=12, h=6, unit="percentunit",
+                        (Query(_rule(model, naming.top_class_share, sw)),), w=12, h=6, unit="percentunit",
                         steps=(Step(None, GREEN), Step(ml.skew_share, RED)), alerts=(A["prediction_skew"],)))
     return Section("Data quality and drift", tuple(panels))
 
@@ -136,13 +138,13 @@ def retraining_section(model: m.Model) -> Section | None:
     if ml.retrain_accuracy_floor is not None and model.task == "classification":
         aw = ml.retrain_accuracy_window_ms
         panels.append(Panel(f"Accuracy against the retraining floor ({q.window(aw)})", "timeseries",
-                            (Query(_rule(model, "accuracy", "increase", aw), "accuracy"),), w=6, h=6,
+                            (Query(_rule(model, naming.ml_accuracy, aw), "accuracy"),), w=6, h=6,
                             unit="percentunit", steps=(Step(None, RED), Step(ml.retrain_accuracy_floor, GREEN)),
                             lines=True, alerts=(A["retrain_accuracy"],)))
     if ml.retrain_drift_for_ms and model.features:
         w = ml.drift.window_ms
         panels.append(Panel("Drifted features (sustained drift retrains)", "timeseries",
-                            (Query(_rule(model, "drifted_features_share", "increase", w), "drifted share"),),
+                            (Query(_rule(model, naming.drifted_features_share, w), "drifted share"),),
                             w=24, h=6, unit="percentunit", lines=True,
                             steps=(Step(None, GREEN), Step(ml.drift.drifted_share, ORANGE)),
                             alerts=(A["retrain_drift"],),

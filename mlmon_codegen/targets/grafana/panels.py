@@ -151,7 +151,7 @@ def traffic_section(model: m.Model) -> Section:
 
 def latency_section(model: m.Model) -> Section:
     met = model.metrics
-    buckets = q.agg("sum", _rate(f"{met.latency}_bucket", model), by=("le",))
+    buckets = q.agg("sum", _rate(naming.bucket(met.latency), model), by=("le",))
     latency_slos = [s for s in model.slos if s.kind == "latency" and s.threshold_s is not None]
     thresholds = sorted({s.threshold_s for s in latency_slos if s.threshold_s is not None})
     quantiles = Panel(
@@ -203,7 +203,7 @@ def predictions_section(model: m.Model) -> Section:
 
     # The recorded shares and training priors when the ML rules record them; raw shares otherwise.
     shares = dashboard_ml.class_share_queries(model) or (Query(share, "{{predicted_class}}"),)
-    buckets = q.agg("sum", _rate(f"{met.confidence}_bucket", model), by=("le",))
+    buckets = q.agg("sum", _rate(naming.bucket(met.confidence), model), by=("le",))
     conf_steps = _steps((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
     return Section("Predictions", (
         Panel("Class shares against training priors", "timeseries", shares, w=12, h=8, unit="percentunit",

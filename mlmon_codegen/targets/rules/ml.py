@@ -49,13 +49,13 @@ def baseline_rules(model: m.Model) -> list[Rule]:
     rules = []
     for f in model.features:
         for b in d.feature_bins(model, f, w):
-            rules.append(_record(naming.ml_baseline("feature_bin_share"), _const(b.baseline), b.labels))
+            rules.append(_record(naming.BASELINE_FEATURE_BIN_SHARE, _const(b.baseline), b.labels))
         for edge, cdf in zip(f.edges, d.baseline_cdf(f), strict=False):
-            rules.append(_record(naming.ml_baseline("feature_cdf"), _const(cdf), {
+            rules.append(_record(naming.BASELINE_FEATURE_CDF, _const(cdf), {
                 **_model_label(model), naming.FEATURE_LABEL: f.name, naming.LE_LABEL: q.number(edge)}))
     if ml.class_priors:
         for b in d.class_bins(model, w):
-            rules.append(_record(naming.ml_baseline("prediction_class_share"), _const(b.baseline), b.labels))
+            rules.append(_record(naming.BASELINE_PREDICTION_CLASS_SHARE, _const(b.baseline), b.labels))
     return rules
 
 
@@ -66,30 +66,30 @@ def feature_rules(model: m.Model) -> list[Rule]:
     rules = []
     for f in model.features:
         labels = {**_model_label(model), naming.FEATURE_LABEL: f.name}
-        rules.append(_record(naming.ml_rule("feature_samples", "increase", w), d.feature_total(model, f, w), labels))
+        rules.append(_record(naming.feature_samples(w), d.feature_total(model, f, w), labels))
         for edge in f.edges:
-            rules.append(_record(naming.ml_rule("feature_cdf", "increase", w), d.cdf_now(model, f, edge, w),
+            rules.append(_record(naming.feature_cdf(w), d.cdf_now(model, f, edge, w),
                                  {**labels, naming.LE_LABEL: q.number(edge)}))
         for b in d.feature_bins(model, f, w):
-            rules.append(_record(naming.ml_rule("feature_bin_share", "increase", w), b.share, b.labels))
+            rules.append(_record(naming.feature_bin_share(w), b.share, b.labels))
         if f.expected_range is not None:
-            rules.append(_record(naming.ml_rule("feature_out_of_range_share", "increase", w),
+            rules.append(_record(naming.feature_out_of_range_share(w),
                                  d.out_of_range_share(model, f, w), labels))
-        rules.append(_record(naming.ml_rule("feature_missing_share", "increase", w),
+        rules.append(_record(naming.feature_missing_share(w),
                              d.missing_share(model, f, w), labels))
     if not model.features:
         return rules
     by = [naming.MODEL_LABEL, naming.FEATURE_LABEL]
-    rules.append(_record(naming.ml_rule("feature_psi", "increase", w), d.psi(
-        _sel(naming.ml_rule("feature_bin_share", "increase", w), model),
-        _sel(naming.ml_baseline("feature_bin_share"), model), by, ml.drift.epsilon), {}))
+    rules.append(_record(naming.feature_psi(w), d.psi(
+        _sel(naming.feature_bin_share(w), model),
+        _sel(naming.BASELINE_FEATURE_BIN_SHARE, model), by, ml.drift.epsilon), {}))
     if _numeric(model):
-        rules.append(_record(naming.ml_rule("feature_ks", "increase", w), d.ks(
-            _sel(naming.ml_rule("feature_cdf", "increase", w), model),
-            _sel(naming.ml_baseline("feature_cdf"), model), by), {}))
-    rules.append(_record(naming.ml_rule("drifted_features_share", "increase", w), d.drifted_share(
-        _sel(naming.ml_rule("feature_psi", "increase", w), model),
-        _sel(naming.ml_rule("feature_samples", "increase", w), model), ml.drift.psi_warn, ml.drift.min_samples), {}))
+        rules.append(_record(naming.feature_ks(w), d.ks(
+            _sel(naming.feature_cdf(w), model),
+            _sel(naming.BASELINE_FEATURE_CDF, model), by), {}))
+    rules.append(_record(naming.drifted_features_share(w), d.drifted_share(
+        _sel(naming.feature_psi(w), model),
+        _sel(naming.feature_samples(w), model), ml.drift.psi_warn, ml.drift.min_samples), {}))
     return rules
 
 
@@ -98,21 +98,21 @@ def prediction_rules(model: m.Model) -> list[Rule]:
     assert ml is not None
     w = ml.drift.window_ms
     labels = _model_label(model)
-    rules = [_record(naming.ml_rule("predictions", "increase", w), d.prediction_total(model, w), labels)]
+    rules = [_record(naming.ml_predictions(w), d.prediction_total(model, w), labels)]
     if ml.class_priors:
         for b in d.class_bins(model, w):
-            rules.append(_record(naming.ml_rule("prediction_class_share", "increase", w), b.share, b.labels))
-        rules.append(_record(naming.ml_rule("prediction_psi", "increase", w), d.psi(
-            _sel(naming.ml_rule("prediction_class_share", "increase", w), model),
-            _sel(naming.ml_baseline("prediction_class_share"), model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
+            rules.append(_record(naming.prediction_class_share(w), b.share, b.labels))
+        rules.append(_record(naming.prediction_psi(w), d.psi(
+            _sel(naming.prediction_class_share(w), model),
+            _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
     sw, cw = ml.skew_window_ms, ml.confidence_window_ms
     if sw != w:
-        rules.append(_record(naming.ml_rule("predictions", "increase", sw), d.prediction_total(model, sw), labels))
-    rules.append(_record(naming.ml_rule("top_class_share", "increase", sw), d.top_class_share(model, sw), labels))
-    rules.append(_record(naming.ml_rule("confidence_quantile", "rate", cw),
+        rules.append(_record(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
+    rules.append(_record(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
+    rules.append(_record(naming.confidence_quantile(cw),
                          d.confidence_quantile(model, ml.confidence_quantile, cw),
                          {**labels, naming.QUANTILE_LABEL: q.number(ml.confidence_quantile)}))
-    rules.append(_record(naming.ml_rule("confidence_below_floor_share", "rate", cw),
+    rules.append(_record(naming.confidence_below_floor_share(cw),
                          d.confidence_below(model, ml.confidence_floor, cw),
                          {**labels, naming.LE_LABEL: q.number(ml.confidence_floor)}))
     return rules
@@ -125,17 +125,17 @@ def ground_truth_rules(model: m.Model) -> list[Rule]:
     gw, aw = ml.ground_truth_window_ms, ml.retrain_accuracy_window_ms
     precision, recall, f1 = d.precision_recall_f1(model, gw)
     rules = [
-        _record(naming.ml_rule("class_precision", "increase", gw), precision, labels),
-        _record(naming.ml_rule("class_recall", "increase", gw), recall, labels),
-        _record(naming.ml_rule("class_f1", "increase", gw), f1, labels),
-        _record(naming.ml_rule("labels", "increase", gw), d.labels_total(model, gw), labels),
-        _record(naming.ml_rule("accuracy", "increase", gw), d.accuracy(model, gw), labels),
+        _record(naming.class_precision(gw), precision, labels),
+        _record(naming.class_recall(gw), recall, labels),
+        _record(naming.class_f1(gw), f1, labels),
+        _record(naming.ml_labels(gw), d.labels_total(model, gw), labels),
+        _record(naming.ml_accuracy(gw), d.accuracy(model, gw), labels),
     ]
     if aw != gw:
-        rules.append(_record(naming.ml_rule("labels", "increase", aw), d.labels_total(model, aw), labels))
-        rules.append(_record(naming.ml_rule("accuracy", "increase", aw), d.accuracy(model, aw), labels))
+        rules.append(_record(naming.ml_labels(aw), d.labels_total(model, aw), labels))
+        rules.append(_record(naming.ml_accuracy(aw), d.accuracy(model, aw), labels))
     for quantile in (0.5, 0.9):
-        rules.append(_record(naming.ml_rule("label_lag_seconds", "rate", gw), d.label_lag_quantile(model, quantile, gw),
+        rules.append(_record(naming.label_lag_seconds(gw), d.label_lag_quantile(model, quantile, gw),
                              {**labels, naming.QUANTILE_LABEL: q.number(quantile)}))
     return rules
 
@@ -169,10 +169,10 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
     win = format_ms(w)
     mf = (naming.MODEL_LABEL, naming.FEATURE_LABEL)
     mo = (naming.MODEL_LABEL,)
-    samples = _sel(naming.ml_rule("feature_samples", "increase", w), model)
-    psi = _sel(naming.ml_rule("feature_psi", "increase", w), model)
-    share = _sel(naming.ml_rule("drifted_features_share", "increase", w), model)
-    predictions = _sel(naming.ml_rule("predictions", "increase", w), model)
+    samples = _sel(naming.feature_samples(w), model)
+    psi = _sel(naming.feature_psi(w), model)
+    share = _sel(naming.drifted_features_share(w), model)
+    predictions = _sel(naming.ml_predictions(w), model)
     out: list[Rule] = []
     if model.features:
         out.append(_alert(
@@ -193,14 +193,14 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
             f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {alert_text.percent(dr.drifted_share)}."))
         ranged = [f.name for f in model.features if f.expected_range is not None]
         if ranged:
-            oor = _sel(naming.ml_rule("feature_out_of_range_share", "increase", w), model)
+            oor = _sel(naming.feature_out_of_range_share(w), model)
             out.append(_alert(
                 model, project, "out_of_range",
                 _guarded(f"{oor} > {q.number(ml.out_of_range_max)}", samples, dr.min_samples, mf),
                 "warning", dr.for_ms, f"{model.name}: feature values outside the expected range",
                 f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} "
                 f"are outside its expected range (limit {alert_text.percent(ml.out_of_range_max)})."))
-        miss = naming.ml_rule("feature_missing_share", "increase", w)
+        miss = naming.feature_missing_share(w)
         strict = [f.name for f in model.features if not f.allow_missing]
         lenient = [f.name for f in model.features if f.allow_missing]
         parts = []
@@ -218,7 +218,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
         out.extend(retrain_rules(model, project))
         return out
     if ml.class_priors:
-        ppsi = _sel(naming.ml_rule("prediction_psi", "increase", w), model)
+        ppsi = _sel(naming.prediction_psi(w), model)
         out.append(_alert(
             model, project, "prediction_drift",
             _guarded(f"{ppsi} > {q.number(dr.psi_warn)}", predictions, dr.min_samples, mo),
@@ -226,16 +226,16 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
             f"PSI of the predicted class shares against the training priors is "
             f"{{{{ $value | printf \"%.3f\" }}}} over {win}."))
     sw = ml.skew_window_ms
-    top = _sel(naming.ml_rule("top_class_share", "increase", sw), model)
+    top = _sel(naming.top_class_share(sw), model)
     out.append(_alert(
         model, project, "prediction_skew",
-        _guarded(f"{top} > {q.number(ml.skew_share)}", _sel(naming.ml_rule("predictions", "increase", sw), model),
+        _guarded(f"{top} > {q.number(ml.skew_share)}", _sel(naming.ml_predictions(sw), model),
                  dr.min_samples, mo),
         "warning", sw, f"{model.name}: predictions heavily skewed to one class",
         f"One class takes {{{{ $value | humanizePercentage }}}} of the predictions over {format_ms(sw)} "
         f"(limit {alert_text.percent(ml.skew_share)})."))
     cw = ml.confidence_window_ms
-    cq = _sel(naming.ml_rule("confidence_quantile", "rate", cw), model)
+    cq = _sel(naming.confidence_quantile(cw), model)
     out.append(_alert(
         model, project, "low_confidence",
         _guarded(f"{cq} < {q.number(ml.confidence_threshold)}", predictions, dr.min_samples, mo),
@@ -259,7 +259,7 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Rule]:
     dr, w = ml.drift, ml.drift.window_ms
     out: list[Rule] = []
     if ml.retrain_drift_for_ms and model.features:
-        share = _sel(naming.ml_rule("drifted_features_share", "increase", w), model)
+        share = _sel(naming.drifted_features_share(w), model)
         out.append(_alert(
             model, project, "retrain_drift", f"{share} >= {q.number(dr.drifted_share)}", "info",
             ml.retrain_drift_for_ms, f"{model.name}: retrain, the input data drifted for a sustained time",
@@ -267,8 +267,8 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Rule]:
             f"{format_ms(ml.retrain_drift_for_ms)}.", retrain=True))
     if ml.retrain_accuracy_floor is not None and model.task == "classification":
         aw = ml.retrain_accuracy_window_ms
-        acc = _sel(naming.ml_rule("accuracy", "increase", aw), model)
-        labels = _sel(naming.ml_rule("labels", "increase", aw), model)
+        acc = _sel(naming.ml_accuracy(aw), model)
+        labels = _sel(naming.ml_labels(aw), model)
         out.append(_alert(
             model, project, "retrain_accuracy",
             _guarded(f"{acc} < {q.number(ml.retrain_accuracy_floor)}", labels, ml.min_labels, (naming.MODEL_LABEL,)),

@@ -55,8 +55,8 @@ def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int) -> lis
         assert slo.threshold_s is not None
         le = q.number(slo.threshold_s)
         return [up,
-                {"series": q.selector(f"{met.latency}_count", sel), "values": _counter(REQUESTS_PER_STEP, steps)},
-                {"series": q.selector(f"{met.latency}_bucket", {**sel, "le": le}), "values": _counter(good, steps)}]
+                {"series": q.selector(naming.count(met.latency), sel), "values": _counter(REQUESTS_PER_STEP, steps)},
+                {"series": q.selector(naming.bucket(met.latency), {**sel, "le": le}), "values": _counter(good, steps)}]
     assert slo.kind == "accuracy"
     return [up,
             {"series": q.selector(met.ground_truth, {**sel, "predicted_class": "a", "actual_class": "a"}),
