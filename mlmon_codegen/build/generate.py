@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from mlmon_codegen.core import naming, processes
 from mlmon_codegen.emit.write import Artifact, claim, new_tree, render_files
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import alertmanager, prometheus_config, runbooks
 from mlmon_codegen.targets import platforms as generate_platforms
@@ -34,12 +35,11 @@ T = TypeVar("T")
 
 
 def model_artifacts(model: m.Model, project: m.Project, targets: Sequence[str] = ()) -> list[Artifact]:
-    rule_file = rules.render(model, project)
-    out = [Artifact(naming.rules_file(model.name), rule_file, model.source),
-           Artifact(naming.unit_test_file(model.name), unit_tests.render(model, project, rule_file), model.source),
+    plan = plan_rules(model, project)
+    out = [Artifact(naming.rules_file(model.name), rules.to_data(plan), model.source),
+           Artifact(naming.unit_test_file(model.name), unit_tests.render(model, project, plan), model.source),
            dashboards.model_artifact(model)]
-    # Runbooks document each alert exactly as the rule file writes it, so they read that file.
-    out += runbooks.render_model(model, project, rule_file)
+    out += runbooks.render_model(model, project, plan)
     rendered = {a.path: a for a in out}
     for name in targets:
         out += OPTIONAL_TARGETS[name].model(model, project, rendered)

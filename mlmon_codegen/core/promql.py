@@ -98,12 +98,18 @@ def operand(value: str | float) -> str:
     return str(value) if isinstance(value, int) else number(value)
 
 
-def compare(left: str, op: str, right: str | float, bool_: bool = False) -> str:
-    """`left op right` with op in == != > < >= <=; a filter, or 0/1 per series with `bool_`.
+def compare(left: str, op: str, right: str | float, bool_: bool = False,
+            on_labels: Iterable[str] | None = None) -> str:
+    """`left op [bool] [on(labels)] right` with op in == != > < >= <=; a filter, or 0/1 per series with `bool_`.
 
     No parentheses: comparisons bind tighter than `and`/`or`/`unless`, and callers nest a
     comparison inside arithmetic only through binop, which parenthesises."""
-    return f"{left} {op}{' bool' if bool_ else ''} {operand(right)}"
+    matching = f" {on(on_labels)}" if on_labels is not None else ""
+    return f"{left} {op}{' bool' if bool_ else ''}{matching} {operand(right)}"
+
+
+def paren(expr: str) -> str:
+    return f"({expr})"
 
 
 def set_op(left: str, op: str, right: str, on_labels: Iterable[str] | None = None) -> str:
@@ -119,7 +125,7 @@ def any_of(*exprs: str) -> str:
 
 def one_minus(expr: str) -> str:
     """The complement of a ratio: `1 - expr` (expr a selector or an already parenthesised expression)."""
-    return f"1 - {expr}"
+    return minus("1", expr)
 
 
 def times(expr: str, factor: str | float) -> str:
@@ -128,6 +134,10 @@ def times(expr: str, factor: str | float) -> str:
 
 def plus(expr: str, value: str | float) -> str:
     return f"{expr} + {operand(value)}"
+
+
+def minus(expr: str, value: str | float) -> str:
+    return f"{expr} - {operand(value)}"
 
 
 def zero_like(expr: str) -> str:

@@ -38,7 +38,7 @@ def increase(metric: str, matchers: list[q.Matcher], window_ms: int) -> str:
 
 def per_positive(numerator: str, denominator: str) -> str:
     """numerator / denominator, empty (never NaN or Inf) when the denominator is 0."""
-    return q.binop(numerator, "/", f"{denominator} > 0")
+    return q.binop(numerator, "/", q.compare(denominator, ">", 0))
 
 
 # ---------------------------------------------------------------- features
@@ -87,7 +87,7 @@ def feature_bins(model: m.Model, f: m.Feature, window_ms: int) -> list[Bin]:
             if i == 0:
                 expr = q.agg("sum", at(0))
             elif i == len(f.edges):
-                expr = f"1 - {q.agg('sum', at(i - 1))}"
+                expr = q.one_minus(q.agg("sum", at(i - 1)))
             else:
                 expr = q.binop(q.agg("sum", at(i)), "-", q.agg("sum", at(i - 1)))
             bins.append(Bin({**base, naming.BIN_LABEL: naming.bin_label(i)}, expr, share))
@@ -112,7 +112,7 @@ def psi(current: str, baseline: str, by: list[str], epsilon: float) -> str:
     """Population stability index between two share vectors with identical labels."""
     eps = q.number(epsilon)
     term = q.binop(q.binop(current, "-", baseline), "*",
-                   q.call("ln", q.binop(f"{current} + {eps}", "/", f"{baseline} + {eps}")))
+                   q.call("ln", q.binop(q.plus(current, eps), "/", q.plus(baseline, eps))))
     return q.agg("sum", term, by=by)
 
 
@@ -137,11 +137,11 @@ def missing_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
 def drifted_share(psi_sel: str, samples_sel: str, warn: float, min_samples: int) -> str:
     """Share of features, among those with enough samples, whose PSI is above `warn`."""
     by = [naming.MODEL_LABEL]
-    on = q.on((naming.MODEL_LABEL, naming.FEATURE_LABEL))
-    judged = f"{psi_sel} and {on} {samples_sel} >= {min_samples}"
-    drifted = q.agg("count", f"({judged}) > {q.number(warn)}", by=by)
+    judged = q.set_op(psi_sel, "and", q.compare(samples_sel, ">=", min_samples),
+                      on_labels=(naming.MODEL_LABEL, naming.FEATURE_LABEL))
+    drifted = q.agg("count", q.compare(q.paren(judged), ">", q.number(warn)), by=by)
     total = q.agg("count", judged, by=by)
-    return q.binop(q.binop(drifted, "or", f"{total} * 0"), "/", total)
+    return q.binop(q.binop(drifted, "or", q.zero_like(total)), "/", total)
 
 
 # ---------------------------------------------------------------- predictions
@@ -210,11 +210,11 @@ def class_counts(model: m.Model, window_ms: int) -> tuple[str, str, str]:
 
 def precision_recall_f1(model: m.Model, window_ms: int) -> tuple[str, str, str]:
     tp, predicted, actual = class_counts(model, window_ms)
-    tp_p = q.binop(tp, "or", f"{predicted} * 0")  # a class never predicted right has 0 true positives
-    tp_a = q.binop(tp, "or", f"{actual} * 0")
-    both = q.binop(q.binop(predicted, "or", f"{actual} * 0"), "+", q.binop(actual, "or", f"{predicted} * 0"))
+    tp_p = q.binop(tp, "or", q.zero_like(predicted))  # a class never predicted right has 0 true positives
+    tp_a = q.binop(tp, "or", q.zero_like(actual))
+    both = q.binop(q.binop(predicted, "or", q.zero_like(actual)), "+", q.binop(actual, "or", q.zero_like(predicted)))
     return (per_positive(tp_p, predicted), per_positive(tp_a, actual),
-            per_positive(f"2 * {tp_a}", both))
+            per_positive(q.times("2", tp_a), both))
 
 
 def labels_total(model: m.Model, window_ms: int) -> str:
@@ -235,13 +235,13 @@ def label_lag_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
 def no_labels(model: m.Model, window_ms: int) -> str:
     """No label arrived in the window although predictions were served."""
     gt = q.selector(model.metrics.ground_truth, _model(model))
-    none = q.binop(f"{labels_total(model, window_ms)} == 0", "or", q.call("absent", gt))
-    served = f"{q.agg('sum', q.rate(q.selector(model.metrics.requests, _model(model)), window_ms))} > 0"
-    return f"({none}) and {q.on()} ({served})"
+    none = q.binop(q.compare(labels_total(model, window_ms), "==", 0), "or", q.call("absent", gt))
+    served = q.compare(q.agg("sum", q.rate(q.selector(model.metrics.requests, _model(model)), window_ms)), ">", 0)
+    return q.set_op(q.paren(none), "and", q.paren(served), on_labels=())
 
 
 def model_age_seconds(model: m.Model) -> str:
-    return f"time() - {q.agg('max', q.selector(model.metrics.trained_at, _model(model)))}"
+    return q.minus(q.call("time"), q.agg("max", q.selector(model.metrics.trained_at, _model(model))))
 
 
 def labels_since_training(model: m.Model, lookback_ms: int, step_ms: int = 3_600_000) -> str:
@@ -251,8 +251,8 @@ def labels_since_training(model: m.Model, lookback_ms: int, step_ms: int = 3_600
     after the training time of the model serving now (`@ end()`: the value at evaluation time,
     not at each step). Labels in the first partial hour are not counted: it never overcounts.
     """
-    trained = q.agg("max", f"{q.selector(model.metrics.trained_at, _model(model))} @ end()")
-    step = q.window(step_ms)
-    after = f"vector(time() - {step_ms // 1000}) >= {q.on()} {trained}"
-    hourly = f"{q.agg('sum', q.call('increase', q.rng(q.selector(model.metrics.ground_truth, _model(model)), step)))}"
-    return q.call("sum_over_time", f"({hourly} and {q.on()} ({after}))[{q.window(lookback_ms)}:{step}]")
+    trained = q.agg("max", q.at_end(q.selector(model.metrics.trained_at, _model(model))))
+    after = q.compare(q.call("vector", q.minus(q.call("time"), step_ms // 1000)), ">=", trained, on_labels=())
+    hourly = q.agg("sum", q.call("increase", q.rng(q.selector(model.metrics.ground_truth, _model(model)), step_ms)))
+    recent = q.set_op(hourly, "and", q.paren(after), on_labels=())
+    return q.call("sum_over_time", q.subquery(recent, lookback_ms, step_ms))

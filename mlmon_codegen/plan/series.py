@@ -1,28 +1,24 @@
 """Series that each model's recording rules create, estimated before anything is written.
 
-The estimate reads the rules exactly as they will be generated (targets/rules.py), so it cannot
-drift from them: each recording rule makes one series per combination of the labels its outermost
-aggregation keeps. Feature labels multiply by the model's features, class labels by its classes,
-and every window and bin is its own rule. Pure functions, no I/O.
+The estimate reads the planned recordings (plan/rules.py), the records the rule file renders, so
+it cannot drift from them: each recording is one series per value of the labels it fans out over
+(`feature`: the model's features; `class`: its classes). Pure functions, no I/O.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.errors import Problem
+from mlmon_codegen.plan.records import Recording
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.rules import rule_file as rules
 
 # Classes to assume when a classification spec lists none (a guess, flagged in the output).
 UNLISTED_CLASSES = 10
-AGGREGATION = re.compile(r"^(sum|min|max|avg|group|count|stddev|stdvar|topk|bottomk|quantile|count_values)\s*"
-                         r"(?:(by|without)\s*\(([^()]*)\))?\s*\(")
-CLASS_LABELS = ("predicted_class", "actual_class", "class")
 
 
 @dataclass(frozen=True)
@@ -36,73 +32,22 @@ class Estimate:
         return sum(n for _, n in self.by_record)
 
 
-def label_cardinality(model: m.Model, unlisted_classes: int = UNLISTED_CLASSES) -> dict[str, int]:
-    classes = len(model.classes) or unlisted_classes
-    card = {label: classes for label in CLASS_LABELS}
-    card[naming.FEATURE_LABEL] = max(len(model.features), 1)
-    return card
+def label_cardinality(model: m.Model) -> dict[str, int]:
+    return {naming.CLASS_LABEL: len(model.classes) or UNLISTED_CLASSES,
+            naming.FEATURE_LABEL: max(len(model.features), 1)}
 
 
-def _matching_paren(text: str, start: int) -> int:
-    depth = 0
-    quoted = False
-    for i in range(start, len(text)):
-        c = text[i]
-        if c == '"' and text[i - 1] != "\\":
-            quoted = not quoted
-        elif not quoted and c == "(":
-            depth += 1
-        elif not quoted and c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(text) - 1
-
-
-def _top_level_groups(expr: str) -> list[str]:
-    groups, i = [], 0
-    while i < len(expr):
-        if expr[i] == '"':
-            i = expr.index('"', i + 1) + 1 if '"' in expr[i + 1:] else len(expr)
-            continue
-        if expr[i] == "(":
-            end = _matching_paren(expr, i)
-            groups.append(expr[i + 1:end])
-            i = end + 1
-            continue
-        i += 1
-    return groups
-
-
-def expr_series(expr: str, card: dict[str, int]) -> int:
-    """Series an expression returns per model: by-labels multiply, everything else keeps the most
-    of its operands (binary operators match one-to-one in generated rules)."""
-    expr = expr.strip()
-    agg = AGGREGATION.match(expr)
-    if agg:
-        mode, labels = agg.group(2), agg.group(3)
-        if mode == "by":
-            return math.prod(card.get(label.strip(), 1) for label in labels.split(",") if label.strip())
-        if mode is None:
-            return 1
-        inner = expr[agg.end() - 1:]
-        return expr_series(inner[1:_matching_paren(inner, 0)], card)
-    groups = _top_level_groups(expr)
-    return max((expr_series(g, card) for g in groups), default=1)
-
-
-def _count(recordings: list[dict[str, str]], card: dict[str, int]) -> Counter[str]:
+def count(recordings: list[Recording], cardinality: dict[str, int]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for rule in recordings:
-        counts[rule["record"]] += expr_series(rule["expr"], card)
+        counts[rule.name] += math.prod(cardinality[label] for label in rule.fanout)
     return counts
 
 
 def estimate(model: m.Model, project: m.Project) -> Estimate:
-    recordings = [r for g in rules.render(model, project)["groups"] for r in g["rules"] if "record" in r]
-    counts = _count(recordings, label_cardinality(model))
-    # The class count is a guess only if some rule keeps a class label and the spec lists none.
-    assumed = not model.classes and counts != _count(recordings, label_cardinality(model, 1))
+    recordings = plan_rules(model, project).recordings()
+    counts = count(recordings, label_cardinality(model))
+    assumed = not model.classes and any(naming.CLASS_LABEL in r.fanout for r in recordings)
     return Estimate(model.name, tuple(sorted(counts.items())), assumed)
 
 

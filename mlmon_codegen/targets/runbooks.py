@@ -1,8 +1,8 @@
-"""runbooks/<model>/<AlertName>.md: one runbook per generated alert, rendered from Jinja2 templates.
+"""runbooks/<model>/<AlertName>.md: one runbook per planned alert, rendered from Jinja2 templates.
 
-The alerts are read from the rule files the other targets produce, not rebuilt, so every alert
-anyone adds to a rule file gets a runbook. Templates are keyed by the alert's kind
-(`runbooks/<kind>.md.j2`), with `runbooks/alert.md.j2` as the fallback for kinds without one.
+The alerts are the plan's records (plan/rules.py), the same the rule file renders, so every alert
+gets a runbook that documents it as written. The template follows the alert's family
+(`runbooks/<template>.md.j2`), with `runbooks/alert.md.j2` as the fallback for a family without one.
 """
 
 from __future__ import annotations
@@ -11,41 +11,40 @@ from typing import Any
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
+from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.emit.write import Artifact, WriteError
 from mlmon_codegen.plan.explain import TierMath, explain_slo, human
+from mlmon_codegen.plan.records import Alert, RulePlan
 from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import prose
 
-# The kind of a burn-rate alert follows the kind of its SLO.
+# A burn-rate alert's template follows the kind of its SLO.
 SLO_ALERT_KINDS = {"availability": "errors", "latency": "latency", "accuracy": "accuracy", "custom": "slo"}
-# Other alerts are recognised by a word in their name, first match wins.
-NAME_KINDS = (("Drift", "drift"), ("Skew", "skew"), ("Retrain", "retrain"), ("Accuracy", "accuracy"),
-              ("GroundTruth", "accuracy"), ("Confidence", "skew"), ("Feature", "drift"), ("Latency", "latency"),
-              ("Error", "errors"))
+# Every other family's template; a family missing here gets the fallback.
+FAMILY_TEMPLATES = {
+    "no_data": "no-data", "model_down": "model-down",
+    **dict.fromkeys(("feature_drift", "feature_drift_severe", "dataset_drift", "prediction_drift", "out_of_range",
+                     "missing"), "drift"),
+    "prediction_skew": "skew", "low_confidence": "skew", "no_labels": "accuracy",
+    **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
+}
 FALLBACK = "runbooks/alert.md.j2"
 BAD_EVENTS = {"availability": "failed requests", "latency": "slow requests",
               "accuracy": "wrong predictions among the labelled ones", "custom": "bad events"}
 
 
-def alert_kind(rule: dict[str, Any], slo: m.SLO | None) -> str:
-    name, labels = rule["alert"], rule.get("labels") or {}
-    if name == naming.MODEL_DOWN_ALERT:
-        return "model-down"
-    if slo is not None and name == naming.no_data_alert(slo.name):
-        return "no-data"
-    if slo is not None and naming.TIER_LABEL in labels:
+def template_kind(alert: Alert, slo: m.SLO | None) -> str:
+    if alert.kind == "burn" and slo is not None:
         return SLO_ALERT_KINDS[slo.kind]
-    if labels.get(naming.ACTION_LABEL) == "retrain":
-        return "retrain"
-    return next((kind for word, kind in NAME_KINDS if word in name), "alert")
+    return FAMILY_TEMPLATES.get(alert.kind, "alert")
 
 
-def _queries(model: m.Model, rule: dict[str, Any], kind: str, slo: m.SLO | None,
+def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
              tier: TierMath | None) -> list[dict[str, str]]:
     """What to paste into Prometheus first: the alert itself, then what explains it."""
     met, sel = model.metrics, model_matchers(model)
-    out = [{"title": "The alert's expression (a result means it is firing)", "query": rule["expr"]}]
+    out = [{"title": "The alert's expression (a result means it is firing)", "query": alert.expr}]
     if slo is not None and tier is not None:
         labels = {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name}
         for secs in (tier.short_s, tier.long_s):
@@ -85,45 +84,44 @@ def _bad_events(slo: m.SLO | None) -> str:
     return BAD_EVENTS[slo.kind]
 
 
-def context(model: m.Model, project: m.Project, rule: dict[str, Any]) -> dict[str, Any]:
-    labels = rule.get("labels") or {}
-    annotations = rule.get("annotations") or {}
-    slo = next((s for s in model.slos if s.name == labels.get(naming.SLO_LABEL)), None)
+def context(model: m.Model, project: m.Project, alert: Alert) -> dict[str, Any]:
+    slo = next((s for s in model.slos if s.name == alert.slo), None)
     tier = None
-    if slo is not None and naming.TIER_LABEL in labels:
-        tier = next((t for t in explain_slo(model, slo, project).tiers if t.name == labels[naming.TIER_LABEL]), None)
-    kind = alert_kind(rule, slo)
+    if slo is not None and alert.tier is not None:
+        tier = next((t for t in explain_slo(model, slo, project).tiers if t.name == alert.tier), None)
+    kind = template_kind(alert, slo)
     return {
         "kind": kind,
         "model": model,
-        "alert": {"name": rule["alert"], "expr": rule["expr"], "for": rule.get("for"), "labels": labels,
-                  "summary": annotations.get("summary", ""), "severity": labels.get(naming.SEVERITY_LABEL, "")},
+        "alert": {"name": alert.name, "expr": alert.expr,
+                  "for": format_ms(alert.for_ms) if alert.for_ms is not None else None, "labels": alert.labels,
+                  "summary": alert.annotations.get("summary", ""), "severity": alert.severity},
         "slo": slo,
         "period": human(slo.period_ms / 1000) if slo else "",
         "bad_events": _bad_events(slo),
         "tier": tier,
-        "queries": _queries(model, rule, kind, slo, tier),
-        "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, rule["alert"]),
-        "dashboard_url": annotations.get("dashboard_url") or naming.dashboard_url(project.grafana_base_url, model.name),
+        "queries": _queries(model, alert, kind, slo, tier),
+        "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert.name),
+        "dashboard_url": alert.annotations.get("dashboard_url")
+        or naming.dashboard_url(project.grafana_base_url, model.name),
         "human": human,
     }
 
 
-def render(model: m.Model, project: m.Project, rule: dict[str, Any]) -> str:
-    ctx = context(model, project, rule)
+def render(model: m.Model, project: m.Project, alert: Alert) -> str:
+    ctx = context(model, project, alert)
     names = [f"runbooks/{ctx['kind']}.md.j2", FALLBACK]
     try:
         return prose.render(prose.search_path(project.templates_dir, model.team), names, ctx)
     except prose.TemplateError as exc:
-        raise WriteError(f"runbook {rule['alert']} of {model.name}: {exc}") from exc
+        raise WriteError(f"runbook {alert.name} of {model.name}: {exc}") from exc
 
 
-def render_model(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> list[Artifact]:
-    """A runbook for every alert in the model's rendered rule file (targets/rules.py), so each
-    documents the rule exactly as written."""
+def render_model(model: m.Model, project: m.Project, rules: RulePlan) -> list[Artifact]:
+    """A runbook for every planned alert of the model, documenting it as the rule file writes it."""
     out: dict[str, Artifact] = {}
-    for rule in (r for g in rule_file["groups"] for r in g["rules"] if "alert" in r):
-        path = naming.runbook_file(model.name, rule["alert"])
+    for alert in rules.alerts():
+        path = naming.runbook_file(model.name, alert.name)
         # One runbook per alert name: several rules may share a name (e.g. one per feature).
-        out.setdefault(path, Artifact(path, render(model, project, rule), model.source, "text"))
+        out.setdefault(path, Artifact(path, render(model, project, alert), model.source, "text"))
     return [out[p] for p in sorted(out)]

@@ -1,184 +1,38 @@
-"""prometheus/rules/<model>.rules.yml: SLO recording rules and the alerts that read them."""
+"""prometheus/rules/<model>.rules.yml: the planned rule records (plan/rules.py) as the file's data."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mlmon_codegen.core import naming
-from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
-from mlmon_codegen.plan import alert_text, eval_groups
-from mlmon_codegen.plan.sli import period_base_window, window_queries, windows
+from mlmon_codegen.plan.records import Alert, Group, Rule, RulePlan
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.rules import ml as ml_rules
 
 
-def slo_labels(model: m.Model, slo: m.SLO) -> dict[str, str]:
-    return {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name}
+def rule_data(rule: Rule) -> dict[str, Any]:
+    if isinstance(rule, Alert):
+        data: dict[str, Any] = {"alert": rule.name, "expr": rule.expr}
+        if rule.for_ms is not None:
+            data["for"] = format_ms(rule.for_ms)
+        data["labels"] = rule.labels
+        data["annotations"] = rule.annotations
+        return data
+    return {"record": rule.name, "expr": rule.expr, "labels": rule.labels}
 
 
-def _sel(metric: str, model: m.Model, slo: m.SLO) -> str:
-    return q.selector(metric, slo_labels(model, slo))
+def group_data(group: Group) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": group.name}
+    if group.interval_ms is not None:
+        data["interval"] = format_ms(group.interval_ms)
+    data["rules"] = [rule_data(r) for r in group.rules]
+    return data
 
 
-def _one(metric_or_expr: str, model: m.Model | None = None, slo: m.SLO | None = None) -> str:
-    """One series per (model, slo), whatever external or replica labels a ruler's view adds.
-
-    A Thanos or Mimir ruler (or an HA pair writing to one store) sees each recorded series once
-    per replica; joining or re-recording them as they are gives duplicate-series errors or
-    duplicate alerts. Replicas hold the same value, so `max` picks one without double counting.
-    """
-    expr = _sel(metric_or_expr, model, slo) if model is not None and slo is not None else metric_or_expr
-    return q.agg("max", expr, by=(naming.MODEL_LABEL, naming.SLO_LABEL))
-
-
-def _record(name: str, expr: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {"record": name, "expr": expr, "labels": labels}
-
-
-def window_rules(model: m.Model, slo: m.SLO, only: tuple[int, ...] | None = None) -> list[dict[str, Any]]:
-    labels = slo_labels(model, slo)
-    rules = []
-    for w in windows(slo) if only is None else only:
-        wq = window_queries(model, slo, w)
-        if wq.ratio is not None:
-            rules.append(_record(naming.slo_error_ratio(w), wq.ratio, labels))
-        else:
-            assert wq.errors is not None and wq.total is not None
-            rules.append(_record(naming.slo_errors(w), wq.errors, labels))
-            rules.append(_record(naming.slo_requests(w), wq.total, labels))
-            # Divide the recorded sums: the ratio of event counts, never an average of ratios.
-            rules.append(_record(naming.slo_error_ratio(w), q.binop(
-                _one(naming.slo_errors(w), model, slo), "/", _one(naming.slo_requests(w), model, slo)), labels))
-        rules.append(_record(naming.slo_burn_rate(w), q.binop(
-            _one(naming.slo_error_ratio(w), model, slo), "/", q.number(slo.budget)), labels))
-    return rules
-
-
-def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[dict[str, Any]]:
-    labels = slo_labels(model, slo)
-    base = period_base_window(slo, project.evaluation_interval_ms)
-    period = format_ms(slo.period_ms)
-    if slo.custom and slo.custom.error_ratio_query is not None:
-        ratio = _one(q.call("avg_over_time", q.rng(_sel(naming.slo_error_ratio(base), model, slo), period)))
-    else:
-        ratio = q.binop(_one(q.call("sum_over_time", q.rng(_sel(naming.slo_errors(base), model, slo), period))),
-                        "/", _one(q.call("sum_over_time", q.rng(_sel(naming.slo_requests(base), model, slo), period))))
-    return [
-        _record(naming.SLO_OBJECTIVE, q.call("vector", q.number(round(slo.objective / 100, 12))), labels),
-        _record(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels),
-        _record(naming.SLO_BUDGET_REMAINING, "1 - " + q.binop(
-            _one(naming.SLO_PERIOD_ERROR_RATIO, model, slo), "/", q.number(slo.budget)), labels),
-    ]
-
-
-def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[dict[str, Any]]:
-    alerts = []
-    for tier in slo.tiers:
-        threshold = q.number(tier.threshold)
-        expr = q.binop(f"{_one(naming.slo_error_ratio(tier.short_ms), model, slo)} > {threshold}", "and",
-                       f"{_one(naming.slo_error_ratio(tier.long_ms), model, slo)} > {threshold}")
-        if slo.min_events:
-            seconds = tier.long_ms // 1000
-            expr = q.binop(expr, "and", f"{_one(naming.slo_requests(tier.long_ms), model, slo)} * "
-                                        f"{seconds} >= {slo.min_events}")
-        name = naming.burn_alert(slo.name, tier.name)
-        rule: dict[str, Any] = {"alert": name, "expr": expr}
-        if slo.for_ms:
-            rule["for"] = format_ms(slo.for_ms)
-        rule["labels"] = alert_text.burn_labels(model, slo, tier)
-        rule["annotations"] = {
-            "summary": alert_text.burn_summary(model, slo, tier),
-            "description": alert_text.burn_description(slo, tier),
-            **alert_text.links(project, model, name),
-        }
-        alerts.append(rule)
-    return alerts
-
-
-def up_selector(model: m.Model) -> str:
-    return q.selector("up", {"job": naming.job(model.name)})
-
-
-def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> dict[str, Any]:
-    shortest = windows(slo)[0]
-    name = naming.no_data_alert(slo.name)
-    service_up = q.binop(q.agg("max", up_selector(model)), "==", "1")
-    return {
-        "alert": name,
-        "expr": f"{q.call('absent', _sel(naming.slo_error_ratio(shortest), model, slo))} and {q.on()} {service_up}",
-        "for": format_ms(model.no_data_for_ms),
-        "labels": {**alert_text.base_labels(model, "warning"), naming.SLO_LABEL: slo.name},
-        "annotations": {
-            "summary": alert_text.no_data_summary(model, slo),
-            "description": alert_text.no_data_description(model, slo),
-            **alert_text.links(project, model, name),
-        },
-    }
-
-
-def model_down_alert(model: m.Model, project: m.Project) -> dict[str, Any]:
-    up = up_selector(model)
-    parts = [f"{q.agg('max', up)} == 0", q.call("absent", up)]
-    if model.no_traffic_for_ms:
-        sel = q.selector(model.metrics.requests, {model.metrics.model_label: model.metrics.model_value})
-        parts.append(f"{q.agg('sum', q.rate(sel, model.no_traffic_for_ms))} == 0")
-    name = naming.MODEL_DOWN_ALERT
-    return {
-        "alert": name,
-        "expr": " or ".join(f"({p})" for p in parts),
-        "for": format_ms(model.model_down_for_ms),
-        "labels": alert_text.base_labels(model, "critical"),
-        "annotations": {
-            "summary": alert_text.model_down_summary(model),
-            "description": alert_text.model_down_description(model),
-            **alert_text.links(project, model, name),
-        },
-    }
-
-
-def window_groups(model: m.Model, project: m.Project) -> list[dict[str, Any]]:
-    """The window recordings, one group per evaluation interval fitted to the windows it reads
-    (plan/eval_groups.py); the global interval's group keeps the plain name and no `interval`."""
-    by_interval: dict[int, list[dict[str, Any]]] = {}
-    for slo in model.slos:
-        for w in windows(slo):
-            interval = eval_groups.interval_for(w, project.evaluation_interval_ms)
-            by_interval.setdefault(interval, []).extend(window_rules(model, slo, (w,)))
-    groups = []
-    for interval, rules in sorted(by_interval.items()):
-        if interval == project.evaluation_interval_ms:
-            groups.append({"name": naming.group(model.name, "slo-windows"), "rules": rules})
-        else:
-            groups.append({"name": naming.group(model.name, f"slo-windows-{format_ms(interval)}"),
-                           "interval": format_ms(interval), "rules": rules})
-    return groups
-
-
-def info_rule(model: m.Model) -> dict[str, Any]:
-    return {"record": naming.MODEL_INFO, "expr": "vector(1)",
-            "labels": {naming.MODEL_LABEL: model.name, naming.TEAM_LABEL: model.team,
-                       naming.DASHBOARD_UID_LABEL: naming.dashboard_uid(model.name)}}
+def to_data(plan: RulePlan) -> dict[str, Any]:
+    return {"groups": [group_data(g) for g in plan.groups]}
 
 
 def render(model: m.Model, project: m.Project) -> dict[str, Any]:
     """The rule file of one model, as data."""
-    groups: list[dict[str, Any]] = []
-    if model.slos:
-        groups.extend(window_groups(model, project))
-        groups.append({"name": naming.group(model.name, "slo-period"),
-                       "interval": format_ms(eval_groups.period_interval(project.evaluation_interval_ms)),
-                       "rules": [r for slo in model.slos for r in period_rules(model, slo, project)]})
-    # The info series rides in the alerts group, which every model has: a group of its own would add
-    # Prometheus' fixed per-group cost for every model of a fleet.
-    alerts = [info_rule(model), model_down_alert(model, project)]
-    for slo in model.slos:
-        alerts.extend(burn_alerts(model, slo, project))
-        alerts.append(no_data_alert(model, slo, project))
-    groups.append({"name": naming.group(model.name, "alerts"), "rules": alerts})
-    groups.extend(ml_rules.render_groups(model, project))  # ML signals (issue 3); none without ML sections
-    return {"groups": groups}
-
-
-def alert_names(model: m.Model) -> list[str]:
-    return [r["alert"] for g in render(model, m.DEFAULT_PROJECT)["groups"] for r in g["rules"] if "alert" in r]
+    return to_data(plan_rules(model, project))

@@ -14,6 +14,7 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import LADDER_MS, format_ms
 from mlmon_codegen.plan import alert_text
 from mlmon_codegen.plan.burnrate import Tier
+from mlmon_codegen.plan.records import RulePlan
 from mlmon_codegen.spec import model as m
 
 REQUESTS_PER_STEP = 1_000_000  # large enough that a 99.999% objective's threshold is whole errors
@@ -125,8 +126,8 @@ def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any]:
     }
 
 
-def render(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> dict[str, Any]:
-    """Tests for `rule_file`, the model's rendered rules (targets/rules.py)."""
+def render(model: m.Model, project: m.Project, rules: RulePlan) -> dict[str, Any]:
+    """Tests for the model's planned rules (plan/rules.py)."""
     cases: list[dict[str, Any]] = [_model_down_case(model, project)]
     for slo in model.slos:
         if slo.kind == "custom":
@@ -139,6 +140,6 @@ def render(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> dic
         "evaluation_interval": format_ms(evaluation_interval_ms(model)),
         # Without this promtool evaluates groups in random order, and an alert may read the
         # previous tick's recording, which is stale when the interval exceeds the 5m lookback.
-        "group_eval_order": [g["name"] for g in rule_file["groups"]],
+        "group_eval_order": [g.name for g in rules.groups],
         "tests": cases,
     }

@@ -1,5 +1,5 @@
-"""The ML-signal rule groups of a model's rule file: baselines as constant series, feature and
-prediction drift, data quality, confidence, per-class quality, and the retraining triggers.
+"""The ML-signal rule groups of a model's rules, as records: baselines as constant series, feature
+and prediction drift, data quality, confidence, per-class quality, and the retraining triggers.
 
 Groups are evaluated in file order (baselines first), so a rule may read a series that an
 earlier group recorded at the same evaluation.
@@ -7,20 +7,17 @@ earlier group recorded at the same evaluation.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.plan import alert_text
 from mlmon_codegen.plan import drift as d
+from mlmon_codegen.plan.records import Alert, Group, Recording
 from mlmon_codegen.spec import model as m
 
-Rule = dict[str, Any]
-
-
-def _record(name: str, expr: str, labels: dict[str, str]) -> Rule:
-    return {"record": name, "expr": expr, "labels": labels}
+# One series per feature, or per class: the labels these recordings keep (their series estimate).
+FEATURE = (naming.FEATURE_LABEL,)
+CLASS = (naming.CLASS_LABEL,)
 
 
 def _const(value: float) -> str:
@@ -42,100 +39,100 @@ def _numeric(model: m.Model) -> list[m.Feature]:
 # ---------------------------------------------------------------- recording rules
 
 
-def baseline_rules(model: m.Model) -> list[Rule]:
+def baseline_rules(model: m.Model) -> list[Recording]:
     ml = model.ml
     assert ml is not None
     w = ml.drift.window_ms
     rules = []
     for f in model.features:
         for b in d.feature_bins(model, f, w):
-            rules.append(_record(naming.BASELINE_FEATURE_BIN_SHARE, _const(b.baseline), b.labels))
+            rules.append(Recording(naming.BASELINE_FEATURE_BIN_SHARE, _const(b.baseline), b.labels))
         for edge, cdf in zip(f.edges, d.baseline_cdf(f), strict=False):
-            rules.append(_record(naming.BASELINE_FEATURE_CDF, _const(cdf), {
+            rules.append(Recording(naming.BASELINE_FEATURE_CDF, _const(cdf), {
                 **_model_label(model), naming.FEATURE_LABEL: f.name, naming.LE_LABEL: q.number(edge)}))
     if ml.class_priors:
         for b in d.class_bins(model, w):
-            rules.append(_record(naming.BASELINE_PREDICTION_CLASS_SHARE, _const(b.baseline), b.labels))
+            rules.append(Recording(naming.BASELINE_PREDICTION_CLASS_SHARE, _const(b.baseline), b.labels))
     return rules
 
 
-def feature_rules(model: m.Model) -> list[Rule]:
+def feature_rules(model: m.Model) -> list[Recording]:
     ml = model.ml
     assert ml is not None
     w = ml.drift.window_ms
     rules = []
     for f in model.features:
         labels = {**_model_label(model), naming.FEATURE_LABEL: f.name}
-        rules.append(_record(naming.feature_samples(w), d.feature_total(model, f, w), labels))
+        rules.append(Recording(naming.feature_samples(w), d.feature_total(model, f, w), labels))
         for edge in f.edges:
-            rules.append(_record(naming.feature_cdf(w), d.cdf_now(model, f, edge, w),
+            rules.append(Recording(naming.feature_cdf(w), d.cdf_now(model, f, edge, w),
                                  {**labels, naming.LE_LABEL: q.number(edge)}))
         for b in d.feature_bins(model, f, w):
-            rules.append(_record(naming.feature_bin_share(w), b.share, b.labels))
+            rules.append(Recording(naming.feature_bin_share(w), b.share, b.labels))
         if f.expected_range is not None:
-            rules.append(_record(naming.feature_out_of_range_share(w),
+            rules.append(Recording(naming.feature_out_of_range_share(w),
                                  d.out_of_range_share(model, f, w), labels))
-        rules.append(_record(naming.feature_missing_share(w),
+        rules.append(Recording(naming.feature_missing_share(w),
                              d.missing_share(model, f, w), labels))
     if not model.features:
         return rules
     by = [naming.MODEL_LABEL, naming.FEATURE_LABEL]
-    rules.append(_record(naming.feature_psi(w), d.psi(
+    rules.append(Recording(naming.feature_psi(w), d.psi(
         _sel(naming.feature_bin_share(w), model),
-        _sel(naming.BASELINE_FEATURE_BIN_SHARE, model), by, ml.drift.epsilon), {}))
+        _sel(naming.BASELINE_FEATURE_BIN_SHARE, model), by, ml.drift.epsilon), {}, FEATURE))
     if _numeric(model):
-        rules.append(_record(naming.feature_ks(w), d.ks(
+        rules.append(Recording(naming.feature_ks(w), d.ks(
             _sel(naming.feature_cdf(w), model),
-            _sel(naming.BASELINE_FEATURE_CDF, model), by), {}))
-    rules.append(_record(naming.drifted_features_share(w), d.drifted_share(
+            _sel(naming.BASELINE_FEATURE_CDF, model), by), {}, FEATURE))
+    rules.append(Recording(naming.drifted_features_share(w), d.drifted_share(
         _sel(naming.feature_psi(w), model),
         _sel(naming.feature_samples(w), model), ml.drift.psi_warn, ml.drift.min_samples), {}))
     return rules
 
 
-def prediction_rules(model: m.Model) -> list[Rule]:
+def prediction_rules(model: m.Model) -> list[Recording]:
     ml = model.ml
     assert ml is not None
     w = ml.drift.window_ms
     labels = _model_label(model)
-    rules = [_record(naming.ml_predictions(w), d.prediction_total(model, w), labels)]
+    rules = [Recording(naming.ml_predictions(w), d.prediction_total(model, w), labels)]
     if ml.class_priors:
         for b in d.class_bins(model, w):
-            rules.append(_record(naming.prediction_class_share(w), b.share, b.labels))
-        rules.append(_record(naming.prediction_psi(w), d.psi(
+            rules.append(Recording(naming.prediction_class_share(w), b.share, b.labels))
+        rules.append(Recording(naming.prediction_psi(w), d.psi(
             _sel(naming.prediction_class_share(w), model),
             _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
     sw, cw = ml.skew_window_ms, ml.confidence_window_ms
     if sw != w:
-        rules.append(_record(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
-    rules.append(_record(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
-    rules.append(_record(naming.confidence_quantile(cw),
+        rules.append(Recording(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
+    rules.append(Recording(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
+    rules.append(Recording(naming.confidence_quantile(cw),
                          d.confidence_quantile(model, ml.confidence_quantile, cw),
                          {**labels, naming.QUANTILE_LABEL: q.number(ml.confidence_quantile)}))
-    rules.append(_record(naming.confidence_below_floor_share(cw),
+    rules.append(Recording(naming.confidence_below_floor_share(cw),
                          d.confidence_below(model, ml.confidence_floor, cw),
                          {**labels, naming.LE_LABEL: q.number(ml.confidence_floor)}))
     return rules
 
 
-def ground_truth_rules(model: m.Model) -> list[Rule]:
+def ground_truth_rules(model: m.Model) -> list[Recording]:
     ml = model.ml
     assert ml is not None
     labels = _model_label(model)
     gw, aw = ml.ground_truth_window_ms, ml.retrain_accuracy_window_ms
     precision, recall, f1 = d.precision_recall_f1(model, gw)
     rules = [
-        _record(naming.class_precision(gw), precision, labels),
-        _record(naming.class_recall(gw), recall, labels),
-        _record(naming.class_f1(gw), f1, labels),
-        _record(naming.ml_labels(gw), d.labels_total(model, gw), labels),
-        _record(naming.ml_accuracy(gw), d.accuracy(model, gw), labels),
+        Recording(naming.class_precision(gw), precision, labels, CLASS),
+        Recording(naming.class_recall(gw), recall, labels, CLASS),
+        Recording(naming.class_f1(gw), f1, labels, CLASS),
+        Recording(naming.ml_labels(gw), d.labels_total(model, gw), labels),
+        Recording(naming.ml_accuracy(gw), d.accuracy(model, gw), labels),
     ]
     if aw != gw:
-        rules.append(_record(naming.ml_labels(aw), d.labels_total(model, aw), labels))
-        rules.append(_record(naming.ml_accuracy(aw), d.accuracy(model, aw), labels))
+        rules.append(Recording(naming.ml_labels(aw), d.labels_total(model, aw), labels))
+        rules.append(Recording(naming.ml_accuracy(aw), d.accuracy(model, aw), labels))
     for quantile in (0.5, 0.9):
-        rules.append(_record(naming.label_lag_seconds(gw), d.label_lag_quantile(model, quantile, gw),
+        rules.append(Recording(naming.label_lag_seconds(gw), d.label_lag_quantile(model, quantile, gw),
                              {**labels, naming.QUANTILE_LABEL: q.number(quantile)}))
     return rules
 
@@ -144,25 +141,21 @@ def ground_truth_rules(model: m.Model) -> list[Rule]:
 
 
 def _alert(model: m.Model, project: m.Project, key: str, expr: str, severity: str, for_ms: int | None,
-           summary: str, description: str, retrain: bool = False) -> Rule:
+           summary: str, description: str, retrain: bool = False) -> Alert:
     name = naming.ML_ALERTS[key]
     labels = alert_text.base_labels(model, severity)
     if retrain:
         labels[naming.ACTION_LABEL] = naming.RETRAIN_ACTION
-    rule: Rule = {"alert": name, "expr": expr}
-    if for_ms:
-        rule["for"] = format_ms(for_ms)
-    rule["labels"] = labels
-    rule["annotations"] = {"summary": summary, "description": description, **alert_text.links(project, model, name)}
-    return rule
+    return Alert(name, key, severity, expr, for_ms or None, labels,
+                 {"summary": summary, "description": description, **alert_text.links(project, model, name)})
 
 
 def _guarded(expr: str, samples: str, minimum: int, on: tuple[str, ...]) -> str:
     """Every drift alert needs enough observations in the window to mean anything."""
-    return f"{expr} and {q.on(on)} {samples} >= {minimum}"
+    return q.set_op(expr, "and", q.compare(samples, ">=", minimum), on_labels=on)
 
 
-def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
+def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
     ml = model.ml
     assert ml is not None
     dr, w = ml.drift, ml.drift.window_ms
@@ -173,21 +166,22 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
     psi = _sel(naming.feature_psi(w), model)
     share = _sel(naming.drifted_features_share(w), model)
     predictions = _sel(naming.ml_predictions(w), model)
-    out: list[Rule] = []
+    out: list[Alert] = []
     if model.features:
         out.append(_alert(
-            model, project, "feature_drift", _guarded(f"{psi} > {q.number(dr.psi_warn)}", samples, dr.min_samples, mf),
+            model, project, "feature_drift",
+            _guarded(q.compare(psi, ">", q.number(dr.psi_warn)), samples, dr.min_samples, mf),
             "warning", dr.for_ms, f"{model.name}: a feature's distribution drifted from training",
             f"PSI of feature {{{{ $labels.feature }}}} is {{{{ $value | printf \"%.3f\" }}}} over {win} "
             f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g})."))
         out.append(_alert(
             model, project, "feature_drift_severe",
-            _guarded(f"{psi} > {q.number(dr.psi_page)}", samples, dr.min_samples, mf),
+            _guarded(q.compare(psi, ">", q.number(dr.psi_page)), samples, dr.min_samples, mf),
             "critical", dr.for_ms, f"{model.name}: a feature's distribution changed severely",
             f"PSI of feature {{{{ $labels.feature }}}} is {{{{ $value | printf \"%.3f\" }}}} over {win}, "
             f"above the paging threshold {dr.psi_page:g}."))
         out.append(_alert(
-            model, project, "dataset_drift", f"{share} >= {q.number(dr.drifted_share)}", "warning", dr.for_ms,
+            model, project, "dataset_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "warning", dr.for_ms,
             f"{model.name}: many features drifted at once",
             f"{{{{ $value | humanizePercentage }}}} of the features (with at least {dr.min_samples} samples in "
             f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {alert_text.percent(dr.drifted_share)}."))
@@ -196,7 +190,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
             oor = _sel(naming.feature_out_of_range_share(w), model)
             out.append(_alert(
                 model, project, "out_of_range",
-                _guarded(f"{oor} > {q.number(ml.out_of_range_max)}", samples, dr.min_samples, mf),
+                _guarded(q.compare(oor, ">", q.number(ml.out_of_range_max)), samples, dr.min_samples, mf),
                 "warning", dr.for_ms, f"{model.name}: feature values outside the expected range",
                 f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} "
                 f"are outside its expected range (limit {alert_text.percent(ml.out_of_range_max)})."))
@@ -208,9 +202,9 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
             if names:
                 sel = q.selector(miss, [(naming.MODEL_LABEL, "=", model.name),
                                         (naming.FEATURE_LABEL, "=~", "|".join(map(q.regex_escape, names)))])
-                parts.append(f"{sel} > {q.number(limit)}")
+                parts.append(q.compare(sel, ">", q.number(limit)))
         out.append(_alert(
-            model, project, "missing", " or ".join(f"({p})" for p in parts), "warning", dr.for_ms,
+            model, project, "missing", q.any_of(*parts), "warning", dr.for_ms,
             f"{model.name}: feature values are missing",
             f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} are "
             f"missing (features that allow missing values may miss {alert_text.percent(ml.missing_max)})."))
@@ -221,7 +215,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
         ppsi = _sel(naming.prediction_psi(w), model)
         out.append(_alert(
             model, project, "prediction_drift",
-            _guarded(f"{ppsi} > {q.number(dr.psi_warn)}", predictions, dr.min_samples, mo),
+            _guarded(q.compare(ppsi, ">", q.number(dr.psi_warn)), predictions, dr.min_samples, mo),
             "warning", dr.for_ms, f"{model.name}: predicted classes drifted from the training priors",
             f"PSI of the predicted class shares against the training priors is "
             f"{{{{ $value | printf \"%.3f\" }}}} over {win}."))
@@ -229,7 +223,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
     top = _sel(naming.top_class_share(sw), model)
     out.append(_alert(
         model, project, "prediction_skew",
-        _guarded(f"{top} > {q.number(ml.skew_share)}", _sel(naming.ml_predictions(sw), model),
+        _guarded(q.compare(top, ">", q.number(ml.skew_share)), _sel(naming.ml_predictions(sw), model),
                  dr.min_samples, mo),
         "warning", sw, f"{model.name}: predictions heavily skewed to one class",
         f"One class takes {{{{ $value | humanizePercentage }}}} of the predictions over {format_ms(sw)} "
@@ -238,7 +232,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
     cq = _sel(naming.confidence_quantile(cw), model)
     out.append(_alert(
         model, project, "low_confidence",
-        _guarded(f"{cq} < {q.number(ml.confidence_threshold)}", predictions, dr.min_samples, mo),
+        _guarded(q.compare(cq, "<", q.number(ml.confidence_threshold)), predictions, dr.min_samples, mo),
         "warning", cw, f"{model.name}: prediction confidence is low",
         f"{alert_text.percent(ml.confidence_quantile)} of the predictions over {format_ms(cw)} have a confidence "
         f"below {{{{ $value | printf \"%.3f\" }}}} (threshold {ml.confidence_threshold:g})."))
@@ -252,16 +246,16 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Rule]:
     return out
 
 
-def retrain_rules(model: m.Model, project: m.Project) -> list[Rule]:
+def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
     """Alerts labelled action="retrain", severity="info": Alertmanager routes them to a CI webhook."""
     ml = model.ml
     assert ml is not None
     dr, w = ml.drift, ml.drift.window_ms
-    out: list[Rule] = []
+    out: list[Alert] = []
     if ml.retrain_drift_for_ms and model.features:
         share = _sel(naming.drifted_features_share(w), model)
         out.append(_alert(
-            model, project, "retrain_drift", f"{share} >= {q.number(dr.drifted_share)}", "info",
+            model, project, "retrain_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "info",
             ml.retrain_drift_for_ms, f"{model.name}: retrain, the input data drifted for a sustained time",
             f"{{{{ $value | humanizePercentage }}}} of the features have drifted for "
             f"{format_ms(ml.retrain_drift_for_ms)}.", retrain=True))
@@ -271,14 +265,15 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Rule]:
         labels = _sel(naming.ml_labels(aw), model)
         out.append(_alert(
             model, project, "retrain_accuracy",
-            _guarded(f"{acc} < {q.number(ml.retrain_accuracy_floor)}", labels, ml.min_labels, (naming.MODEL_LABEL,)),
+            _guarded(q.compare(acc, "<", q.number(ml.retrain_accuracy_floor)), labels, ml.min_labels,
+                     (naming.MODEL_LABEL,)),
             "info", dr.for_ms, f"{model.name}: retrain, accuracy is below the floor",
             f"Accuracy over {format_ms(aw)} is {{{{ $value | humanizePercentage }}}}, below the retraining floor "
             f"{alert_text.percent(ml.retrain_accuracy_floor)}.", retrain=True))
     if ml.retrain_max_age_ms:
         age = ml.retrain_max_age_ms // 1000
         out.append(_alert(
-            model, project, "retrain_stale", f"{d.model_age_seconds(model)} > {age}", "info", None,
+            model, project, "retrain_stale", q.compare(d.model_age_seconds(model), ">", age), "info", None,
             f"{model.name}: retrain, the model is stale",
             f"The model was trained {{{{ $value | humanizeDuration }}}} ago; the limit is "
             f"{format_ms(ml.retrain_max_age_ms)}.", retrain=True))
@@ -286,25 +281,25 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Rule]:
         lookback = ml.retrain_max_age_ms or 30 * 86_400_000
         out.append(_alert(
             model, project, "retrain_labels",
-            f"{d.labels_since_training(model, lookback)} >= {ml.retrain_new_labels}", "info", None,
+            q.compare(d.labels_since_training(model, lookback), ">=", ml.retrain_new_labels), "info", None,
             f"{model.name}: retrain, enough new labelled rows arrived",
             f"{{{{ $value }}}} labelled rows arrived since the model was trained (trigger: "
             f"{ml.retrain_new_labels}).", retrain=True))
     return out
 
 
-def render_groups(model: m.Model, project: m.Project) -> list[dict[str, Any]]:
-    """Extra groups for the model's rule file; none when the spec asks for no ML signals."""
+def groups(model: m.Model, project: m.Project) -> list[Group]:
+    """The ML groups of the model's rules; none when the spec asks for no ML signals."""
     if model.ml is None:
         return []
-    groups = []
+    out = []
     base = baseline_rules(model)
     if base:
-        groups.append({"name": naming.group(model.name, "ml-baseline"), "rules": base})
+        out.append(Group(naming.group(model.name, "ml-baseline"), tuple(base)))
     if model.features:
-        groups.append({"name": naming.group(model.name, "ml-features"), "rules": feature_rules(model)})
+        out.append(Group(naming.group(model.name, "ml-features"), tuple(feature_rules(model))))
     if model.task == "classification":  # class shares, confidence and the confusion counter
-        groups.append({"name": naming.group(model.name, "ml-predictions"), "rules": prediction_rules(model)})
-        groups.append({"name": naming.group(model.name, "ml-ground-truth"), "rules": ground_truth_rules(model)})
-    groups.append({"name": naming.group(model.name, "ml-alerts"), "rules": alert_rules(model, project)})
-    return groups
+        out.append(Group(naming.group(model.name, "ml-predictions"), tuple(prediction_rules(model))))
+        out.append(Group(naming.group(model.name, "ml-ground-truth"), tuple(ground_truth_rules(model))))
+    out.append(Group(naming.group(model.name, "ml-alerts"), tuple(alert_rules(model, project))))
+    return out

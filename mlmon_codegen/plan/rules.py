@@ -1,0 +1,161 @@
+"""A model's rules as records: SLO recordings per window and over the period, burn-rate alerts per
+tier, SLINoData, ModelDown and the info series; the ML groups come from plan/ml_rules.py.
+
+`plan_rules` is what every target reads (the rule file, unit tests, runbooks, series estimates).
+"""
+
+from __future__ import annotations
+
+from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
+from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.plan import alert_text, eval_groups, ml_rules
+from mlmon_codegen.plan.records import Alert, Group, Recording, Rule, RulePlan
+from mlmon_codegen.plan.sli import period_base_window, window_queries, windows
+from mlmon_codegen.spec import model as m
+
+
+def slo_labels(model: m.Model, slo: m.SLO) -> dict[str, str]:
+    return {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name}
+
+
+def _sel(metric: str, model: m.Model, slo: m.SLO) -> str:
+    return q.selector(metric, slo_labels(model, slo))
+
+
+def _one(metric_or_expr: str, model: m.Model | None = None, slo: m.SLO | None = None) -> str:
+    """One series per (model, slo), whatever external or replica labels a ruler's view adds.
+
+    A Thanos or Mimir ruler (or an HA pair writing to one store) sees each recorded series once
+    per replica; joining or re-recording them as they are gives duplicate-series errors or
+    duplicate alerts. Replicas hold the same value, so `max` picks one without double counting.
+    """
+    expr = _sel(metric_or_expr, model, slo) if model is not None and slo is not None else metric_or_expr
+    return q.agg("max", expr, by=(naming.MODEL_LABEL, naming.SLO_LABEL))
+
+
+def window_rules(model: m.Model, slo: m.SLO, only: tuple[int, ...] | None = None) -> list[Recording]:
+    labels = slo_labels(model, slo)
+    rules = []
+    for w in windows(slo) if only is None else only:
+        wq = window_queries(model, slo, w)
+        if wq.ratio is not None:
+            rules.append(Recording(naming.slo_error_ratio(w), wq.ratio, labels))
+        else:
+            assert wq.errors is not None and wq.total is not None
+            rules.append(Recording(naming.slo_errors(w), wq.errors, labels))
+            rules.append(Recording(naming.slo_requests(w), wq.total, labels))
+            # Divide the recorded sums: the ratio of event counts, never an average of ratios.
+            rules.append(Recording(naming.slo_error_ratio(w), q.binop(
+                _one(naming.slo_errors(w), model, slo), "/", _one(naming.slo_requests(w), model, slo)), labels))
+        rules.append(Recording(naming.slo_burn_rate(w), q.binop(
+            _one(naming.slo_error_ratio(w), model, slo), "/", q.number(slo.budget)), labels))
+    return rules
+
+
+def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recording]:
+    labels = slo_labels(model, slo)
+    base = period_base_window(slo, project.evaluation_interval_ms)
+    period = format_ms(slo.period_ms)
+    if slo.custom and slo.custom.error_ratio_query is not None:
+        ratio = _one(q.call("avg_over_time", q.rng(_sel(naming.slo_error_ratio(base), model, slo), period)))
+    else:
+        ratio = q.binop(_one(q.call("sum_over_time", q.rng(_sel(naming.slo_errors(base), model, slo), period))),
+                        "/", _one(q.call("sum_over_time", q.rng(_sel(naming.slo_requests(base), model, slo), period))))
+    return [
+        Recording(naming.SLO_OBJECTIVE, q.call("vector", q.number(round(slo.objective / 100, 12))), labels),
+        Recording(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels),
+        Recording(naming.SLO_BUDGET_REMAINING, q.one_minus(q.binop(
+            _one(naming.SLO_PERIOD_ERROR_RATIO, model, slo), "/", q.number(slo.budget))), labels),
+    ]
+
+
+def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[Alert]:
+    alerts = []
+    for tier in slo.tiers:
+        expr = q.binop(q.compare(_one(naming.slo_error_ratio(tier.short_ms), model, slo), ">", tier.threshold), "and",
+                       q.compare(_one(naming.slo_error_ratio(tier.long_ms), model, slo), ">", tier.threshold))
+        if slo.min_events:
+            events = q.times(_one(naming.slo_requests(tier.long_ms), model, slo), tier.long_ms // 1000)
+            expr = q.binop(expr, "and", q.compare(events, ">=", slo.min_events))
+        name = naming.burn_alert(slo.name, tier.name)
+        alerts.append(Alert(
+            name, "burn", tier.severity, expr, slo.for_ms or None, alert_text.burn_labels(model, slo, tier),
+            {"summary": alert_text.burn_summary(model, slo, tier),
+             "description": alert_text.burn_description(slo, tier), **alert_text.links(project, model, name)},
+            slo=slo.name, tier=tier.name))
+    return alerts
+
+
+def up_selector(model: m.Model) -> str:
+    return q.selector("up", {"job": naming.job(model.name)})
+
+
+def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> Alert:
+    shortest = windows(slo)[0]
+    name = naming.no_data_alert(slo.name)
+    service_up = q.binop(q.agg("max", up_selector(model)), "==", "1")
+    absent = q.call("absent", _sel(naming.slo_error_ratio(shortest), model, slo))
+    return Alert(
+        name, "no_data", "warning", q.set_op(absent, "and", service_up, on_labels=()), model.no_data_for_ms,
+        {**alert_text.base_labels(model, "warning"), naming.SLO_LABEL: slo.name},
+        {"summary": alert_text.no_data_summary(model, slo), "description": alert_text.no_data_description(model, slo),
+         **alert_text.links(project, model, name)},
+        slo=slo.name)
+
+
+def model_down_alert(model: m.Model, project: m.Project) -> Alert:
+    up = up_selector(model)
+    parts = [q.compare(q.agg("max", up), "==", 0), q.call("absent", up)]
+    if model.no_traffic_for_ms:
+        sel = q.selector(model.metrics.requests, {model.metrics.model_label: model.metrics.model_value})
+        parts.append(q.compare(q.agg("sum", q.rate(sel, model.no_traffic_for_ms)), "==", 0))
+    name = naming.MODEL_DOWN_ALERT
+    return Alert(
+        name, "model_down", "critical", q.any_of(*parts), model.model_down_for_ms,
+        alert_text.base_labels(model, "critical"),
+        {"summary": alert_text.model_down_summary(model), "description": alert_text.model_down_description(model),
+         **alert_text.links(project, model, name)})
+
+
+def window_groups(model: m.Model, project: m.Project) -> list[Group]:
+    """The window recordings, one group per evaluation interval fitted to the windows it reads
+    (plan/eval_groups.py); the global interval's group keeps the plain name and no `interval`."""
+    by_interval: dict[int, list[Rule]] = {}
+    for slo in model.slos:
+        for w in windows(slo):
+            interval = eval_groups.interval_for(w, project.evaluation_interval_ms)
+            by_interval.setdefault(interval, []).extend(window_rules(model, slo, (w,)))
+    groups = []
+    for interval, rules in sorted(by_interval.items()):
+        if interval == project.evaluation_interval_ms:
+            groups.append(Group(naming.group(model.name, "slo-windows"), tuple(rules)))
+        else:
+            groups.append(Group(naming.group(model.name, f"slo-windows-{format_ms(interval)}"), tuple(rules),
+                                interval))
+    return groups
+
+
+def info_rule(model: m.Model) -> Recording:
+    return Recording(naming.MODEL_INFO, q.call("vector", "1"),
+                     {naming.MODEL_LABEL: model.name, naming.TEAM_LABEL: model.team,
+                      naming.DASHBOARD_UID_LABEL: naming.dashboard_uid(model.name)})
+
+
+def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
+    """Every rule of the model's rule file, in file order."""
+    groups: list[Group] = []
+    if model.slos:
+        groups.extend(window_groups(model, project))
+        groups.append(Group(naming.group(model.name, "slo-period"),
+                            tuple(r for slo in model.slos for r in period_rules(model, slo, project)),
+                            eval_groups.period_interval(project.evaluation_interval_ms)))
+    # The info series rides in the alerts group, which every model has: a group of its own would add
+    # Prometheus' fixed per-group cost for every model of a fleet.
+    alerts: list[Rule] = [info_rule(model), model_down_alert(model, project)]
+    for slo in model.slos:
+        alerts.extend(burn_alerts(model, slo, project))
+        alerts.append(no_data_alert(model, slo, project))
+    groups.append(Group(naming.group(model.name, "alerts"), tuple(alerts)))
+    groups.extend(ml_rules.groups(model, project))  # none without ML sections
+    return RulePlan(model.name, tuple(groups))
