@@ -48,7 +48,7 @@ def model_artifacts(model: m.Model, project: m.Project, targets: Sequence[str] =
 
 def fleet_artifacts(fleet: m.Fleet, targets: Sequence[str] = (), model_paths: Iterable[str] = ()) -> list[Artifact]:
     """`model_paths`: every per-model path, for the artifacts that list them (the kustomization)."""
-    out = [Artifact(prometheus_config.PATH, prometheus_config.render(fleet), generate_platforms.fleet_sources(fleet)),
+    out = [Artifact(prometheus_config.PATH, prometheus_config.render(fleet), fleet.sources),
            *dashboards.fleet_artifacts(fleet),
            *alertmanager.artifacts(fleet)]  # nothing when the project has no `alertmanager:` section
     rendered = {a.path: a for a in out}

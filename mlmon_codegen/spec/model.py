@@ -269,3 +269,8 @@ class Fleet:
 
     project: Project
     models: tuple[Model, ...] = field(default_factory=tuple)
+
+    @property
+    def sources(self) -> str:
+        """The input files, for the header of an artifact built from the whole fleet."""
+        return ", ".join(sorted({self.project.source, *(x.source for x in self.models)} - {DEFAULT_PROJECT.source}))

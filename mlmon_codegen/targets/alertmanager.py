@@ -181,7 +181,7 @@ def artifacts(fleet: m.Fleet) -> list[Artifact]:
     am = fleet.project.alertmanager
     if am is None:  # the project configures no routing: nothing to generate
         return []
-    sources = ", ".join(sorted({fleet.project.source, *(x.source for x in fleet.models)}))
+    sources = fleet.sources
     tests = {"config": f"../{naming.ALERTMANAGER_CONFIG}", "cases": route_cases(fleet, am)}
     return [
         Artifact(naming.ALERTMANAGER_CONFIG, render_config(fleet, am), sources),

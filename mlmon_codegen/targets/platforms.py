@@ -25,10 +25,6 @@ class Target(NamedTuple):
     fleet: Callable[[m.Fleet, Rendered, Sequence[str]], list[Artifact]]
 
 
-def fleet_sources(fleet: m.Fleet) -> str:
-    return ", ".join(sorted({fleet.project.source, *(x.source for x in fleet.models)} - {"(defaults)"}))
-
-
 def _rule_file(model: m.Model, rendered: Rendered) -> dict[str, Any]:
     data: dict[str, Any] = rendered[naming.rules_file(model.name)].data
     return data
@@ -51,7 +47,7 @@ def kubernetes_fleet(fleet: m.Fleet, rendered: Rendered, paths: Sequence[str]) -
         board = rendered[naming.FLEET_DASHBOARD_FILE]
         out.append(_k8s(extras.dashboard_configmap(fleet.project, board), board.source))
     resources = [p for p in paths if p.startswith(naming.K8S_DIR)] + [a.path for a in out]
-    out.append(Artifact(naming.KUSTOMIZATION_FILE, k8s.kustomization(resources), fleet_sources(fleet)))
+    out.append(Artifact(naming.KUSTOMIZATION_FILE, k8s.kustomization(resources), fleet.sources))
     return out
 
 

@@ -261,5 +261,5 @@ def fleet_artifacts(fleet: m.Fleet) -> list[Artifact]:
     """The fleet overview; none for an empty fleet."""
     if not fleet.models:
         return []
-    sources = ", ".join(sorted({x.source for x in fleet.models}))
+    sources = fleet.sources
     return [Artifact(naming.FLEET_DASHBOARD_FILE, render_fleet(fleet), sources, "json")]
