@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from mlmon_codegen.plan.explain import SLOMath, TierMath, explain_model, human, plural
+from mlmon_codegen.core.text import human, percent
+from mlmon_codegen.plan.explain import SLOMath, TierMath, explain_model, plural
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import discover, load_file
 
@@ -40,7 +41,7 @@ def _requests(n: float) -> str:
 
 def _row(t: TierMath) -> tuple[str, ...]:
     return (t.name, t.severity, f"{t.factor:.3g}x", f"{human(t.long_s)} / {human(t.short_s)}",
-            f"{t.threshold * 100:.4g}%",
+            percent(t.threshold),
             f"{t.budget_consumed:.0%}", human(t.time_to_fire_full_s), human(t.time_to_fire_double_s),
             human(t.reset_s), human(t.exhaustion_s))
 
@@ -68,7 +69,7 @@ def render_text(model: m.Model, maths: list[SLOMath]) -> str:
     for s in maths:
         lines.append("")
         lines.append(f"SLO {s.name}: {_what(s, model)}")
-        budget = (f"  Error budget: {s.budget * 100:.4g}% of events, the same as "
+        budget = (f"  Error budget: {percent(s.budget)} of events, the same as "
                   f"{human(s.budget_outage_s)} of full outage in {human(s.period_s)}")
         if s.budget_requests is not None:
             budget += f", or {_requests(s.budget_requests)} failed requests at the expected traffic"

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana import dashboards
-
-
-def percent(ratio: float) -> str:
-    """Go's humanizePercentage: %.4g of the percentage."""
-    return f"{ratio * 100:.4g}%"
 
 
 def base_labels(model: m.Model, severity: str) -> dict[str, str]:

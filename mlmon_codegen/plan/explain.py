@@ -13,11 +13,10 @@ Pure arithmetic over the internal model, with the SRE Workbook's formulas ("Aler
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mlmon_codegen.core import durations
+from mlmon_codegen.core.text import human
 from mlmon_codegen.plan import burnrate
 from mlmon_codegen.spec import model as m
 
@@ -136,16 +135,6 @@ def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
 
 def explain_model(model: m.Model, project: m.Project) -> list[SLOMath]:
     return [explain_slo(model, slo, project) for slo in model.slos]
-
-
-def human(seconds: float) -> str:
-    """52s, 4m56s, 2d2h: two units are enough for a person. Sub-10s values keep 2-3 digits."""
-    if math.isinf(seconds):
-        return "never"
-    if seconds < 10:
-        return f"{seconds:.2g}s" if seconds < 1 else f"{seconds:.3g}s"
-    text = durations.format_ms(round(seconds) * 1000)
-    return "".join(re.findall(r"\d+(?:ms|[dhms])", text)[:2])
 
 
 def plural(n: int, noun: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan import alert_text
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Group, Recording
@@ -184,7 +185,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
             model, project, "dataset_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "warning", dr.for_ms,
             f"{model.name}: many features drifted at once",
             f"{{{{ $value | humanizePercentage }}}} of the features (with at least {dr.min_samples} samples in "
-            f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {alert_text.percent(dr.drifted_share)}."))
+            f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {percent(dr.drifted_share)}."))
         ranged = [f.name for f in model.features if f.expected_range is not None]
         if ranged:
             oor = _sel(naming.feature_out_of_range_share(w), model)
@@ -193,7 +194,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
                 _guarded(q.compare(oor, ">", q.number(ml.out_of_range_max)), samples, dr.min_samples, mf),
                 "warning", dr.for_ms, f"{model.name}: feature values outside the expected range",
                 f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} "
-                f"are outside its expected range (limit {alert_text.percent(ml.out_of_range_max)})."))
+                f"are outside its expected range (limit {percent(ml.out_of_range_max)})."))
         miss = naming.feature_missing_share(w)
         strict = [f.name for f in model.features if not f.allow_missing]
         lenient = [f.name for f in model.features if f.allow_missing]
@@ -207,7 +208,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
             model, project, "missing", q.any_of(*parts), "warning", dr.for_ms,
             f"{model.name}: feature values are missing",
             f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} are "
-            f"missing (features that allow missing values may miss {alert_text.percent(ml.missing_max)})."))
+            f"missing (features that allow missing values may miss {percent(ml.missing_max)})."))
     if model.task != "classification":
         out.extend(retrain_rules(model, project))
         return out
@@ -227,14 +228,14 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
                  dr.min_samples, mo),
         "warning", sw, f"{model.name}: predictions heavily skewed to one class",
         f"One class takes {{{{ $value | humanizePercentage }}}} of the predictions over {format_ms(sw)} "
-        f"(limit {alert_text.percent(ml.skew_share)})."))
+        f"(limit {percent(ml.skew_share)})."))
     cw = ml.confidence_window_ms
     cq = _sel(naming.confidence_quantile(cw), model)
     out.append(_alert(
         model, project, "low_confidence",
         _guarded(q.compare(cq, "<", q.number(ml.confidence_threshold)), predictions, dr.min_samples, mo),
         "warning", cw, f"{model.name}: prediction confidence is low",
-        f"{alert_text.percent(ml.confidence_quantile)} of the predictions over {format_ms(cw)} have a confidence "
+        f"{percent(ml.confidence_quantile)} of the predictions over {format_ms(cw)} have a confidence "
         f"below {{{{ $value | printf \"%.3f\" }}}} (threshold {ml.confidence_threshold:g})."))
     if ml.no_labels_for_ms:
         out.append(_alert(
@@ -269,7 +270,7 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
                      (naming.MODEL_LABEL,)),
             "info", dr.for_ms, f"{model.name}: retrain, accuracy is below the floor",
             f"Accuracy over {format_ms(aw)} is {{{{ $value | humanizePercentage }}}}, below the retraining floor "
-            f"{alert_text.percent(ml.retrain_accuracy_floor)}.", retrain=True))
+            f"{percent(ml.retrain_accuracy_floor)}.", retrain=True))
     if ml.retrain_max_age_ms:
         age = ml.retrain_max_age_ms // 1000
         out.append(_alert(

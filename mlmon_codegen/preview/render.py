@@ -26,6 +26,7 @@ import click
 
 from mlmon_codegen.check.dashboards import panels, substitute, variables
 from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.core.text import percent
 
 Fetch = Callable[[str, dict[str, str]], dict[str, Any]]
 
@@ -106,7 +107,7 @@ def fmt(v: float, unit: str) -> str:
     if math.isnan(v):
         return "NaN"
     if unit == "percentunit":
-        return f"{v * 100:.4g}%"
+        return percent(v)
     if unit == "s":
         return f"{v * 1000:.3g} ms" if abs(v) < 1 else f"{v:.3g} s"
     if unit == "reqps":

@@ -15,6 +15,8 @@ from typing import Any
 
 import jinja2
 
+from mlmon_codegen.core import text
+
 # Jinja's FileSystemLoader needs a folder: the package is installed as files (wheel or editable), never zipped.
 DEFAULT_DIR = Path(str(resources.files("mlmon_codegen") / "templates"))
 
@@ -40,7 +42,7 @@ def environment(paths: tuple[str, ...]) -> jinja2.Environment:
         autoescape=False,  # Markdown and YAML comments, never HTML
         auto_reload=False,  # a run reads each template once; no stat of it per runbook
     )
-    env.filters["pct"] = lambda ratio, digits=4: f"{ratio * 100:.{digits}g}%"
+    env.filters["pct"] = text.percent
     return env
 
 

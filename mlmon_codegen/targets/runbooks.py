@@ -12,8 +12,9 @@ from typing import Any
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.core.text import human
 from mlmon_codegen.emit.write import Artifact, WriteError
-from mlmon_codegen.plan.explain import TierMath, explain_slo, human
+from mlmon_codegen.plan.explain import TierMath, explain_slo
 from mlmon_codegen.plan.records import Alert, RulePlan
 from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m

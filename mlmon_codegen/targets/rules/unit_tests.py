@@ -12,6 +12,7 @@ from typing import Any
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import LADDER_MS, format_ms
+from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan import alert_text
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.plan.records import RulePlan
@@ -97,7 +98,7 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
             "exp_labels": alert_text.burn_labels(model, slo, tier),
             "exp_annotations": {
                 "summary": alert_text.burn_summary(model, slo, tier),
-                "description": alert_text.burn_description(slo, tier, alert_text.percent(ratio)),
+                "description": alert_text.burn_description(slo, tier, percent(ratio)),
                 **alert_text.links(project, model, name),
             },
         }]
