@@ -17,7 +17,6 @@ TEAM_LABEL = "team"
 SEVERITY_LABEL = "severity"
 TIER_LABEL = "tier"
 ACTION_LABEL = "action"
-WINDOW_LABEL = "window"
 
 
 def job(model: str) -> str:

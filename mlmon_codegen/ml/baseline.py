@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.ml import data as mldata
 from mlmon_codegen.spec import v1
@@ -111,7 +111,3 @@ def render(data: dict[str, Any], spec_path: str) -> bytes:
     head = (f"# Training baseline for {spec_path}, written by `mlmon baseline` from "
             f"{data['metadata']['source']}.\n# Review it in Git like the spec; regenerate it rather than edit it.\n")
     return (head + dump_yaml(data)).encode()
-
-
-def check_problem(path: str, message: str) -> Problem:
-    return Problem(path, 0, 0, "", message)

@@ -30,7 +30,6 @@ POLICY: tuple[TierPolicy, ...] = (
     TierPolicy("ticket-fast", Fraction(10, 100), 30, "warning"),
     TierPolicy("ticket-slow", Fraction(10, 100), 10, "warning"),
 )
-TIER_NAMES = tuple(t.name for t in POLICY)
 
 
 @dataclass(frozen=True)
