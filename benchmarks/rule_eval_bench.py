@@ -37,6 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from mlmon_codegen.core import durations
 from mlmon_codegen.core import promql as q
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.plan import series as cardinality
 from mlmon_codegen.plan.sli import window_queries, windows
 from mlmon_codegen.spec import model as m
@@ -121,7 +122,7 @@ def sloth_groups(model: m.Model) -> list[dict]:
              "expr": "1 - " + q.selector("slo:period_burn_rate:ratio", sid), "labels": meta_labels},
         ]
         alerts = []
-        for severity, tiers in (("page", slo.tiers[:2]), ("ticket", slo.tiers[2:])):
+        for severity, tiers in (("page", burnrate.tiers(slo)[:2]), ("ticket", burnrate.tiers(slo)[2:])):
             parts = []
             for t in tiers:
                 th = q.number(t.threshold)

@@ -17,6 +17,7 @@ from conftest import ROOT, run_mlmon
 
 from mlmon_codegen.check import dashboards as dc
 from mlmon_codegen.core import naming
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.preview import render as preview
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.grafana import dashboards
@@ -184,7 +185,7 @@ def test_thresholds_from_the_spec_are_drawn(fleet):
     burn = next(p for p in board["panels"] if p["title"] == "availability: burn rate")
     factors = sorted(s["value"] for s in burn["fieldConfig"]["defaults"]["thresholds"]["steps"] if s["value"])
     availability = next(s for s in iris.slos if s.kind == "availability")
-    assert factors == sorted(t.factor for t in availability.tiers)
+    assert factors == sorted(t.factor for t in burnrate.tiers(availability))
 
 
 def test_long_model_names_get_short_unique_uids(fleet):

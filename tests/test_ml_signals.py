@@ -19,6 +19,7 @@ from prometheus_client.utils import floatToGoString
 
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.ml import data as mldata
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.rules import rule_file as rules
 
@@ -282,7 +283,7 @@ def test_accuracy_burn_class_quality_and_accuracy_trigger(model, rule_file):
                 counter("ml_prediction_requests_total", "", 20)]
 
     slo = next(s for s in model.slos if s.kind == "accuracy")
-    paging = [t for t in slo.tiers if t.severity == "critical"]
+    paging = [t for t in burnrate.tiers(slo) if t.severity == "critical"]
     # wrong labels per minute, for 10 right ones: an error ratio above every paging threshold
     target = (1 + max(t.threshold for t in paging)) / 2
     wrong = int(np.ceil(10 * target / (1 - target)))

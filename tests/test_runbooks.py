@@ -10,6 +10,8 @@ from conftest import ROOT
 from mlmon_codegen.build import generate
 from mlmon_codegen.core import naming
 from mlmon_codegen.emit.write import WriteError, render_files
+from mlmon_codegen.plan.records import Alert
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets import prose, runbooks
 
@@ -64,26 +66,29 @@ def test_burn_runbook_says_what_fired_the_math_the_promql_and_the_dashboard(exam
     assert "## First steps" in text and "error_type" in text  # the errors kind's first steps
 
 
-@pytest.mark.parametrize(("rule", "kind"), [
-    ({"alert": "ModelDown", "labels": {}}, "model-down"),
-    ({"alert": "FeatureDriftHigh", "labels": {}}, "drift"),
-    ({"alert": "FeatureOutOfRange", "labels": {}}, "drift"),
-    ({"alert": "NoGroundTruthLabels", "labels": {}}, "accuracy"),
-    ({"alert": "PredictionClassSkew", "labels": {}}, "skew"),
-    ({"alert": "ModelAccuracyBelowFloor", "labels": {}}, "accuracy"),
-    ({"alert": "ModelStale", "labels": {"action": "retrain"}}, "retrain"),
-    ({"alert": "SomethingNew", "labels": {}}, "alert"),
+@pytest.mark.parametrize(("family", "template"), [
+    ("model_down", "model-down"), ("no_data", "no-data"), ("feature_drift", "drift"), ("out_of_range", "drift"),
+    ("no_labels", "accuracy"), ("prediction_skew", "skew"), ("low_confidence", "skew"),
+    ("retrain_stale", "retrain"), ("something_new", "alert"),
 ])
-def test_alert_kinds(rule: dict, kind: str) -> None:
-    assert runbooks.alert_kind(rule, None) == kind
+def test_alert_families_pick_their_template(family: str, template: str) -> None:
+    alert = Alert("X", family, "warning", "vector(1)", None, {}, {})
+    assert runbooks.template_kind(alert, None) == template
+
+
+def test_every_planned_alert_has_a_template_of_its_own() -> None:
+    fleet = load_and_validate([ROOT / "specs"]).fleet
+    for model in fleet.models:
+        for alert in plan_rules(model, fleet.project).alerts():
+            slo = next((s for s in model.slos if s.name == alert.slo), None)
+            assert runbooks.template_kind(alert, slo) != "alert", alert.name
 
 
 def test_a_new_alert_kind_gets_the_generic_runbook() -> None:
     fleet = load_and_validate([ROOT / "specs" / "iris-classifier.yaml"]).fleet
-    rule = {"alert": "SomethingNew", "expr": "vector(1) > 0", "labels": {"model": "iris-classifier",
-                                                                       "severity": "info"},
-            "annotations": {"summary": "something new happened"}}
-    text = runbooks.render(fleet.models[0], fleet.project, rule)
+    alert = Alert("SomethingNew", "something_new", "info", "vector(1) > 0", None,
+                  {"model": "iris-classifier", "severity": "info"}, {"summary": "something new happened"})
+    text = runbooks.render(fleet.models[0], fleet.project, alert)
     assert "# SomethingNew on iris-classifier" in text and "vector(1) > 0" in text
     assert "## First steps" in text
 
@@ -139,7 +144,7 @@ def test_runbooks_are_deterministic(example: dict) -> None:
 
 
 def test_default_templates_exist_for_every_kind() -> None:
-    kinds = set(runbooks.SLO_ALERT_KINDS.values()) | {k for _, k in runbooks.NAME_KINDS} | {"model-down", "no-data"}
+    kinds = set(runbooks.SLO_ALERT_KINDS.values()) | set(runbooks.FAMILY_TEMPLATES.values())
     for kind in kinds:
         assert (prose.DEFAULT_DIR / "runbooks" / f"{kind}.md.j2").is_file(), kind
     assert (prose.DEFAULT_DIR / "runbooks" / "alert.md.j2").is_file()

@@ -8,6 +8,7 @@ import pytest
 
 from mlmon_codegen.core import promql
 from mlmon_codegen.core.errors import SpecError
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.spec.load import load_text
 from mlmon_codegen.spec.validate import validate_documents
 
@@ -68,7 +69,7 @@ def test_seed_slo_yaml_is_accepted_as_written():
     assert slos["latency-p99"].objective == 99.0 and slos["latency-p99"].threshold_s == pytest.approx(0.1)
     assert slos["latency-p50"].threshold_s == pytest.approx(0.02)
     # A 50% objective leaves a 50% budget: only the slow ticket can ever fire.
-    assert [t.name for t in slos["latency-p50"].tiers] == ["ticket-slow"]
+    assert [t.name for t in burnrate.tiers(slos["latency-p50"])] == ["ticket-slow"]
 
 
 def test_custom_latency_metric_needs_its_threshold_among_its_buckets():

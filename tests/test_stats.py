@@ -32,17 +32,6 @@ def _model(fleet: m.Fleet, name: str) -> m.Model:
     return next(x for x in fleet.models if x.name == name)
 
 
-def test_expression_series_follow_the_labels_the_aggregation_keeps():
-    card = {"feature": 4, "predicted_class": 3, "actual_class": 3}
-    assert cardinality.expr_series('sum(rate(x{a="b"}[5m]))', card) == 1
-    assert cardinality.expr_series("sum by (model, feature) (rate(x[5m]))", card) == 4
-    assert cardinality.expr_series("(sum by (predicted_class, actual_class) (x)) / (sum(y))", card) == 9
-    assert cardinality.expr_series("max without (le) (sum by (feature, le) (x))", card) == 4
-    assert cardinality.expr_series('(sum(x)) or vector(0)', card) == 1
-    # A parenthesis inside a quoted label value does not confuse the parser.
-    assert cardinality.expr_series('sum by (feature) (x{a=")("})', card) == 4
-
-
 def test_slo_series_are_four_per_window_plus_the_period(fleet):
     model = _model(fleet, "iris-classifier")
     est = dict(cardinality.estimate(model, fleet.project).by_record)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from mlmon_codegen.build.load import check_documents
 from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.emit.write import WriteError, create_files, dump_yaml
 from mlmon_codegen.spec import openslo
 from mlmon_codegen.spec.load import load_text
-from mlmon_codegen.spec.validate import validate_documents
 
 EXIT_INVALID = 2
 
@@ -47,7 +47,7 @@ def specs_text(files: tuple[str, ...], team: str, targets: list[str]) -> dict[st
         if errs or doc is None:
             raise SpecError(errs)
         checked.append(doc)
-    validate_documents(checked)
+    check_documents(checked)
     return out
 
 

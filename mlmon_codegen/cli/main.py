@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from mlmon_codegen.build import generate as gen
+from mlmon_codegen.build.load import load_fleet
 from mlmon_codegen.check import promtool
 from mlmon_codegen.cli import explain, imports, init
 from mlmon_codegen.cli import ml as ml_commands
@@ -21,7 +22,7 @@ from mlmon_codegen.cli.up import up as up_command
 from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.emit.write import WriteError, diff
 from mlmon_codegen.preview.render import preview_command
-from mlmon_codegen.spec.validate import Result, load_and_validate
+from mlmon_codegen.spec.validate import Result
 
 EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 1, 2, 3
 
@@ -36,7 +37,7 @@ def _fail(problems: list[object], code: int = EXIT_INVALID) -> None:
 
 def _load(paths: tuple[str, ...], check_queries: bool = True) -> Result:
     try:
-        result = load_and_validate([Path(p) for p in paths])
+        result = load_fleet([Path(p) for p in paths])
     except SpecError as exc:
         _fail(list(exc.problems))
     for warning in result.warnings:  # e.g. alerts that reach no receiver: worth saying, not fatal

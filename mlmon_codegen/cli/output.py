@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
+from mlmon_codegen.build.load import load_fleet
 from mlmon_codegen.check import promtool
 from mlmon_codegen.core.errors import Problem, SpecError
-from mlmon_codegen.spec.validate import load_and_validate
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -32,7 +32,7 @@ def validate_report(paths: tuple[str, ...]) -> tuple[dict[str, Any], int]:
     problems: list[Problem] = []
     models: list[str] = []
     try:
-        result = load_and_validate([Path(p) for p in paths])
+        result = load_fleet([Path(p) for p in paths])
     except SpecError as exc:
         problems = list(exc.problems)
     else:

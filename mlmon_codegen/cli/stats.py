@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
+from mlmon_codegen.build.load import load_fleet
 from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.plan import series as cardinality
-from mlmon_codegen.spec.validate import load_and_validate
 
 
 def _part(record: str) -> str:
@@ -28,7 +28,7 @@ def stats_command(paths: tuple[str, ...], as_json: bool) -> None:
     refused by `validate` and `generate`, so this command reads them without that check.
     """
     try:
-        fleet = load_and_validate([Path(p) for p in paths], check_budget=False).fleet
+        fleet = load_fleet([Path(p) for p in paths], check_budget=False).fleet
     except SpecError as exc:
         for p in exc.problems:
             click.echo(str(p), err=True)

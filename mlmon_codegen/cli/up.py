@@ -15,10 +15,10 @@ from types import FrameType
 import click
 
 from mlmon_codegen.build import generate as gen
+from mlmon_codegen.build.load import load_fleet
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.emit.write import WriteError, diff
-from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.configs import PROMETHEUS_CONFIG
 from mlmon_codegen.stack.harness import Stack, StackError
 
@@ -54,7 +54,7 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
     except ValueError as exc:
         _fail([f"--for: {exc}"])
     try:
-        fleet = load_and_validate([Path(p) for p in spec_paths]).fleet
+        fleet = load_fleet([Path(p) for p in spec_paths]).fleet
         d = diff(out_path, gen.files(fleet))
         if d.stale or d.missing:  # extra files are other targets' (out/ holds kubernetes/ and more)
             click.echo(f"warning: {out} is not what {', '.join(spec_paths)} generate: run `mlmon generate`", err=True)

@@ -23,6 +23,23 @@ class Problem:
         return f"{place}:{kind}{where} {self.message}{hint}"
 
 
+@dataclass(frozen=True)
+class Site:
+    """Where a value was written, kept in the model so that a later stage (planning) can locate
+    the problems it finds with it."""
+
+    file: str
+    line: int
+    column: int
+    field: str
+
+    def problem(self, message: str, hint: str = "", warning: bool = False) -> Problem:
+        return Problem(self.file, self.line, self.column, self.field, message, hint, warning)
+
+
+NOWHERE = Site("(none)", 0, 0, "")  # for models built in code rather than from a file
+
+
 class SpecError(Exception):
     """Raised with every problem found, so the user fixes them all in one pass."""
 

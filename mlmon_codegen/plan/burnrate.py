@@ -7,10 +7,12 @@ Workbook's table (14.4/6/3/1 over 1h/6h/1d/3d with 5m/30m/2h/6h short windows).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from fractions import Fraction
 
 from mlmon_codegen.core import durations
+from mlmon_codegen.spec import model as m
 
 SHORT_DIVISOR = 12
 MIN_SCRAPES_PER_WINDOW = 4
@@ -107,3 +109,20 @@ def plan_tiers(period_ms: int, objective_percent: float, scrape_interval_ms: int
     if not tiers and not problems:
         problems.extend(skipped or ["no alert tier is enabled"])
     return tiers, problems
+
+
+@functools.lru_cache(maxsize=4096)
+def _planned(period_ms: int, objective: float, scrape_interval_ms: int,
+             wanted: tuple[str, ...] | None) -> tuple[tuple[Tier, ...], tuple[str, ...]]:
+    found, problems = plan_tiers(period_ms, objective, scrape_interval_ms, wanted)
+    return tuple(found), tuple(problems)
+
+
+def tiers(slo: m.SLO) -> tuple[Tier, ...]:
+    """The SLO's alert tiers: the ones it names, or every one that can fire."""
+    return _planned(slo.period_ms, slo.objective, slo.scrape_interval_ms, slo.alert_tiers)[0]
+
+
+def tier_problems(slo: m.SLO) -> tuple[str, ...]:
+    """Why a tier the SLO names cannot work, or why it has no tier at all."""
+    return _planned(slo.period_ms, slo.objective, slo.scrape_interval_ms, slo.alert_tiers)[1]

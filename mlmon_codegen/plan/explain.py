@@ -106,7 +106,7 @@ def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: flo
 
 def _skipped(slo: m.SLO, scrape_ms: int) -> list[str]:
     """Default tiers the planner left out, and why (for instance a p50 SLO's fast tiers)."""
-    have = {t.name for t in slo.tiers}
+    have = {t.name for t in burnrate.tiers(slo)}
     reasons = []
     for policy in burnrate.POLICY:
         if policy.name in have:
@@ -121,7 +121,7 @@ def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
     detect_s = (model.scrape.interval_ms + project.evaluation_interval_ms) / 1000
     budget = slo.budget
     outage_s = budget * slo.period_ms / 1000
-    tiers = [_tier_math(slo, t, rps, detect_s) for t in slo.tiers]
+    tiers = [_tier_math(slo, t, rps, detect_s) for t in burnrate.tiers(slo)]
     warnings = []
     if outage_s < detect_s:
         warnings.append(f"a full outage spends the whole budget in {human(outage_s)}, faster than one scrape "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
-from mlmon_codegen.plan import alert_text, eval_groups, ml_rules
+from mlmon_codegen.plan import alert_text, burnrate, eval_groups, ml_rules
 from mlmon_codegen.plan.records import Alert, Group, Recording, Rule, RulePlan
 from mlmon_codegen.plan.sli import period_base_window, window_queries, windows
 from mlmon_codegen.spec import model as m
@@ -72,7 +72,7 @@ def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recordi
 
 def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[Alert]:
     alerts = []
-    for tier in slo.tiers:
+    for tier in burnrate.tiers(slo):
         expr = q.binop(q.compare(_one(naming.slo_error_ratio(tier.short_ms), model, slo), ">", tier.threshold), "and",
                        q.compare(_one(naming.slo_error_ratio(tier.long_ms), model, slo), ">", tier.threshold))
         if slo.min_events:

@@ -60,16 +60,15 @@ def over_budget(model: m.Model, project: m.Project) -> tuple[Estimate, int] | No
     return (est, budget) if est.total > budget else None
 
 
-def budget_problem(doc: object, model: m.Model, project: m.Project) -> list[Problem]:
-    """A located problem at the model's name when it exceeds the budget (doc: spec.load.Document)."""
+def budget_problem(model: m.Model, project: m.Project) -> list[Problem]:
+    """A located problem at the model's name when it exceeds the budget."""
     found = over_budget(model, project)
     if found is None:
         return []
     est, budget = found
     top = sorted(est.by_record, key=lambda kv: -kv[1])[:3]
     biggest = ", ".join(f"{name} {n}" for name, n in top)
-    return [doc.problem(  # type: ignore[attr-defined]
-        ("metadata", "name"),
+    return [model.site.problem(
         f"its recording rules would create about {est.total} series, over the project budget of {budget} "
         f"per model (largest: {biggest})",
         f"drop features, bins or SLO tiers, or raise budget.series_per_model in {project.source}; "

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.spec import model as m
 
 
@@ -53,7 +54,7 @@ def window_queries(model: m.Model, slo: m.SLO, window_ms: int) -> WindowQueries:
 
 def windows(slo: m.SLO) -> list[int]:
     """Every alert window of the SLO once, shortest first."""
-    return sorted({t.long_ms for t in slo.tiers} | {t.short_ms for t in slo.tiers})
+    return sorted({t.long_ms for t in burnrate.tiers(slo)} | {t.short_ms for t in burnrate.tiers(slo)})
 
 
 def period_base_window(slo: m.SLO, evaluation_interval_ms: int) -> int:

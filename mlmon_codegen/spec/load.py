@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from mlmon_codegen.core.errors import Problem
+from mlmon_codegen.core.errors import Problem, Site
 
 try:  # libyaml is an order of magnitude faster; the pure-Python loader behaves the same.
     from yaml import CSafeLoader as _Loader
@@ -43,8 +43,11 @@ class Document:
         return (1, 1)
 
     def problem(self, loc: Loc, message: str, hint: str = "", warning: bool = False) -> Problem:
+        return self.site(loc).problem(message, hint, warning)
+
+    def site(self, loc: Loc) -> Site:
         line, col = self.where(loc)
-        return Problem(self.path, line, col, dotted(loc), message, hint, warning)
+        return Site(self.path, line, col, dotted(loc))
 
 
 def dotted(loc: Loc) -> str:

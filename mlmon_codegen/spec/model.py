@@ -1,11 +1,12 @@
-"""The one internal model every generator reads. Built by spec/validate.py, never by hand-written
-YAML, so renderers can trust it: names are safe, durations parsed, tiers planned."""
+"""The validated model: what the user said, typed. Built by spec/validate.py, never by hand-written
+YAML, so later stages can trust it: names are safe, durations parsed, values in range. What mlmon
+derives from it (alert tiers and windows, rules, names) is planning's (plan/)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mlmon_codegen.plan.burnrate import Tier
+from mlmon_codegen.core.errors import NOWHERE, Site
 
 # prometheus_client's default buckets; the runtime library creates exactly these plus every
 # latency SLO threshold, so thresholds are always bucket bounds.
@@ -108,12 +109,14 @@ class SLO:
     kind: str  # availability | latency | accuracy | custom
     objective: float  # percent
     period_ms: int
-    tiers: tuple[Tier, ...]
+    alert_tiers: tuple[str, ...] | None  # the tiers the spec names; None: every tier that can fire
+    scrape_interval_ms: int  # the model's: no alert window may be shorter than a few scrapes
     description: str = ""
     threshold_s: float | None = None  # latency
     custom: CustomSLI | None = None
     for_ms: int | None = None
     min_events: int | None = None
+    site: Site = NOWHERE  # where a problem with its alert tiers is reported
 
     @property
     def budget(self) -> float:
@@ -209,6 +212,7 @@ class Model:
     ml: MLSignals | None = None  # None: the spec asks for no ML-signal rules
     expected_rps: float | None = None  # typical request rate, for `mlmon explain`'s traffic numbers
     routing: Routing | None = None  # the model's own Alertmanager routing, team's merged in; None: the team's
+    site: Site = NOWHERE  # metadata.name, where a problem with the whole model is reported
 
     def __hash__(self) -> int:
         # Models key per-model caches (the dashboard layout) thousands of times per run; the

@@ -20,8 +20,6 @@ from pydantic import BaseModel
 
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.core.errors import Problem, SpecError
-from mlmon_codegen.plan import series as cardinality
-from mlmon_codegen.plan.burnrate import plan_tiers
 from mlmon_codegen.spec import alertmanager, v1
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import secrets as secret_scan
@@ -262,17 +260,13 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, scrape_ms: int, buckets: t
                     f"{spec.metrics.latency}", f"nearest bounds: {_nearest_bounds(threshold, buckets)}; "
                     "add it to metrics.latency_buckets and to the service's histogram"))
                 continue
-            tiers, reasons = plan_tiers(period, objective, scrape_ms, wanted)
-            for reason in reasons:
-                problems.append(doc.problem((*loc, "alerts", "tiers") if wanted else loc, reason,
-                                            "lengthen the period, lower the objective or drop the tier"))
-            if reasons:
-                continue
             if any(s.name == slo_name for s in slos):
                 problems.append(doc.problem(where, f"SLO name {slo_name!r} is used twice"))
                 continue
-            slos.append(m.SLO(name=slo_name, kind=kind, objective=objective, tiers=tuple(tiers),
-                              threshold_s=threshold, custom=custom, **common))
+            # Whether the tiers can fire is planning's question (plan/check.py); it reports there.
+            slos.append(m.SLO(name=slo_name, kind=kind, objective=objective, alert_tiers=wanted,
+                              scrape_interval_ms=scrape_ms, threshold_s=threshold, custom=custom,
+                              site=doc.site((*loc, "alerts", "tiers") if wanted else loc), **common))
     return slos
 
 
@@ -353,7 +347,7 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
         model_down_for_ms=durations.parse(spec.alerting.model_down.for_),
         no_traffic_for_ms=_ms(spec.alerting.model_down.no_traffic_for),
         no_data_for_ms=durations.parse(spec.alerting.no_data_for),
-        expected_rps=spec.model.expected_rps, routing=routing,
+        expected_rps=spec.model.expected_rps, routing=routing, site=doc.site(("metadata", "name")),
     )
 
 
@@ -421,8 +415,9 @@ def _operator_time_zones(doc: Document, spec: v1.Project) -> list[Problem]:
             if t.location is not None and t.location not in UTC_LOCATIONS]
 
 
-def validate_documents(docs: list[Document], check_budget: bool = True) -> Result:
-    """All problems in all files, or the fleet. Raises SpecError with every problem."""
+def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
+    """Every problem of every file, and the fleet of the models that validated: planning checks
+    those too (build/load.py), so that one run reports every problem."""
     problems: list[Problem] = []
     typed = [(doc, _typed(doc, problems)) for doc in docs]
     projects = [(d, t) for d, t in typed if isinstance(t, v1.Project)]
@@ -457,20 +452,24 @@ def validate_documents(docs: list[Document], check_budget: bool = True) -> Resul
         if built is not None and not duplicate:
             models[built.name] = built
             warnings.extend(alertmanager.unrouted(doc, built, project))
-            if check_budget:  # the series budget (issue 7); `mlmon stats` reads over-budget specs too
-                problems.extend(cardinality.budget_problem(doc, built, project))
     if not docs:
         problems.append(Problem("(arguments)", 0, 0, "", "no spec files found", "pass a folder of *.yaml specs"))
     # Secrets anywhere in a spec; one message per place, so not where a field check already spoke.
     spoken = {(p.file, p.field) for p in problems}
     problems.extend(p for doc in docs for p in secret_scan.spec_problems(doc) if (p.file, p.field) not in spoken)
+    fleet = m.Fleet(project, tuple(sorted(models.values(), key=lambda x: x.name)))
+    return Result(fleet, warnings, queries), problems
+
+
+def validate_documents(docs: list[Document]) -> Result:
+    """The fleet, or SpecError with every problem of every file."""
+    result, problems = validate_all(docs)
     if problems:
         raise SpecError(problems)
-    fleet = m.Fleet(project, tuple(sorted(models.values(), key=lambda x: x.name)))
-    return Result(fleet, warnings, queries)
+    return result
 
 
-def load_and_validate(paths: list[Path], check_budget: bool = True) -> Result:
+def load_documents(paths: list[Path]) -> tuple[list[Document], list[Problem]]:
     files, problems = discover(paths)
     docs = []
     for f in files:
@@ -478,11 +477,15 @@ def load_and_validate(paths: list[Path], check_budget: bool = True) -> Result:
         problems.extend(found)
         if doc:
             docs.append(doc)
-    try:
-        result = validate_documents(docs, check_budget) if not problems or docs else None
-    except SpecError as exc:
-        problems.extend(exc.problems)
-        result = None
-    if problems or result is None:
+    return docs, problems
+
+
+def load_and_validate(paths: list[Path]) -> Result:
+    """Spec files and folders validated, without planning's checks (build/load.py adds them)."""
+    docs, problems = load_documents(paths)
+    if docs or not problems:
+        result, found = validate_all(docs)
+        problems.extend(found)
+    if problems:
         raise SpecError(problems)
     return result

@@ -8,6 +8,7 @@ from typing import Any
 
 from e2e.slo_math import seconds_to_fire
 from mlmon_codegen.core import naming
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.harness import Stack
 from mlmon_codegen.stack.webhook import Delivery
@@ -100,8 +101,8 @@ def slo(model: m.Model, name: str) -> m.SLO:
     return next(s for s in model.slos if s.name == name)
 
 
-def tier(s: m.SLO, name: str) -> m.Tier:
-    return next(t for t in s.tiers if t.name == name)
+def tier(s: m.SLO, name: str) -> burnrate.Tier:
+    return next(t for t in burnrate.tiers(s) if t.name == name)
 
 
 def predicted_delay(stack: Stack, fault_at: float, t: m.Tier, bad: float, base: float = 0.0,

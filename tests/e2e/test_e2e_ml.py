@@ -23,6 +23,8 @@ from e2e.helpers import (
     warm_up,
 )
 from e2e.slo_math import bin_shares, seconds_to_drift
+from mlmon_codegen.plan import series
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.harness import IRIS_DATA, Stack
 from mlmon_codegen.stack.traffic import iris_rows
@@ -43,6 +45,20 @@ def drift_predictions(model: m.Model, seen_before: float, weight: float = 1.0) -
         out[name] = seconds_to_drift(base["shares"], shifted, drift.psi_warn, window, seen_before, drift.epsilon,
                                      weight)
     return out
+
+
+def assert_series_as_estimated(stack: Stack, model: m.Model) -> None:
+    """`mlmon stats` (the plan's estimate) against the series Prometheus really records: never more
+    than estimated, and exactly as many where a recording fans out over features or classes."""
+    est = series.estimate(model, m.DEFAULT_PROJECT)
+    got = {r["metric"]["__name__"]: int(r["value"][1]) for r in stack.query(
+        f'count by (__name__) ({{__name__=~"mlmon_(slo|ml):.+", model="{MODEL}"}})')}
+    fanned = {r.name for r in plan_rules(model, m.DEFAULT_PROJECT).recordings() if r.fanout}
+    for name, n in est.by_record:
+        assert got.get(name, 0) <= n, (name, got.get(name), n)
+        if name in fanned:
+            assert got.get(name) == n, (name, got.get(name), n)
+    assert fanned and sum(got.values()) >= 0.9 * est.total, (sum(got.values()), est.total)
 
 
 def test_shifted_inputs_drift_and_trigger_retraining(stack: Stack, e2e_model: m.Model) -> None:
@@ -72,6 +88,7 @@ def test_shifted_inputs_drift_and_trigger_retraining(stack: Stack, e2e_model: m.
 def test_wrong_labels_fire_the_accuracy_slo(stack: Stack, e2e_model: m.Model) -> None:
     traffic = stack.traffic[JOB]
     warm_up(stack)
+    assert_series_as_estimated(stack, e2e_model)
     # The model's own error rate on clean labels, as Prometheus sees it, is the pre-fault baseline.
     accuracy = slo(e2e_model, "accuracy")
     page = tier(accuracy, "page-slow")

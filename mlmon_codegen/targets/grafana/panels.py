@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.plan.sli import model_matchers, windows
 from mlmon_codegen.spec import model as m
 
@@ -88,17 +89,17 @@ def firing_alerts_selector(models: list[str] | str) -> str:
 def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
     objective = round(slo.objective / 100, 12)
     period = q.window(slo.period_ms)
-    burn_alerts = tuple(naming.burn_alert(slo.name, t.name) for t in slo.tiers)
+    burn_alerts = tuple(naming.burn_alert(slo.name, t.name) for t in burnrate.tiers(slo))
     # A tier fires when both its windows exceed its threshold, so the tier's position is the
     # lesser of the two burn rates over the tier's factor: 100% is the firing line. `(a < b) or b`
     # is the element-wise minimum of two series with the same labels.
     tier_queries = []
-    for t in slo.tiers:
+    for t in burnrate.tiers(slo):
         short = q.binop(_slo_sel(naming.slo_burn_rate(t.short_ms), model, slo), "/", q.number(t.factor))
         long = q.binop(_slo_sel(naming.slo_burn_rate(t.long_ms), model, slo), "/", q.number(t.factor))
         tier_queries.append(Query(f"({short} < {long}) or {long}", f"{t.name} ({t.short}/{t.long})"))
     steps = [(None, GREEN)]
-    for t in sorted(slo.tiers, key=lambda t: t.factor):
+    for t in sorted(burnrate.tiers(slo), key=lambda t: t.factor):
         steps.append((t.factor, RED if t.severity == "critical" else ORANGE))
     return (
         Panel(f"{slo.name}: objective", "stat", (Query(_slo_sel(naming.SLO_OBJECTIVE, model, slo)),), w=3, h=6,

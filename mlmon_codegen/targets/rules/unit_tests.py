@@ -13,7 +13,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import LADDER_MS, format_ms
 from mlmon_codegen.core.text import percent
-from mlmon_codegen.plan import alert_text
+from mlmon_codegen.plan import alert_text, burnrate
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.plan.records import RulePlan
 from mlmon_codegen.spec import model as m
@@ -30,7 +30,7 @@ def evaluation_interval_ms(model: m.Model) -> int:
     instant past twice its short window, so the slowest tier needs about 24 evaluations.
     group_eval_order keeps alerts reading the same instant's recordings.
     """
-    slowest = max((2 * t.short_ms for s in model.slos for t in s.tiers), default=0)
+    slowest = max((2 * t.short_ms for s in model.slos for t in burnrate.tiers(s)), default=0)
     wanted = max(600_000, slowest // 24)
     return max(c for c in LADDER_MS if c <= wanted)
 
@@ -133,7 +133,7 @@ def render(model: m.Model, project: m.Project, rules: RulePlan) -> dict[str, Any
     for slo in model.slos:
         if slo.kind == "custom":
             continue
-        for tier in slo.tiers:
+        for tier in burnrate.tiers(slo):
             cases.append(_tier_case(model, slo, tier, project, fires=True))
             cases.append(_tier_case(model, slo, tier, project, fires=False))
     return {

@@ -1,0 +1,38 @@
+"""The front end every command uses: load the spec files, validate them, and check the plan.
+
+Validation holds what the user said; planning finds what only the derived alert tiers and rules
+show (a tier that can never fire, a model over the series budget). Both report at the spec's
+file:line, and one run reports every problem of every file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.plan import check
+from mlmon_codegen.spec.load import Document
+from mlmon_codegen.spec.validate import Result, load_documents, validate_all
+
+
+def _checked(docs: list[Document], problems: list[Problem], check_budget: bool) -> Result:
+    result = None
+    if docs or not problems:
+        result, found = validate_all(docs)
+        problems = problems + found + check.problems(result.fleet, check_budget)
+    if problems or result is None:
+        raise SpecError(problems)
+    return result
+
+
+def check_documents(docs: list[Document], check_budget: bool = True) -> Result:
+    """Loaded documents validated and their plan checked, or SpecError with every problem."""
+    return _checked(docs, [], check_budget)
+
+
+def load_fleet(paths: list[Path], check_budget: bool = True) -> Result:
+    """Spec files and folders validated and their plan checked, or SpecError with every problem.
+    `check_budget=False` for `mlmon stats`, which reports models over the series budget rather
+    than refusing them."""
+    docs, problems = load_documents(paths)
+    return _checked(docs, problems, check_budget)
