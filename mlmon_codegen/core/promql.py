@@ -145,8 +145,10 @@ def zero_like(expr: str) -> str:
     return times(expr, 0)
 
 
-def subquery(expr: str, range_ms: int, step_ms: int) -> str:
-    return f"({expr})[{window(range_ms)}:{window(step_ms)}]"
+def subquery(expr: str, range_ms: int | str, step_ms: int | None = None) -> str:
+    """`(expr)[range:step]`; without a step, the evaluation interval's. A str range is a placeholder."""
+    step = window(step_ms) if step_ms is not None else ""
+    return f"({expr})[{range_ms if isinstance(range_ms, str) else window(range_ms)}:{step}]"
 
 
 def at_end(expr: str) -> str:

@@ -117,7 +117,7 @@ def windowed(doc: Document, loc: Loc, query: Any, counter: bool, raw: bool = Fal
     if _RANGE.search(query):
         return _RANGE.sub(f"[{WINDOW}]", query)
     if raw:
-        return q.call("avg_over_time", f"({query})[{WINDOW}:]")
+        return q.call("avg_over_time", q.subquery(query, WINDOW))
     if not counter:
         raise SpecError([doc.problem(loc, "a query without a range over a metric that is not a counter",
                                      "write the range yourself, e.g. sum(rate(x[5m])), or set counter: true")])
@@ -127,9 +127,10 @@ def windowed(doc: Document, loc: Loc, query: Any, counter: bool, raw: bool = Fal
     agg = _AGG.match(query)
     if agg:
         op, before, sel, after = agg.groups()
-        grouping = (before or after or "").strip()
+        mode, _, labels = (before or after or "").partition("(")
+        names = [x.strip() for x in labels.rstrip(") ").split(",") if x.strip()]
         inner = q.rate(sel, WINDOW)
-        return f"{op} {grouping} ({inner})" if grouping else q.agg(op, inner)
+        return q.agg(op, inner, by=names) if mode.strip() == "by" else q.agg(op, inner, without=names)
     raise SpecError([doc.problem(loc, "cannot tell where the time window goes in this query",
                                  "give it a range, e.g. sum(rate(my_metric[5m])); mlmon replaces the 5m")])
 
