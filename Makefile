@@ -35,11 +35,13 @@ tools:
 ## make test: install what the tests need and run them all
 test: $(STAMP) tools
 	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
+	$(BIN)/lint-imports
 	$(GENERATE) --check
 	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
+	$(BIN)/lint-imports
 
 ## make golden: the one command that regenerates the committed output (review the diff like code)
 golden: $(STAMP)
