@@ -14,12 +14,13 @@ import yaml
 
 from mlmon_codegen.check import promtool
 from mlmon_codegen.check.promtool import Run
+from mlmon_codegen.core import naming
 from mlmon_codegen.targets.rules.rulers import strip_ruler_fields
 
 
 def _plain_rule_files(out: Path, into: Path) -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = []
-    for path in sorted((out / "kubernetes").rglob("*.yaml")):
+    for path in sorted((out / naming.K8S_DIR).rglob("*.yaml")):
         data = yaml.safe_load(path.read_text())
         if isinstance(data, dict) and data.get("kind") == "PrometheusRule":
             found.append(("kubernetes", _write(into, path, out, data["spec"])))

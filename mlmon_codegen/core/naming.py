@@ -23,12 +23,25 @@ def job(model: str) -> str:
     return f"mlmon-{model}"
 
 
+# Output paths, relative to OUT.
+PROMETHEUS_DIR = "prometheus/"
+PROMETHEUS_CONFIG = f"{PROMETHEUS_DIR}prometheus.yml"
+RULES_DIR = f"{PROMETHEUS_DIR}rules/"
+UNIT_TESTS_DIR = "tests/"
+DASHBOARDS_DIR = "grafana/dashboards/"
+
+
 def rules_file(model: str) -> str:
-    return f"prometheus/rules/{model}.rules.yml"
+    return f"{RULES_DIR}{model}.rules.yml"
+
+
+def from_prometheus_config(path: str) -> str:
+    """An output path as prometheus.yml names it: relative to the config's folder."""
+    return path.removeprefix(PROMETHEUS_DIR)
 
 
 def unit_test_file(model: str) -> str:
-    return f"tests/{model}.test.yml"
+    return f"{UNIT_TESTS_DIR}{model}.test.yml"
 
 
 def group(model: str, part: str) -> str:
@@ -101,10 +114,10 @@ def dashboard_url(base: str, model: str, panel_id: int | None = None) -> str:
 
 
 def dashboard_file(model: str) -> str:
-    return f"grafana/dashboards/{model}.json"
+    return f"{DASHBOARDS_DIR}{model}.json"
 
 
-FLEET_DASHBOARD_FILE = "grafana/dashboards/fleet.json"
+FLEET_DASHBOARD_FILE = f"{DASHBOARDS_DIR}fleet.json"
 # `_` after the prefix: model uids are `mlmon-<name>`, so the fleet's can never equal one.
 FLEET_DASHBOARD_UID = "mlmon_fleet"
 

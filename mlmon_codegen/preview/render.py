@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from mlmon_codegen.check.dashboards import panels, substitute, variables
+from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
 
@@ -315,7 +316,7 @@ table {{ border-collapse:collapse; width:100%; }} td, th {{ border-bottom:1px so
 
 
 def load_dashboards(out: Path) -> dict[str, dict[str, Any]]:
-    folder = out / "grafana" / "dashboards"
+    folder = out / naming.DASHBOARDS_DIR
     files = sorted(folder.glob("*.json"))
     if not files:
         raise PreviewError(f"{folder}: no dashboards (run `mlmon generate` first)")

@@ -17,7 +17,7 @@ import yaml
 
 from mlmon_codegen.core import naming
 
-PROMETHEUS_CONFIG = "prometheus/prometheus.yml"
+PROMETHEUS_CONFIG = naming.PROMETHEUS_CONFIG
 
 
 @dataclass(frozen=True)

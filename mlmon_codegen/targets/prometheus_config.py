@@ -10,7 +10,7 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.spec import model as m
 
-PATH = "prometheus/prometheus.yml"
+PATH = naming.PROMETHEUS_CONFIG
 
 
 def _meta_label(role: str, key: str) -> str:
@@ -70,6 +70,6 @@ def render(fleet: m.Fleet) -> dict[str, Any]:
         "global": glob,
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(p.alertmanagers)}]}]},
         # Relative to this file, which is how Prometheus resolves rule_files.
-        "rule_files": [naming.rules_file(model.name).removeprefix("prometheus/") for model in fleet.models],
+        "rule_files": [naming.from_prometheus_config(naming.rules_file(model.name)) for model in fleet.models],
         "scrape_configs": [scrape_job(model, p) for model in fleet.models],
     }
