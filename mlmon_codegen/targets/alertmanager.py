@@ -13,7 +13,7 @@ from typing import Any
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
-from mlmon_codegen.emit.write import Artifact
+from mlmon_codegen.emit.artifact import Artifact
 from mlmon_codegen.spec import model as m
 
 SEVERITIES = ("critical", "warning", "info")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from mlmon_codegen.core import naming
-from mlmon_codegen.emit.write import Artifact
+from mlmon_codegen.emit.artifact import Artifact
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.kubernetes import alertmanager_config as extras
 from mlmon_codegen.targets.kubernetes import objects as k8s

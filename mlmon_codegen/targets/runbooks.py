@@ -13,7 +13,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import human
-from mlmon_codegen.emit.write import Artifact, WriteError
+from mlmon_codegen.emit.artifact import Artifact, ArtifactError
 from mlmon_codegen.plan.explain import TierMath, explain_slo
 from mlmon_codegen.plan.records import Alert, RulePlan
 from mlmon_codegen.plan.sli import model_matchers
@@ -115,7 +115,7 @@ def render(model: m.Model, project: m.Project, alert: Alert) -> str:
     try:
         return prose.render(prose.search_path(project.templates_dir, model.team), names, ctx)
     except prose.TemplateError as exc:
-        raise WriteError(f"runbook {alert.name} of {model.name}: {exc}") from exc
+        raise ArtifactError(f"runbook {alert.name} of {model.name}: {exc}") from exc
 
 
 def render_model(model: m.Model, project: m.Project, rules: RulePlan) -> list[Artifact]:

@@ -15,7 +15,7 @@ import grafanalib.core as g
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.emit.write import Artifact
+from mlmon_codegen.emit.artifact import Artifact
 from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml

@@ -44,7 +44,7 @@ from typing import Any
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
-from mlmon_codegen.emit.write import Artifact
+from mlmon_codegen.emit.artifact import Artifact
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import alertmanager as am_target
 from mlmon_codegen.targets.kubernetes import objects as k8s
