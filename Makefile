@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tools lint golden bench clean demo
+.PHONY: run test tools engines lint golden bench clean demo
 
 # out/ is the example specs' output (default targets); tests/test_golden.py pins it byte for byte.
 GENERATE := $(BIN)/mlmon generate specs -o out
@@ -32,8 +32,13 @@ tools:
 	@promtool --version | head -n 1
 	@amtool --version | head -n 1
 
+## today's engines too: Debian testing's prometheus 3.5 and alertmanager 0.33, unpacked into .engines/newer
+## (nothing installed system-wide; the archive is derived from this machine's apt sources)
+engines: tools
+	@python3 scripts/newer_engines.py .engines/newer
+
 ## make test: install what the tests need and run them all
-test: $(STAMP) tools
+test: $(STAMP) tools engines
 	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
 	$(BIN)/lint-imports
 	$(GENERATE) --check
@@ -58,4 +63,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dashboards_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .engines
