@@ -7,6 +7,7 @@ says the series belongs to mlmon's SLO math and carries `model` and `slo` labels
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from mlmon_codegen.core.durations import format_ms
 
@@ -177,6 +178,12 @@ OTHER_BIN = "(other)"  # categories or classes the baseline never saw
 
 def _ml(what: str, op: str, window_ms: int) -> str:
     return f"mlmon_ml:{what}:{op}{format_ms(window_ms)}"
+
+
+def every_window(rule: Callable[[int], str]) -> str:
+    """What the names of one ML rule share whatever the window (`mlmon_ml:<what>:`): models with
+    different drift windows record different names, and the fleet dashboard reads them all."""
+    return rule(60_000).rsplit(":", 1)[0] + ":"
 
 
 

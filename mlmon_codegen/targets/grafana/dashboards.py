@@ -188,11 +188,12 @@ def render_model(model: m.Model) -> dict[str, Any]:
 def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
     """(column name, query) of the fleet table, every one an instant query by `model`. The first
     lists every model with its dashboard uid, from the info series each model's rules record."""
-    model_re = [(naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))]
+    model_re = [q.one_of(naming.MODEL_LABEL, models)]
     base = q.agg("max", q.selector(naming.MODEL_INFO, model_re), by=(naming.MODEL_LABEL, naming.DASHBOARD_UID_LABEL))
     budget = q.agg("min", q.selector(naming.SLO_BUDGET_REMAINING, model_re), by=(naming.MODEL_LABEL,))
-    firing = f"{q.agg('count', firing_alerts_selector(models), by=(naming.MODEL_LABEL,))} or " \
-             f"(0 * {q.agg('max', base, by=(naming.MODEL_LABEL,))})"
+    # 0 for a model with nothing firing, rather than no row.
+    firing = q.or_zero_for(q.agg("count", firing_alerts_selector(models), by=(naming.MODEL_LABEL,)),
+                           q.agg("max", base, by=(naming.MODEL_LABEL,)))
     return [("dashboard", Query(base)), ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
             ("budget left (worst SLO)", Query(budget)), ("firing alerts", Query(firing)),
             ("drifted features", dashboard_ml.fleet_drift_query(models))]
@@ -229,13 +230,13 @@ def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:
 
 def render_fleet(fleet: m.Fleet) -> dict[str, Any]:
     names = [x.name for x in fleet.models]
-    everyone = (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in names))
+    everyone = q.one_of(naming.MODEL_LABEL, names)
     firing = q.selector("ALERTS", [everyone, ("alertstate", "=", "firing")])
     spent = q.selector(naming.SLO_BUDGET_REMAINING, [everyone])
     stats = [
-        ("Models", q.call("vector", str(len(names))), (Step(None, "blue"),), 4),
+        ("Models", q.call("vector", q.operand(len(names))), (Step(None, "blue"),), 4),
         ("Firing alerts", q.or_zero(q.agg("count", firing)), (Step(None, "green"), Step(1.0, "red")), 10),
-        ("SLOs with their budget spent", q.or_zero(q.agg("count", f"{spent} <= 0")),
+        ("SLOs with their budget spent", q.or_zero(q.agg("count", q.compare(spent, "<=", 0))),
          (Step(None, "green"), Step(1.0, "red")), 10),
     ]
     panels: list[Any] = []

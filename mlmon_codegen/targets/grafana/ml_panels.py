@@ -155,6 +155,6 @@ def retraining_section(model: m.Model) -> Section | None:
 
 def fleet_drift_query(models: list[str]) -> Query:
     """The drifted-feature share of each model, whatever its drift window (models without ML rules: empty)."""
-    sel = q.selector("", [("__name__", "=~", "mlmon_ml:drifted_features_share:.+"),
-                          (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))])
+    sel = q.selector("", [q.prefixed("__name__", naming.every_window(naming.drifted_features_share)),
+                          q.one_of(naming.MODEL_LABEL, models)])
     return Query(q.agg("max", sel, by=(naming.MODEL_LABEL,)))

@@ -81,7 +81,7 @@ def firing_alerts_selector(models: list[str] | str) -> str:
     if isinstance(models, str):
         model_matcher: q.Matcher = (naming.MODEL_LABEL, "=", models)
     else:
-        model_matcher = (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))
+        model_matcher = q.one_of(naming.MODEL_LABEL, models)
     return q.selector("ALERTS", [model_matcher, ("alertstate", "=", "firing")])
 
 
@@ -90,13 +90,12 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
     period = q.window(slo.period_ms)
     burn_alerts = tuple(naming.burn_alert(slo.name, t.name) for t in slo.tiers)
     # A tier fires when both its windows exceed its threshold, so the tier's position is the
-    # lesser of the two burn rates over the tier's factor: 100% is the firing line. `(a < b) or b`
-    # is the element-wise minimum of two series with the same labels.
+    # lesser of the two burn rates over the tier's factor: 100% is the firing line.
     tier_queries = []
     for t in slo.tiers:
         short = q.binop(_slo_sel(naming.slo_burn_rate(t.short_ms), model, slo), "/", q.number(t.factor))
         long = q.binop(_slo_sel(naming.slo_burn_rate(t.long_ms), model, slo), "/", q.number(t.factor))
-        tier_queries.append(Query(f"({short} < {long}) or {long}", f"{t.name} ({t.short}/{t.long})"))
+        tier_queries.append(Query(q.lesser(short, long), f"{t.name} ({t.short}/{t.long})"))
     steps = [(None, GREEN)]
     for t in sorted(slo.tiers, key=lambda t: t.factor):
         steps.append((t.factor, RED if t.severity == "critical" else ORANGE))
@@ -104,7 +103,7 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
         Panel(f"{slo.name}: objective", "stat", (Query(_slo_sel(naming.SLO_OBJECTIVE, model, slo)),), w=3, h=6,
               unit="percentunit", description=f"The {slo.name} SLO's objective over {period}."),
         Panel(f"{slo.name}: SLI over {period}", "stat",
-              (Query("1 - " + _slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo)),), w=3, h=6,
+              (Query(q.one_minus(_slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo))),), w=3, h=6,
               unit="percentunit", steps=_steps((None, RED), (objective, GREEN)),
               alerts=(naming.no_data_alert(slo.name),),
               description="Good events over all events in the period; red below the objective."),
@@ -165,7 +164,7 @@ def latency_section(model: m.Model) -> Section:
         first = latency_slos[0]
         panels.append(Panel(
             "Requests within the latency threshold", "bargauge",
-            tuple(Query("1 - " + _slo_sel(naming.slo_error_ratio(windows(s)[0]), model, s),
+            tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(windows(s)[0]), model, s)),
                         f"{s.name} (≤ {q.number(s.threshold_s or 0)}s, {q.window(windows(s)[0])})")
                   for s in latency_slos),
             w=8, h=8, unit="percentunit", min=0.0, max=1.0,
@@ -198,7 +197,7 @@ def predictions_section(model: m.Model) -> Section:
     met = model.metrics
     per_class = q.agg("sum", _rate(met.predicted_class, model), by=("predicted_class",))
     share = q.binop(per_class, "/", q.agg("sum", _rate(met.predicted_class, model)),
-                    f"{q.ignoring(('predicted_class',))} group_left()")
+                    q.group_left(q.ignoring(("predicted_class",))))
     from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
 
     # The recorded shares and training priors when the ML rules record them; raw shares otherwise.
@@ -225,7 +224,7 @@ def ground_truth_section(model: m.Model) -> Section | None:
         ws = windows(s)
         panels.append(Panel(
             f"{s.name}: accuracy against its objective", "timeseries",
-            tuple(Query("1 - " + _slo_sel(naming.slo_error_ratio(w), model, s), q.window(w)) for w in ws[:2]),
+            tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(w), model, s)), q.window(w)) for w in ws[:2]),
             w=12, h=8, unit="percentunit", steps=_steps((None, RED), (round(s.objective / 100, 12), GREEN)),
             lines=True, description="Labelled predictions that were right; the line is the objective."))
     panels.extend(dashboard_ml.ground_truth_panels(model))
