@@ -16,6 +16,7 @@ import grafanalib.core as g
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.emit.write import Artifact
+from mlmon_codegen.plan import queries
 from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
@@ -25,7 +26,6 @@ from mlmon_codegen.targets.grafana.panels import (
     Query,
     Section,
     Step,
-    firing_alerts_selector,
     sections,
 )
 
@@ -192,7 +192,7 @@ def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
     base = q.agg("max", q.selector(naming.MODEL_INFO, model_re), by=(naming.MODEL_LABEL, naming.DASHBOARD_UID_LABEL))
     budget = q.agg("min", q.selector(naming.SLO_BUDGET_REMAINING, model_re), by=(naming.MODEL_LABEL,))
     # 0 for a model with nothing firing, rather than no row.
-    firing = q.or_zero_for(q.agg("count", firing_alerts_selector(models), by=(naming.MODEL_LABEL,)),
+    firing = q.or_zero_for(q.agg("count", queries.firing_alerts(models), by=(naming.MODEL_LABEL,)),
                            q.agg("max", base, by=(naming.MODEL_LABEL,)))
     return [("dashboard", Query(base)), ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
             ("budget left (worst SLO)", Query(budget)), ("firing alerts", Query(firing)),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import drift as d
-from mlmon_codegen.plan.sli import model_matchers
+from mlmon_codegen.plan import queries
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana.panels import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
 
@@ -67,8 +67,8 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
         Panel(f"Labels per {win}", "stat", (Query(_rule(model, naming.ml_labels, gw)),), w=8, h=8,
               steps=(Step(None, RED), Step(1.0, GREEN)),
               description="Labelled predictions that arrived in the window."),
-        Panel("Labels arriving per second", "timeseries", (Query(q.agg("sum", q.rate(
-            q.selector(model.metrics.ground_truth, model_matchers(model)), RATE_INTERVAL)), "labels/s"),),
+        Panel("Labels arriving per second", "timeseries",
+              (Query(queries.labelled_predictions(model, RATE_INTERVAL), "labels/s"),),
               w=8, h=8, unit="reqps", alerts=(A["no_labels"],) if ml.no_labels_for_ms else (),
               description="The ground-truth counter; the no-labels alert fires when it stays flat while the "
                           "model serves."),

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.plan.sli import model_matchers, windows
+from mlmon_codegen.plan import queries
+from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
 
 # Grafana fills these at query time; the checks and `mlmon preview` substitute them.
@@ -64,25 +65,8 @@ def _slo_sel(metric: str, model: m.Model, slo: m.SLO) -> str:
     return q.selector(metric, {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name})
 
 
-def _msel(metric: str, model: m.Model, extra: tuple[q.Matcher, ...] = ()) -> str:
-    return q.selector(metric, [*model_matchers(model), *extra])
-
-
-def _rate(metric: str, model: m.Model, extra: tuple[q.Matcher, ...] = ()) -> str:
-    return q.rate(_msel(metric, model, extra), RATE_INTERVAL)
-
-
 def _steps(*pairs: tuple[float | None, str]) -> tuple[Step, ...]:
     return tuple(Step(v, c) for v, c in pairs)
-
-
-def firing_alerts_selector(models: list[str] | str) -> str:
-    """ALERTS series of the given model(s) that are firing (not pending)."""
-    if isinstance(models, str):
-        model_matcher: q.Matcher = (naming.MODEL_LABEL, "=", models)
-    else:
-        model_matcher = q.one_of(naming.MODEL_LABEL, models)
-    return q.selector("ALERTS", [model_matcher, ("alertstate", "=", "firing")])
 
 
 def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
@@ -124,38 +108,35 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
 
 def slo_section(model: m.Model) -> Section:
     firing = Panel("Firing alerts", "stat",
-                   (Query(q.or_zero(q.agg("count", firing_alerts_selector(model.name)))),), w=24, h=3,
+                   (Query(q.or_zero(q.agg("count", queries.firing_alerts(model.name)))),), w=24, h=3,
                    steps=_steps((None, GREEN), (1.0, RED)),
                    description=f"Alerts with model={model.name} firing now.")
     return Section("SLOs", (firing, *(p for slo in model.slos for p in slo_panels(model, slo))))
 
 
 def traffic_section(model: m.Model) -> Section:
-    met = model.metrics
     version = (("model_version", "=~", f"${VERSION_VAR}"),)
-    up = q.selector("up", {"job": naming.job(model.name)})
     return Section("Traffic", (
-        Panel("Targets up", "stat", (Query(q.agg("sum", up)),), w=4, h=8, steps=_steps((None, RED), (1.0, GREEN)),
+        Panel("Targets up", "stat", (Query(q.agg("sum", queries.targets_up(model))),), w=4, h=8,
+              steps=_steps((None, RED), (1.0, GREEN)),
               alerts=(naming.MODEL_DOWN_ALERT,), description=f"Scrape targets of job {naming.job(model.name)} up."),
-        Panel("Predictions per second", "stat", (Query(q.agg("sum", _rate(met.requests, model))),), w=4, h=8,
-              unit="reqps"),
+        Panel("Predictions per second", "stat", (Query(queries.predictions_per_second(model, RATE_INTERVAL)),),
+              w=4, h=8, unit="reqps"),
         Panel("Predictions per second by version", "timeseries",
-              (Query(q.agg("sum", _rate(met.requests, model, version), by=("model_version",)),
+              (Query(queries.predictions_per_second(model, RATE_INTERVAL, by=("model_version",), extra=version),
                      "{{model_version}}"),), w=8, h=8, unit="reqps"),
         Panel("Predictions per second by class", "timeseries",
-              (Query(q.agg("sum", _rate(met.predicted_class, model), by=("predicted_class",)),
-                     "{{predicted_class}}"),), w=8, h=8, unit="reqps"),
+              (Query(queries.predictions_per_class(model, RATE_INTERVAL), "{{predicted_class}}"),),
+              w=8, h=8, unit="reqps"),
     ))
 
 
 def latency_section(model: m.Model) -> Section:
-    met = model.metrics
-    buckets = q.agg("sum", _rate(naming.bucket(met.latency), model), by=("le",))
     latency_slos = [s for s in model.slos if s.kind == "latency" and s.threshold_s is not None]
     thresholds = sorted({s.threshold_s for s in latency_slos if s.threshold_s is not None})
     quantiles = Panel(
         "Latency p50, p95, p99", "timeseries",
-        tuple(Query(q.call("histogram_quantile", q.number(p), buckets), f"p{round(p * 100)}")
+        tuple(Query(queries.latency_quantile(model, p, RATE_INTERVAL), f"p{round(p * 100)}")
               for p in (0.5, 0.95, 0.99)),
         w=16 if latency_slos else 24, h=8, unit="s", steps=_steps((None, GREEN), *((t, RED) for t in thresholds)),
         lines=True, description="Quantiles from the latency histogram; the lines are the latency SLO thresholds.")
@@ -174,41 +155,39 @@ def latency_section(model: m.Model) -> Section:
 
 
 def errors_section(model: m.Model) -> Section:
-    met = model.metrics
     availability = next((s for s in model.slos if s.kind == "availability"), None)
     if availability is not None:
         ws = windows(availability)[:2]
         ratio = tuple(Query(_slo_sel(naming.slo_error_ratio(w), model, availability), q.window(w)) for w in ws)
         steps = _steps((None, GREEN), (availability.budget, RED))
     else:
-        errors = q.agg("sum", _rate(met.errors, model))
-        ratio = (Query(q.binop(errors, "/", q.agg("sum", _rate(met.requests, model))), "error ratio"),)
+        ratio = (Query(q.binop(queries.errors_per_second(model, RATE_INTERVAL), "/",
+                               queries.predictions_per_second(model, RATE_INTERVAL)), "error ratio"),)
         steps = ()
     return Section("Errors", (
         Panel("Error ratio", "timeseries", ratio, w=12, h=8, unit="percentunit", steps=steps, lines=bool(steps),
               description="Errors over requests; the line is the availability SLO's error budget."),
         Panel("Errors per second by type", "timeseries",
-              (Query(q.agg("sum", _rate(met.errors, model), by=("error_type",)), "{{error_type}}"),),
+              (Query(queries.errors_per_second_by_type(model, RATE_INTERVAL), "{{error_type}}"),),
               w=12, h=8, unit="reqps"),
     ))
 
 
 def predictions_section(model: m.Model) -> Section:
-    met = model.metrics
-    per_class = q.agg("sum", _rate(met.predicted_class, model), by=("predicted_class",))
-    share = q.binop(per_class, "/", q.agg("sum", _rate(met.predicted_class, model)),
+    share = q.binop(queries.predictions_per_class(model, RATE_INTERVAL), "/",
+                    queries.predictions_per_class(model, RATE_INTERVAL, by_class=False),
                     q.group_left(q.ignoring(("predicted_class",))))
     from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
 
     # The recorded shares and training priors when the ML rules record them; raw shares otherwise.
     shares = dashboard_ml.class_share_queries(model) or (Query(share, "{{predicted_class}}"),)
-    buckets = q.agg("sum", _rate(naming.bucket(met.confidence), model), by=("le",))
     conf_steps = _steps((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
     return Section("Predictions", (
         Panel("Class shares against training priors", "timeseries", shares, w=12, h=8, unit="percentunit",
               description="Share of predictions per class; `prior` lines are the training label shares."),
         Panel("Confidence quantiles", "timeseries",
-              (*(Query(q.call("histogram_quantile", q.number(p), buckets), f"p{round(p * 100)}")
+              (*(Query(queries.histogram_quantile(model, model.metrics.confidence, p, RATE_INTERVAL),
+                       f"p{round(p * 100)}")
                  for p in (0.1, 0.25, 0.5, 0.9)), *dashboard_ml.confidence_queries(model)),
               w=12, h=8, unit="percentunit", steps=conf_steps, lines=bool(conf_steps), min=0.0, max=1.0,
               alerts=dashboard_ml.confidence_alerts(model)),
