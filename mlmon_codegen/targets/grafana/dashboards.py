@@ -19,15 +19,9 @@ from mlmon_codegen.emit.write import Artifact
 from mlmon_codegen.plan import queries
 from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-from mlmon_codegen.targets.grafana.panels import (
-    VERSION_VAR,
-    Panel,
-    Query,
-    Section,
-    Step,
-    sections,
-)
+from mlmon_codegen.targets.grafana import ml_panels
+from mlmon_codegen.targets.grafana.panels import sections
+from mlmon_codegen.targets.grafana.records import VERSION_VAR, Panel, Query, Section, Step
 
 SCHEMA_VERSION = 39  # Grafana 10.x/11.x; set explicitly, grafanalib's default (12) is ancient
 DATASOURCE_VAR = "datasource"
@@ -196,7 +190,7 @@ def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
                            q.agg("max", base, by=(naming.MODEL_LABEL,)))
     return [("dashboard", Query(base)), ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
             ("budget left (worst SLO)", Query(budget)), ("firing alerts", Query(firing)),
-            ("drifted features", dashboard_ml.fleet_drift_query(models))]
+            ("drifted features", ml_panels.fleet_drift_query(models))]
 
 
 def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:

@@ -14,7 +14,7 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan import queries
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.grafana.panels import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
+from mlmon_codegen.targets.grafana.records import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
 
 A = naming.ML_ALERTS
 

@@ -1,72 +1,35 @@
-"""What each model's dashboard shows: panels as plain data (title, kind, queries, thresholds).
+"""What each model's dashboard shows, row by row, as the plain records of records.py.
 
 Panels read the recording rules the compiler generates wherever one exists, so a dashboard and
 the alerts that link to it show the same numbers. Raw PromQL is used only for what no rule
 records (traffic, latency quantiles, error breakdown, class shares, confidence). Layout and
-Grafana JSON are dashboards.py's job; this module decides content only.
+Grafana JSON are dashboards.py's job; this module decides content only, and `sections` is the one
+place the rows are put together (the ML rows and panels come from ml_panels.py).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import queries
 from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
-
-# Grafana fills these at query time; the checks and `mlmon preview` substitute them.
-RATE_INTERVAL = "$__rate_interval"
-VERSION_VAR = "version"
-
-GREEN, ORANGE, RED = "green", "orange", "red"
-
-
-@dataclass(frozen=True)
-class Query:
-    expr: str
-    legend: str = ""
-
-
-@dataclass(frozen=True)
-class Step:
-    """A Grafana threshold step: from `value` upwards the colour is `color` (None: the base)."""
-
-    value: float | None
-    color: str
-
-
-@dataclass(frozen=True)
-class Panel:
-    title: str
-    kind: str  # timeseries | stat | bargauge | table
-    queries: tuple[Query, ...]
-    w: int
-    h: int
-    unit: str = "none"
-    steps: tuple[Step, ...] = ()
-    lines: bool = False  # draw the threshold steps as lines on a time series
-    alerts: tuple[str, ...] = ()  # alerts whose dashboard_url opens this panel
-    description: str = ""
-    min: float | None = None
-    max: float | None = None
-
-
-@dataclass(frozen=True)
-class Section:
-    """A Grafana row: a title and the panels under it."""
-
-    title: str
-    panels: tuple[Panel, ...]
+from mlmon_codegen.targets.grafana import ml_panels
+from mlmon_codegen.targets.grafana.records import (
+    GREEN,
+    ORANGE,
+    RATE_INTERVAL,
+    RED,
+    VERSION_VAR,
+    Panel,
+    Query,
+    Section,
+    steps_from,
+)
 
 
 def _slo_sel(metric: str, model: m.Model, slo: m.SLO) -> str:
     return q.selector(metric, {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name})
-
-
-def _steps(*pairs: tuple[float | None, str]) -> tuple[Step, ...]:
-    return tuple(Step(v, c) for v, c in pairs)
 
 
 def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
@@ -80,27 +43,26 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
         short = q.binop(_slo_sel(naming.slo_burn_rate(t.short_ms), model, slo), "/", q.number(t.factor))
         long = q.binop(_slo_sel(naming.slo_burn_rate(t.long_ms), model, slo), "/", q.number(t.factor))
         tier_queries.append(Query(q.lesser(short, long), f"{t.name} ({t.short}/{t.long})"))
-    steps = [(None, GREEN)]
-    for t in sorted(slo.tiers, key=lambda t: t.factor):
-        steps.append((t.factor, RED if t.severity == "critical" else ORANGE))
+    factors = [(t.factor, RED if t.severity == "critical" else ORANGE)
+               for t in sorted(slo.tiers, key=lambda t: t.factor)]
     return (
         Panel(f"{slo.name}: objective", "stat", (Query(_slo_sel(naming.SLO_OBJECTIVE, model, slo)),), w=3, h=6,
               unit="percentunit", description=f"The {slo.name} SLO's objective over {period}."),
         Panel(f"{slo.name}: SLI over {period}", "stat",
               (Query(q.one_minus(_slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo))),), w=3, h=6,
-              unit="percentunit", steps=_steps((None, RED), (objective, GREEN)),
+              unit="percentunit", steps=steps_from((None, RED), (objective, GREEN)),
               alerts=(naming.no_data_alert(slo.name),),
               description="Good events over all events in the period; red below the objective."),
         Panel(f"{slo.name}: error budget left", "stat", (Query(_slo_sel(naming.SLO_BUDGET_REMAINING, model, slo)),),
-              w=3, h=6, unit="percentunit", steps=_steps((None, RED), (0.0, ORANGE), (0.25, GREEN)),
+              w=3, h=6, unit="percentunit", steps=steps_from((None, RED), (0.0, ORANGE), (0.25, GREEN)),
               description=f"Share of the {q.number(slo.budget * 100)}% error budget of the period not yet spent."),
         Panel(f"{slo.name}: burn per tier (100% fires)", "bargauge", tuple(tier_queries), w=6, h=6,
-              unit="percentunit", steps=_steps((None, GREEN), (0.5, ORANGE), (1.0, RED)), min=0.0, max=1.5,
+              unit="percentunit", steps=steps_from((None, GREEN), (0.5, ORANGE), (1.0, RED)), min=0.0, max=1.5,
               alerts=burn_alerts,
               description="Each tier's burn rate as a share of its threshold (the lesser of its two windows)."),
         Panel(f"{slo.name}: burn rate", "timeseries",
               tuple(Query(_slo_sel(naming.slo_burn_rate(w), model, slo), q.window(w)) for w in windows(slo)),
-              w=9, h=6, unit="none", steps=tuple(Step(v, c) for v, c in steps), lines=True,
+              w=9, h=6, unit="none", steps=steps_from((None, GREEN), *factors), lines=True,
               description="Burn rate per recorded window; the lines are the tiers' factors (1 = budget lasts "
                           "exactly the period)."),
     )
@@ -109,7 +71,7 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
 def slo_section(model: m.Model) -> Section:
     firing = Panel("Firing alerts", "stat",
                    (Query(q.or_zero(q.agg("count", queries.firing_alerts(model.name)))),), w=24, h=3,
-                   steps=_steps((None, GREEN), (1.0, RED)),
+                   steps=steps_from((None, GREEN), (1.0, RED)),
                    description=f"Alerts with model={model.name} firing now.")
     return Section("SLOs", (firing, *(p for slo in model.slos for p in slo_panels(model, slo))))
 
@@ -118,7 +80,7 @@ def traffic_section(model: m.Model) -> Section:
     version = (("model_version", "=~", f"${VERSION_VAR}"),)
     return Section("Traffic", (
         Panel("Targets up", "stat", (Query(q.agg("sum", queries.targets_up(model))),), w=4, h=8,
-              steps=_steps((None, RED), (1.0, GREEN)),
+              steps=steps_from((None, RED), (1.0, GREEN)),
               alerts=(naming.MODEL_DOWN_ALERT,), description=f"Scrape targets of job {naming.job(model.name)} up."),
         Panel("Predictions per second", "stat", (Query(queries.predictions_per_second(model, RATE_INTERVAL)),),
               w=4, h=8, unit="reqps"),
@@ -138,7 +100,7 @@ def latency_section(model: m.Model) -> Section:
         "Latency p50, p95, p99", "timeseries",
         tuple(Query(queries.latency_quantile(model, p, RATE_INTERVAL), f"p{round(p * 100)}")
               for p in (0.5, 0.95, 0.99)),
-        w=16 if latency_slos else 24, h=8, unit="s", steps=_steps((None, GREEN), *((t, RED) for t in thresholds)),
+        w=16 if latency_slos else 24, h=8, unit="s", steps=steps_from((None, GREEN), *((t, RED) for t in thresholds)),
         lines=True, description="Quantiles from the latency histogram; the lines are the latency SLO thresholds.")
     panels = [quantiles]
     if latency_slos:
@@ -149,7 +111,7 @@ def latency_section(model: m.Model) -> Section:
                         f"{s.name} (≤ {q.number(s.threshold_s or 0)}s, {q.window(windows(s)[0])})")
                   for s in latency_slos),
             w=8, h=8, unit="percentunit", min=0.0, max=1.0,
-            steps=_steps((None, RED), (round(first.objective / 100, 12), GREEN)),
+            steps=steps_from((None, RED), (round(first.objective / 100, 12), GREEN)),
             description="Share of requests under each latency SLO's threshold over its shortest window."))
     return Section("Latency", tuple(panels))
 
@@ -159,7 +121,7 @@ def errors_section(model: m.Model) -> Section:
     if availability is not None:
         ws = windows(availability)[:2]
         ratio = tuple(Query(_slo_sel(naming.slo_error_ratio(w), model, availability), q.window(w)) for w in ws)
-        steps = _steps((None, GREEN), (availability.budget, RED))
+        steps = steps_from((None, GREEN), (availability.budget, RED))
     else:
         ratio = (Query(q.binop(queries.errors_per_second(model, RATE_INTERVAL), "/",
                                queries.predictions_per_second(model, RATE_INTERVAL)), "error ratio"),)
@@ -177,26 +139,22 @@ def predictions_section(model: m.Model) -> Section:
     share = q.binop(queries.predictions_per_class(model, RATE_INTERVAL), "/",
                     queries.predictions_per_class(model, RATE_INTERVAL, by_class=False),
                     q.group_left(q.ignoring(("predicted_class",))))
-    from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-
     # The recorded shares and training priors when the ML rules record them; raw shares otherwise.
-    shares = dashboard_ml.class_share_queries(model) or (Query(share, "{{predicted_class}}"),)
-    conf_steps = _steps((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
+    shares = ml_panels.class_share_queries(model) or (Query(share, "{{predicted_class}}"),)
+    conf_steps = steps_from((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
     return Section("Predictions", (
         Panel("Class shares against training priors", "timeseries", shares, w=12, h=8, unit="percentunit",
               description="Share of predictions per class; `prior` lines are the training label shares."),
         Panel("Confidence quantiles", "timeseries",
               (*(Query(queries.histogram_quantile(model, model.metrics.confidence, p, RATE_INTERVAL),
                        f"p{round(p * 100)}")
-                 for p in (0.1, 0.25, 0.5, 0.9)), *dashboard_ml.confidence_queries(model)),
+                 for p in (0.1, 0.25, 0.5, 0.9)), *ml_panels.confidence_queries(model)),
               w=12, h=8, unit="percentunit", steps=conf_steps, lines=bool(conf_steps), min=0.0, max=1.0,
-              alerts=dashboard_ml.confidence_alerts(model)),
+              alerts=ml_panels.confidence_alerts(model)),
     ))
 
 
 def ground_truth_section(model: m.Model) -> Section | None:
-    from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-
     accuracy = [s for s in model.slos if s.kind == "accuracy"]
     panels = []
     for s in accuracy:
@@ -204,17 +162,15 @@ def ground_truth_section(model: m.Model) -> Section | None:
         panels.append(Panel(
             f"{s.name}: accuracy against its objective", "timeseries",
             tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(w), model, s)), q.window(w)) for w in ws[:2]),
-            w=12, h=8, unit="percentunit", steps=_steps((None, RED), (round(s.objective / 100, 12), GREEN)),
+            w=12, h=8, unit="percentunit", steps=steps_from((None, RED), (round(s.objective / 100, 12), GREEN)),
             lines=True, description="Labelled predictions that were right; the line is the objective."))
-    panels.extend(dashboard_ml.ground_truth_panels(model))
+    panels.extend(ml_panels.ground_truth_panels(model))
     return Section("Ground truth", tuple(panels)) if panels else None
 
 
 def sections(model: m.Model) -> list[Section]:
     """The rows in the order a person on call reads them; the ML rows only when the spec has ML rules."""
-    from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-
     out = [slo_section(model), traffic_section(model), latency_section(model), errors_section(model),
-           predictions_section(model), dashboard_ml.drift_section(model), ground_truth_section(model),
-           dashboard_ml.retraining_section(model)]
+           predictions_section(model), ml_panels.drift_section(model), ground_truth_section(model),
+           ml_panels.retraining_section(model)]
     return [s for s in out if s is not None and s.panels]
