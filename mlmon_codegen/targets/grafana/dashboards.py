@@ -16,7 +16,7 @@ import grafanalib.core as g
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.emit.write import Artifact
-from mlmon_codegen.plan import queries
+from mlmon_codegen.plan import panel_keys, queries
 from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana import ml_panels
@@ -39,6 +39,10 @@ class Placed:
     panel: Panel | None  # None: the row header of `section`
     section: Section
 
+    @property
+    def key(self) -> str:
+        return self.panel.key if self.panel is not None else self.section.key
+
 
 def layout(secs: list[Section]) -> list[Placed]:
     """Rows top to bottom, panels packed left to right in shelves; ids count up from 1.
@@ -60,14 +64,31 @@ def layout(secs: list[Section]) -> list[Placed]:
     return out
 
 
+def _check_keys(model: m.Model, placed: list[Placed]) -> None:
+    """Keys are unique, and the panels alerts open are exactly those plan/panel_keys.py expects:
+    links are built from the model alone, so a disagreement would be a link to a missing panel."""
+    seen: set[str] = set()
+    for p in placed:
+        if p.key in seen:
+            raise ValueError(f"dashboard of {model.name}: two panels have the key {p.key!r}")
+        seen.add(p.key)
+    drawn = tuple(sorted(seen & panel_keys.linkable(model)))
+    if drawn != panel_keys.alert_panels(model):
+        raise ValueError(f"dashboard of {model.name}: draws the alert panels {drawn}, but alert links expect "
+                         f"{panel_keys.alert_panels(model)}")
+
+
 @lru_cache(maxsize=256)
 def model_layout(model: m.Model) -> tuple[Placed, ...]:
-    return tuple(layout(sections(model)))
+    placed = layout(sections(model))
+    _check_keys(model, placed)
+    return tuple(placed)
 
 
 def alert_panel_id(model: m.Model, alert: str) -> int | None:
-    """The panel an alert's dashboard link opens; None when no panel claims the alert."""
-    return next((p.id for p in model_layout(model) if p.panel and alert in p.panel.alerts), None)
+    """The panel an alert's dashboard link opens; None when the dashboard has no such panel."""
+    key = panel_keys.alert_panel(model, alert)
+    return next((p.id for p in model_layout(model) if p.panel and p.key == key), None)
 
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
+from mlmon_codegen.plan import panel_keys as keys
 from mlmon_codegen.plan import queries
 from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
@@ -35,7 +36,6 @@ def _slo_sel(metric: str, model: m.Model, slo: m.SLO) -> str:
 def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
     objective = round(slo.objective / 100, 12)
     period = q.window(slo.period_ms)
-    burn_alerts = tuple(naming.burn_alert(slo.name, t.name) for t in slo.tiers)
     # A tier fires when both its windows exceed its threshold, so the tier's position is the
     # lesser of the two burn rates over the tier's factor: 100% is the firing line.
     tier_queries = []
@@ -47,24 +47,26 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
                for t in sorted(slo.tiers, key=lambda t: t.factor)]
     return (
         Panel(f"{slo.name}: objective", "stat", (Query(_slo_sel(naming.SLO_OBJECTIVE, model, slo)),), w=3, h=6,
-              unit="percentunit", description=f"The {slo.name} SLO's objective over {period}."),
+              unit="percentunit", description=f"The {slo.name} SLO's objective over {period}.",
+              key=keys.slo_panel(slo.name, "objective")),
         Panel(f"{slo.name}: SLI over {period}", "stat",
               (Query(q.one_minus(_slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo))),), w=3, h=6,
               unit="percentunit", steps=steps_from((None, RED), (objective, GREEN)),
-              alerts=(naming.no_data_alert(slo.name),),
-              description="Good events over all events in the period; red below the objective."),
+              description="Good events over all events in the period; red below the objective.",
+              key=keys.slo_panel(slo.name, keys.SLI)),
         Panel(f"{slo.name}: error budget left", "stat", (Query(_slo_sel(naming.SLO_BUDGET_REMAINING, model, slo)),),
               w=3, h=6, unit="percentunit", steps=steps_from((None, RED), (0.0, ORANGE), (0.25, GREEN)),
-              description=f"Share of the {q.number(slo.budget * 100)}% error budget of the period not yet spent."),
+              description=f"Share of the {q.number(slo.budget * 100)}% error budget of the period not yet spent.",
+              key=keys.slo_panel(slo.name, "budget-left")),
         Panel(f"{slo.name}: burn per tier (100% fires)", "bargauge", tuple(tier_queries), w=6, h=6,
               unit="percentunit", steps=steps_from((None, GREEN), (0.5, ORANGE), (1.0, RED)), min=0.0, max=1.5,
-              alerts=burn_alerts,
-              description="Each tier's burn rate as a share of its threshold (the lesser of its two windows)."),
+              description="Each tier's burn rate as a share of its threshold (the lesser of its two windows).",
+              key=keys.slo_panel(slo.name, keys.BURN_TIERS)),
         Panel(f"{slo.name}: burn rate", "timeseries",
               tuple(Query(_slo_sel(naming.slo_burn_rate(w), model, slo), q.window(w)) for w in windows(slo)),
               w=9, h=6, unit="none", steps=steps_from((None, GREEN), *factors), lines=True,
               description="Burn rate per recorded window; the lines are the tiers' factors (1 = budget lasts "
-                          "exactly the period)."),
+                          "exactly the period).", key=keys.slo_panel(slo.name, "burn-rate")),
     )
 
 
@@ -72,8 +74,8 @@ def slo_section(model: m.Model) -> Section:
     firing = Panel("Firing alerts", "stat",
                    (Query(q.or_zero(q.agg("count", queries.firing_alerts(model.name)))),), w=24, h=3,
                    steps=steps_from((None, GREEN), (1.0, RED)),
-                   description=f"Alerts with model={model.name} firing now.")
-    return Section("SLOs", (firing, *(p for slo in model.slos for p in slo_panels(model, slo))))
+                   description=f"Alerts with model={model.name} firing now.", key="alerts/firing")
+    return Section("SLOs", (firing, *(p for slo in model.slos for p in slo_panels(model, slo))), key="slos")
 
 
 def traffic_section(model: m.Model) -> Section:
@@ -81,16 +83,16 @@ def traffic_section(model: m.Model) -> Section:
     return Section("Traffic", (
         Panel("Targets up", "stat", (Query(q.agg("sum", queries.targets_up(model))),), w=4, h=8,
               steps=steps_from((None, RED), (1.0, GREEN)),
-              alerts=(naming.MODEL_DOWN_ALERT,), description=f"Scrape targets of job {naming.job(model.name)} up."),
+              description=f"Scrape targets of job {naming.job(model.name)} up.", key=keys.TARGETS_UP),
         Panel("Predictions per second", "stat", (Query(queries.predictions_per_second(model, RATE_INTERVAL)),),
-              w=4, h=8, unit="reqps"),
+              w=4, h=8, unit="reqps", key="traffic/predictions"),
         Panel("Predictions per second by version", "timeseries",
               (Query(queries.predictions_per_second(model, RATE_INTERVAL, by=("model_version",), extra=version),
-                     "{{model_version}}"),), w=8, h=8, unit="reqps"),
+                     "{{model_version}}"),), w=8, h=8, unit="reqps", key="traffic/predictions-by-version"),
         Panel("Predictions per second by class", "timeseries",
               (Query(queries.predictions_per_class(model, RATE_INTERVAL), "{{predicted_class}}"),),
-              w=8, h=8, unit="reqps"),
-    ))
+              w=8, h=8, unit="reqps", key="traffic/predictions-by-class"),
+    ), key="traffic")
 
 
 def latency_section(model: m.Model) -> Section:
@@ -101,7 +103,8 @@ def latency_section(model: m.Model) -> Section:
         tuple(Query(queries.latency_quantile(model, p, RATE_INTERVAL), f"p{round(p * 100)}")
               for p in (0.5, 0.95, 0.99)),
         w=16 if latency_slos else 24, h=8, unit="s", steps=steps_from((None, GREEN), *((t, RED) for t in thresholds)),
-        lines=True, description="Quantiles from the latency histogram; the lines are the latency SLO thresholds.")
+        lines=True, description="Quantiles from the latency histogram; the lines are the latency SLO thresholds.",
+        key="latency/quantiles")
     panels = [quantiles]
     if latency_slos:
         first = latency_slos[0]
@@ -112,8 +115,9 @@ def latency_section(model: m.Model) -> Section:
                   for s in latency_slos),
             w=8, h=8, unit="percentunit", min=0.0, max=1.0,
             steps=steps_from((None, RED), (round(first.objective / 100, 12), GREEN)),
-            description="Share of requests under each latency SLO's threshold over its shortest window."))
-    return Section("Latency", tuple(panels))
+            description="Share of requests under each latency SLO's threshold over its shortest window.",
+            key="latency/within-thresholds"))
+    return Section("Latency", tuple(panels), key="latency")
 
 
 def errors_section(model: m.Model) -> Section:
@@ -128,11 +132,12 @@ def errors_section(model: m.Model) -> Section:
         steps = ()
     return Section("Errors", (
         Panel("Error ratio", "timeseries", ratio, w=12, h=8, unit="percentunit", steps=steps, lines=bool(steps),
-              description="Errors over requests; the line is the availability SLO's error budget."),
+              description="Errors over requests; the line is the availability SLO's error budget.",
+              key="errors/ratio"),
         Panel("Errors per second by type", "timeseries",
               (Query(queries.errors_per_second_by_type(model, RATE_INTERVAL), "{{error_type}}"),),
-              w=12, h=8, unit="reqps"),
-    ))
+              w=12, h=8, unit="reqps", key="errors/by-type"),
+    ), key="errors")
 
 
 def predictions_section(model: m.Model) -> Section:
@@ -144,14 +149,15 @@ def predictions_section(model: m.Model) -> Section:
     conf_steps = steps_from((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
     return Section("Predictions", (
         Panel("Class shares against training priors", "timeseries", shares, w=12, h=8, unit="percentunit",
-              description="Share of predictions per class; `prior` lines are the training label shares."),
+              description="Share of predictions per class; `prior` lines are the training label shares.",
+              key="predictions/class-shares"),
         Panel("Confidence quantiles", "timeseries",
               (*(Query(queries.histogram_quantile(model, model.metrics.confidence, p, RATE_INTERVAL),
                        f"p{round(p * 100)}")
                  for p in (0.1, 0.25, 0.5, 0.9)), *ml_panels.confidence_queries(model)),
               w=12, h=8, unit="percentunit", steps=conf_steps, lines=bool(conf_steps), min=0.0, max=1.0,
-              alerts=ml_panels.confidence_alerts(model)),
-    ))
+              key=keys.ml_alert_panel("low_confidence")),
+    ), key="predictions")
 
 
 def ground_truth_section(model: m.Model) -> Section | None:
@@ -163,9 +169,10 @@ def ground_truth_section(model: m.Model) -> Section | None:
             f"{s.name}: accuracy against its objective", "timeseries",
             tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(w), model, s)), q.window(w)) for w in ws[:2]),
             w=12, h=8, unit="percentunit", steps=steps_from((None, RED), (round(s.objective / 100, 12), GREEN)),
-            lines=True, description="Labelled predictions that were right; the line is the objective."))
+            lines=True, description="Labelled predictions that were right; the line is the objective.",
+            key=keys.slo_panel(s.name, "accuracy")))
     panels.extend(ml_panels.ground_truth_panels(model))
-    return Section("Ground truth", tuple(panels)) if panels else None
+    return Section("Ground truth", tuple(panels), key="ground-truth") if panels else None
 
 
 def sections(model: m.Model) -> list[Section]:

@@ -6,7 +6,7 @@ JSON; this module imports neither, so content modules never import each other ba
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Grafana fills these at query time; the checks and `mlmon preview` substitute them.
 RATE_INTERVAL = "$__rate_interval"
@@ -31,6 +31,10 @@ class Step:
 
 @dataclass(frozen=True)
 class Panel:
+    """One panel. `key` says what it shows, e.g. `slo/<slo>/burn-tiers` (plan/panel_keys.py names
+    those alerts open); it is unique in its dashboard and gives the panel its id, which therefore
+    stays put when other panels come or go."""
+
     title: str
     kind: str  # timeseries | stat | bargauge | table
     queries: tuple[Query, ...]
@@ -39,18 +43,19 @@ class Panel:
     unit: str = "none"
     steps: tuple[Step, ...] = ()
     lines: bool = False  # draw the threshold steps as lines on a time series
-    alerts: tuple[str, ...] = ()  # alerts whose dashboard_url opens this panel
     description: str = ""
     min: float | None = None
     max: float | None = None
+    key: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)
 class Section:
-    """A Grafana row: a title and the panels under it."""
+    """A Grafana row: a title and the panels under it; `key`, one word, names the row."""
 
     title: str
     panels: tuple[Panel, ...]
+    key: str = field(kw_only=True)
 
 
 def steps_from(*pairs: tuple[float | None, str]) -> tuple[Step, ...]:
