@@ -1,13 +1,17 @@
 """Which dashboard panel each alert opens, by key, decided from the model alone.
 
 Every panel and row of a dashboard has a key that says what it shows (`slo/<slo>/burn-tiers`,
-`traffic/targets-up`, `drift/psi`). The panels that show an alert take their key from the
-functions here, and an alert's link finds its panel's key with the same functions, so the link
-and the panel cannot disagree. This module sits below the dashboards (targets/grafana), so
-rendering rules never needs the dashboards, nor grafanalib.
+`traffic/targets-up`, `drift/psi`), and its id comes from the key (panel_ids), so ids and the
+`viewPanel` links of alerts stay put when other panels come or go. The panels that show an alert
+take their key from the functions here, and an alert's link finds its panel's key with the same
+functions, so the link and the panel cannot disagree. This module sits below the dashboards
+(targets/grafana), so rendering rules never needs the dashboards, nor grafanalib.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.spec import model as m
@@ -88,3 +92,25 @@ def alert_panels(model: m.Model) -> tuple[str, ...]:
             shown.append("retrain_labels")
         keys |= {ml_alert_panel(k) for k in shown}
     return tuple(sorted(keys))
+
+
+def panel_ids(model: m.Model, keys: Iterable[str] = ()) -> dict[str, int]:
+    """Ids for the model's dashboard: the panels alerts open (alert_panels) and the other `keys`.
+
+    naming.panel_ids' collision rule in this order: the panels alerts open first, sorted, then
+    the rest, sorted. An alert panel's id so depends on the model's alert panels alone, and the
+    links, built without the dashboard, name the ids the dashboard has."""
+    linked = alert_panels(model)
+    first = set(linked)
+    return naming.panel_ids([*linked, *sorted(k for k in keys if k not in first)])
+
+
+@lru_cache(maxsize=256)
+def _alert_panel_ids(model: m.Model) -> dict[str, int]:
+    return panel_ids(model)  # cached: every alert of a model asks (never mutated; private)
+
+
+def alert_panel_id(model: m.Model, alert: str) -> int | None:
+    """The id of the panel an alert's dashboard link opens; None when the model's dashboard has none."""
+    key = alert_panel(model, alert)
+    return _alert_panel_ids(model).get(key) if key is not None else None

@@ -1,12 +1,14 @@
 """grafana/dashboards/<model>.json and fleet.json, built with grafanalib and returned as data.
 
-Panel ids and positions come from one layout function, which alert_text also reads, so every
-alert's `dashboard_url` opens the panel that shows it (`?viewPanel=<id>`).
+Positions come from the order of the rows and panels; ids from their keys (plan/panel_keys.py),
+not from positions, so a panel keeps its id, and an alert's `dashboard_url` (`?viewPanel=<id>`,
+built from the model alone by plan/alert_text.py) its target, when other panels come or go.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -39,39 +41,40 @@ class Placed:
     panel: Panel | None  # None: the row header of `section`
     section: Section
 
-    @property
-    def key(self) -> str:
-        return self.panel.key if self.panel is not None else self.section.key
+
+def keys(secs: list[Section]) -> list[str]:
+    """Every row's and panel's key, top to bottom."""
+    return [k for sec in secs for k in (sec.key, *(p.key for p in sec.panels))]
 
 
-def layout(secs: list[Section]) -> list[Placed]:
-    """Rows top to bottom, panels packed left to right in shelves; ids count up from 1.
+def layout(secs: list[Section], ids: Mapping[str, int]) -> list[Placed]:
+    """Rows top to bottom, panels packed left to right in shelves; each id is ids[key].
 
     A shelf is as tall as its tallest panel and the next starts below it, so nothing overlaps.
     """
     out: list[Placed] = []
-    y, next_id = 0, 1
+    y = 0
     for sec in secs:
-        out.append(Placed(next_id, 0, y, None, sec))
-        next_id, y = next_id + 1, y + 1
+        out.append(Placed(ids[sec.key], 0, y, None, sec))
+        y += 1
         x, shelf = 0, 0
         for p in sec.panels:
             if x + p.w > GRID_WIDTH:
                 x, y, shelf = 0, y + shelf, 0
-            out.append(Placed(next_id, x, y, p, sec))
-            next_id, x, shelf = next_id + 1, x + p.w, max(shelf, p.h)
+            out.append(Placed(ids[p.key], x, y, p, sec))
+            x, shelf = x + p.w, max(shelf, p.h)
         y += shelf
     return out
 
 
-def _check_keys(model: m.Model, placed: list[Placed]) -> None:
+def _check_keys(model: m.Model, all_keys: list[str]) -> None:
     """Keys are unique, and the panels alerts open are exactly those plan/panel_keys.py expects:
     links are built from the model alone, so a disagreement would be a link to a missing panel."""
     seen: set[str] = set()
-    for p in placed:
-        if p.key in seen:
-            raise ValueError(f"dashboard of {model.name}: two panels have the key {p.key!r}")
-        seen.add(p.key)
+    for key in all_keys:
+        if key in seen:
+            raise ValueError(f"dashboard of {model.name}: two panels have the key {key!r}")
+        seen.add(key)
     drawn = tuple(sorted(seen & panel_keys.linkable(model)))
     if drawn != panel_keys.alert_panels(model):
         raise ValueError(f"dashboard of {model.name}: draws the alert panels {drawn}, but alert links expect "
@@ -80,15 +83,10 @@ def _check_keys(model: m.Model, placed: list[Placed]) -> None:
 
 @lru_cache(maxsize=256)
 def model_layout(model: m.Model) -> tuple[Placed, ...]:
-    placed = layout(sections(model))
-    _check_keys(model, placed)
-    return tuple(placed)
-
-
-def alert_panel_id(model: m.Model, alert: str) -> int | None:
-    """The panel an alert's dashboard link opens; None when the dashboard has no such panel."""
-    key = panel_keys.alert_panel(model, alert)
-    return next((p.id for p in model_layout(model) if p.panel and p.key == key), None)
+    secs = sections(model)
+    all_keys = keys(secs)
+    _check_keys(model, all_keys)
+    return tuple(layout(secs, panel_keys.panel_ids(model, all_keys)))
 
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
@@ -249,19 +247,22 @@ def render_fleet(fleet: m.Fleet) -> dict[str, Any]:
     firing = q.selector("ALERTS", [everyone, ("alertstate", "=", "firing")])
     spent = q.selector(naming.SLO_BUDGET_REMAINING, [everyone])
     stats = [
-        ("Models", q.call("vector", q.operand(len(names))), (Step(None, "blue"),), 4),
-        ("Firing alerts", q.or_zero(q.agg("count", firing)), (Step(None, "green"), Step(1.0, "red")), 10),
-        ("SLOs with their budget spent", q.or_zero(q.agg("count", q.compare(spent, "<=", 0))),
+        ("fleet/model-count", "Models", q.call("vector", q.operand(len(names))), (Step(None, "blue"),), 4),
+        ("fleet/firing-alerts", "Firing alerts", q.or_zero(q.agg("count", firing)),
+         (Step(None, "green"), Step(1.0, "red")), 10),
+        ("fleet/spent-budgets", "SLOs with their budget spent", q.or_zero(q.agg("count", q.compare(spent, "<=", 0))),
          (Step(None, "green"), Step(1.0, "red")), 10),
     ]
+    table_key = "fleet/models"
+    ids = naming.panel_ids(sorted([table_key, *(s[0] for s in stats)]))
     panels: list[Any] = []
     x = 0
-    for i, (title, expr, steps, w) in enumerate(stats):
-        panels.append(g.Stat(title=title, id=i + 1, gridPos=g.GridPos(h=4, w=w, x=x, y=0), dataSource=DATASOURCE,
+    for key, title, expr, steps, w in stats:
+        panels.append(g.Stat(title=title, id=ids[key], gridPos=g.GridPos(h=4, w=w, x=x, y=0), dataSource=DATASOURCE,
                              targets=_targets((Query(expr),)), reduceCalc="lastNotNull", thresholds=_steps(steps),
                              graphMode="none", noValue="no data", color=THRESHOLD_COLORS))
         x += w
-    panels.append(_fleet_table(names, 4, len(stats) + 1))
+    panels.append(_fleet_table(names, 4, ids[table_key]))
     links = [{"title": "Model dashboards", "type": "dashboards", "tags": ["mlmon"], "asDropdown": True,
               "icon": "external link", "includeVars": False, "keepTime": True, "targetBlank": False,
               "tooltip": "", "url": ""}]
