@@ -19,7 +19,7 @@ from conftest import ROOT, run_mlmon
 
 from mlmon_codegen.check import dashboards as dc
 from mlmon_codegen.core import naming
-from mlmon_codegen.plan import panel_keys
+from mlmon_codegen.plan import alert_text, panel_keys
 from mlmon_codegen.preview import render as preview
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
@@ -199,6 +199,19 @@ def test_links_open_their_panel_whichever_panels_a_model_has(fleet):
         assert dc.structure_problems(v.name, board) == []
         for rule in _alerts(rules.render(v, fleet.project)):
             _opened_panel(rule, board)
+
+
+def test_an_alert_whose_panel_the_dashboard_lacks_links_to_the_whole_dashboard(fleet):
+    plain = next(x for x in fleet.models if x.ml is None)
+    full = next(x for x in fleet.models if x.ml is not None and x.features)
+    drift = naming.ML_ALERTS["feature_drift"]
+    url = alert_text.links(fleet.project, plain, drift)["dashboard_url"]
+    assert url == naming.dashboard_url(fleet.project.grafana_base_url, plain.name)
+    assert "viewPanel" not in alert_text.links(fleet.project, full, "NotAnAlert")["dashboard_url"]
+    # The same alert name opens its panel where the dashboard draws one.
+    (opened,) = parse_qs(urlparse(alert_text.links(fleet.project, full, drift)["dashboard_url"]).query)["viewPanel"]
+    psi = [p for p in dashboards.render_model(full)["panels"] if p["title"].startswith("PSI per feature")]
+    assert [p["id"] for p in psi] == [int(opened)]
 
 
 def _dashboard_urls(fleet: m.Fleet) -> dict[tuple[str, tuple[tuple[str, str], ...]], str]:
