@@ -8,6 +8,8 @@ import dataclasses
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -17,8 +19,10 @@ from conftest import ROOT, run_mlmon
 
 from mlmon_codegen.check import dashboards as dc
 from mlmon_codegen.core import naming
-from mlmon_codegen.plan import burnrate
+from mlmon_codegen.plan import alert_text, burnrate, panel_keys
+from mlmon_codegen.plan.rules import info_rule
 from mlmon_codegen.preview import render as preview
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.grafana import dashboards
 from mlmon_codegen.targets.rules import rule_file as rules
@@ -104,6 +108,7 @@ def test_structure_problems_are_found(generated):
     bp[2]["gridPos"] = dict(bp[3]["gridPos"])  # overlaps its neighbour
     bp[4]["targets"] = []  # no query
     del bp[5]["type"]
+    bp[6]["id"] = 2**31  # past what Grafana keeps in 32 bits
     problems = dc.structure_problems("x.json", broken)
     text = "\n".join(problems)
     assert f"id also used by {panels[0]['title']!r}" in text
@@ -111,6 +116,7 @@ def test_structure_problems_are_found(generated):
     assert len(overlaps) == 1 and repr(panels[2]["title"]) in overlaps[0] and repr(panels[3]["title"]) in overlaps[0]
     assert f"{panels[4]['title']!r}: no query targets" in text
     assert f"{panels[5]['title']!r}: no type" in text
+    assert f"{panels[6]['title']!r}: id outside 1..{2**31 - 1}" in text
     assert dc.structure_problems("x.json", board) == []
 
 
@@ -129,34 +135,205 @@ def test_variables_are_substituted_before_parsing():
     assert dc.substitute(expr, values) == 'sum(rate(x{v=~".*"}[1m])) / 3600 + rate(y[1m])'
 
 
+def _alerts(rule_file: dict) -> list[dict]:
+    return [r for g in rule_file["groups"] for r in g["rules"] if "alert" in r]
+
+
+def _opened_panel(rule: dict, board: dict) -> dict:
+    """The panel of `board` the alert's dashboard_url opens, checked to show what the alert reads."""
+    url = urlparse(rule["annotations"]["dashboard_url"])
+    model = rule["labels"]["model"]
+    assert url.path == f"/d/{naming.dashboard_uid(model)}/{model}"
+    assert board["uid"] == naming.dashboard_uid(model)
+    (panel_id,) = parse_qs(url.query)["viewPanel"]
+    [panel] = [p for p in dc.panels(board) if p["id"] == int(panel_id)]
+    exprs = " ".join(t["expr"] for t in panel["targets"])
+    # The panel shows what the alert reads: its SLO's series, the job's `up`, or the ML series
+    # named in the alert's expression.
+    if "slo" in rule["labels"]:
+        assert f'slo="{rule["labels"]["slo"]}"' in exprs, (rule["alert"], panel["title"])
+    elif rule["alert"] == naming.MODEL_DOWN_ALERT:
+        assert f'up{{job="{naming.job(model)}"}}' in exprs
+    else:
+        shown = set(RECORDED.findall(exprs)) | set(re.findall(r"ml_[a-z_]+", exprs))
+        read = set(RECORDED.findall(rule["expr"])) | set(re.findall(r"ml_[a-z_]+", rule["expr"]))
+        assert shown & read, (rule["alert"], panel["title"])
+    return panel
+
+
 def test_every_alert_links_to_the_panel_that_shows_it(generated):
     boards = _load(generated)
     checked = 0
     for rules_file in sorted((generated / "prometheus" / "rules").glob("*.yml")):
-        for group in yaml.safe_load(rules_file.read_text())["groups"]:
-            for rule in group["rules"]:
-                if "alert" not in rule:
-                    continue
-                url = urlparse(rule["annotations"]["dashboard_url"])
-                model = rule["labels"]["model"]
-                assert url.path == f"/d/{naming.dashboard_uid(model)}/{model}"
-                board = boards[f"{model}.json"]
-                assert board["uid"] == naming.dashboard_uid(model)
-                (panel_id,) = parse_qs(url.query)["viewPanel"]
-                panel = next(p for p in dc.panels(board) if p["id"] == int(panel_id))
-                exprs = " ".join(t["expr"] for t in panel["targets"])
-                # The panel shows what the alert reads: its SLO's series, the job's `up`, or the
-                # ML series named in the alert's expression.
-                if "slo" in rule["labels"]:
-                    assert f'slo="{rule["labels"]["slo"]}"' in exprs, (rule["alert"], panel["title"])
-                elif rule["alert"] == naming.MODEL_DOWN_ALERT:
-                    assert f'up{{job="{naming.job(model)}"}}' in exprs
-                else:
-                    shown = set(RECORDED.findall(exprs)) | set(re.findall(r"ml_[a-z_]+", exprs))
-                    read = set(RECORDED.findall(rule["expr"])) | set(re.findall(r"ml_[a-z_]+", rule["expr"]))
-                    assert shown & read, (rule["alert"], panel["title"])
-                checked += 1
+        rule_file = yaml.safe_load(rules_file.read_text())
+        for rule in _alerts(rule_file):
+            _opened_panel(rule, boards[f"{rule['labels']['model']}.json"])
+            checked += 1
+        # The promtool unit tests expect the same links the rules write.
+        model = rules_file.name.removesuffix(".rules.yml")
+        links = {r["alert"]: r["annotations"]["dashboard_url"] for r in _alerts(rule_file)}
+        tests = yaml.safe_load((generated / naming.unit_test_file(model)).read_text())["tests"]
+        expected = [(a["exp_annotations"]["dashboard_url"], case["alertname"]) for t in tests
+                    for case in t.get("alert_rule_test", []) for a in case["exp_alerts"]]
+        assert expected and all(url == links[name] for url, name in expected)
     assert checked > 20
+
+
+def _variants(model: m.Model) -> list[m.Model]:
+    """The model with each optional part of the dashboard on and off."""
+    out = [model, dataclasses.replace(model, ml=None), dataclasses.replace(model, task="regression"),
+           dataclasses.replace(model, features=())]
+    if model.ml is not None:
+        for name, value in (("class_priors", ()), ("retrain_drift_for_ms", None), ("retrain_accuracy_floor", None),
+                            ("retrain_max_age_ms", None), ("retrain_new_labels", None), ("no_labels_for_ms", None)):
+            out.append(dataclasses.replace(model, ml=dataclasses.replace(model.ml, **{name: value})))
+    return out
+
+
+def test_links_open_their_panel_whichever_panels_a_model_has(fleet):
+    # The links are decided from the model (plan/panel_keys.py), the panels by the dashboard's
+    # rows: every combination of optional rows and panels must agree.
+    variants = [v for x in fleet.models for v in _variants(x)]
+    assert any(v.ml is not None and v.features for v in variants) and any(v.ml is None for v in variants)
+    for v in variants:
+        board = dashboards.render_model(v)
+        assert dc.structure_problems(v.name, board) == []
+        for rule in _alerts(rules.render(v, fleet.project)):
+            _opened_panel(rule, board)
+
+
+def test_an_alert_whose_panel_the_dashboard_lacks_links_to_the_whole_dashboard(fleet):
+    plain = next(x for x in fleet.models if x.ml is None)
+    full = next(x for x in fleet.models if x.ml is not None and x.features)
+    drift = naming.ML_ALERTS["feature_drift"]
+    url = alert_text.links(fleet.project, plain, drift)["dashboard_url"]
+    assert url == naming.dashboard_url(fleet.project.grafana_base_url, plain.name)
+    assert "viewPanel" not in alert_text.links(fleet.project, full, "NotAnAlert")["dashboard_url"]
+    # The same alert name opens its panel where the dashboard draws one.
+    (opened,) = parse_qs(urlparse(alert_text.links(fleet.project, full, drift)["dashboard_url"]).query)["viewPanel"]
+    psi = [p for p in dashboards.render_model(full)["panels"] if p["title"].startswith("PSI per feature")]
+    assert [p["id"] for p in psi] == [int(opened)]
+
+
+def _dashboard_urls(fleet: m.Fleet) -> dict[tuple[str, tuple[tuple[str, str], ...]], str]:
+    """(alert, labels) → dashboard_url of every alert the fleet's rule files hold."""
+    return {(r["alert"], tuple(sorted(r["labels"].items()))): r["annotations"]["dashboard_url"]
+            for x in fleet.models for r in _alerts(rules.render(x, fleet.project))}
+
+
+def _positions(fleet: m.Fleet) -> dict[str, dict]:
+    """dashboard_url → gridPos of the panel it opens."""
+    out = {}
+    for x in fleet.models:
+        board = dashboards.render_model(x)
+        for rule in _alerts(rules.render(x, fleet.project)):
+            out[rule["annotations"]["dashboard_url"]] = _opened_panel(rule, board)["gridPos"]
+    return out
+
+
+def _specs_copy(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / name
+    shutil.copytree(ROOT / "specs", folder)
+    return folder
+
+
+def _edit_yaml(path: Path, edit) -> None:
+    doc = yaml.safe_load(path.read_text())
+    edit(doc)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def _assert_links_stay(before: m.Fleet, after: m.Fleet) -> None:
+    old, new = _dashboard_urls(before), _dashboard_urls(after)
+    assert old.keys() < new.keys(), "the edit adds alerts and removes none"
+    assert {k: new[k] for k in old} == old
+    # Not vacuous: panels that alerts open moved on the grid (rows were inserted above them),
+    # which renumbered them when ids counted panels by position; their links did not change.
+    was, now = _positions(before), _positions(after)
+    assert [url for url in was if was[url] != now[url]]
+
+
+def test_adding_an_slo_changes_no_other_alerts_link(tmp_path):
+    specs = _specs_copy(tmp_path, "specs")
+    before = load_and_validate([specs]).fleet
+    # First in the spec, so its panels come before every other SLO's.
+    _edit_yaml(specs / "iris-full.yaml", lambda doc: doc.update(
+        slos={"checkout-latency": {"objective": 95, "threshold": "250ms"}, **doc["slos"]}))
+    after = load_and_validate([specs]).fleet
+    assert {s.name for x in after.models for s in x.slos} - {s.name for x in before.models for s in x.slos} \
+        == {"checkout-latency"}
+    _assert_links_stay(before, after)
+
+
+def test_adding_a_feature_changes_no_other_alerts_link(tmp_path):
+    def features(keep: set[str]) -> m.Fleet:
+        specs = _specs_copy(tmp_path, f"specs-{len(keep)}")
+        for name in ("iris-full.yaml", "iris-full.baseline.yaml"):
+            _edit_yaml(specs / name, lambda doc: doc.update(
+                features={k: v for k, v in doc["features"].items() if k in keep}))
+        return load_and_validate([specs]).fleet
+
+    # The first feature adds the drift panels above the ground-truth and retraining rows.
+    before, after = features(set()), features({"sepal_length"})
+    assert [len(x.features) for x in after.models] != [len(x.features) for x in before.models]
+    _assert_links_stay(before, after)
+
+
+def test_panel_ids_collision_rule():
+    # Two keys with the same hash, found by trying keys in a fixed order (about 2**16 of them).
+    seen: dict[int, str] = {}
+    key = 0
+    while naming.panel_id(f"k{key}") not in seen:
+        seen[naming.panel_id(f"k{key}")] = f"k{key}"
+        key += 1
+    a, b = seen[naming.panel_id(f"k{key}")], f"k{key}"
+    assert a != b and naming.panel_id(a) == naming.panel_id(b)
+    # The first keeps its hash, the later one takes its next attempt; order decides, not the keys.
+    assert naming.panel_ids([a, b]) == {a: naming.panel_id(a), b: naming.panel_id(b, 1)}
+    assert naming.panel_ids([b, a]) == {b: naming.panel_id(b), a: naming.panel_id(a, 1)}
+    assert naming.panel_id(b, 1) != naming.panel_id(b)
+    # Earlier keys never move for later ones, whatever comes after them.
+    many = [f"k{i}" for i in range(key + 1)]
+    ids = naming.panel_ids(many)
+    assert len(set(ids.values())) == len(many)
+    assert all(0 < i < 2**31 for i in ids.values())
+    assert all(naming.panel_ids(many[:n])[many[n - 1]] == ids[many[n - 1]] for n in (1, key // 2, key + 1))
+    with pytest.raises(ValueError, match="appears twice"):
+        naming.panel_ids(["traffic/targets-up", "slos", "traffic/targets-up"])
+
+
+@pytest.fixture
+def every_key_collides(monkeypatch):
+    """naming.panel_id gives every key the same first id, so each dashboard resolves a collision
+    for every panel; the cached layouts and link ids are dropped before and after."""
+    def clear():
+        dashboards.model_layout.cache_clear()
+        panel_keys._alert_panel_ids.cache_clear()
+
+    clear()
+    monkeypatch.setattr(naming, "panel_id", lambda key, attempt=0: 7 + attempt)
+    yield
+    monkeypatch.undo()
+    clear()
+
+
+def test_colliding_ids_never_duplicate_and_links_still_open_their_panel(fleet, every_key_collides):
+    for x in fleet.models:
+        board = dashboards.render_model(x)
+        ids = [p["id"] for p in dc.panels(board)]
+        assert len(ids) == len(set(ids)) and dc.structure_problems(x.name, board) == []
+        for rule in _alerts(rules.render(x, fleet.project)):
+            _opened_panel(rule, board)
+
+
+def test_rendering_rules_does_not_load_the_dashboards():
+    code = ("import sys; from pathlib import Path; from mlmon_codegen.spec.validate import load_and_validate; "
+            "from mlmon_codegen.targets.rules import rule_file; fleet = load_and_validate([Path('specs')]).fleet; "
+            "[rule_file.render(x, fleet.project) for x in fleet.models]; "
+            "print(sorted(n for n in sys.modules if n.startswith(('grafanalib', 'mlmon_codegen.targets.grafana'))))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_panels_read_only_recording_rules_that_exist(generated):
@@ -201,7 +378,7 @@ def test_long_model_names_get_short_unique_uids(fleet):
     # each model's rules record, and those carry the dashboards' uids.
     base = table["targets"][0]["expr"]
     assert base.startswith(f"max by (model, {naming.DASHBOARD_UID_LABEL}) ({naming.MODEL_INFO}{{")
-    assert [rules.info_rule(x)["labels"][naming.DASHBOARD_UID_LABEL] for x in (long_a, long_b)] == uids
+    assert [info_rule(x).labels[naming.DASHBOARD_UID_LABEL] for x in (long_a, long_b)] == uids
 
 
 def test_fleet_table_links_to_each_model(generated, fleet):

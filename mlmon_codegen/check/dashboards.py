@@ -1,6 +1,6 @@
 """Checks over generated Grafana dashboards: structure, and every panel query parsed by promtool.
 
-Structure: unique panel ids, no overlapping gridPos, every panel has a type and (rows aside)
+Structure: unique panel ids below 2**31, no overlapping gridPos, every panel has a type and (rows aside)
 targets, uids unique across dashboards. Queries: Grafana's variables are substituted first,
 then all expressions go to promtool in one batch, the parser Prometheus itself uses.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 from mlmon_codegen.check import promtool
 from mlmon_codegen.check.promtool import Run
+from mlmon_codegen.core import naming
 
 # What Grafana puts in place of its built-in variables; any clean duration parses the same way.
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h", "__range_s": "3600",
@@ -60,8 +61,10 @@ def structure_problems(name: str, dashboard: dict[str, Any]) -> list[str]:
         if not p.get("type"):
             problems.append(f"{title}: no type")
         pid = p.get("id")
-        if not isinstance(pid, int):
+        if not isinstance(pid, int) or isinstance(pid, bool):
             problems.append(f"{title}: no numeric id")
+        elif not 0 < pid < naming.PANEL_ID_LIMIT:
+            problems.append(f"{title}: id outside 1..{naming.PANEL_ID_LIMIT - 1}")
         elif pid in seen:
             problems.append(f"{title}: id also used by {seen[pid]!r}")
         else:

@@ -7,6 +7,7 @@ says the series belongs to mlmon's SLO math and carries `model` and `slo` labels
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable
 
 from mlmon_codegen.core.durations import format_ms
 
@@ -107,6 +108,41 @@ def dashboard_uid(model: str) -> str:
     return f"{uid[:31]}-{digest}"
 
 
+# Grafana keeps panel ids as JSON numbers, and in places as 32-bit integers: ids stay below 2**31.
+PANEL_ID_LIMIT = 2**31
+
+
+def panel_id(key: str, attempt: int = 0) -> int:
+    """A panel's id from its key (what the panel shows), in 1..2**31-1: the same key gives the same
+    id on every run, whatever else the dashboard holds. `attempt` n > 0 hashes `key#n` instead,
+    for panel_ids' collision rule."""
+    text = f"{key}#{attempt}" if attempt else key
+    digest = hashlib.sha256(text.encode()).digest()
+    return int.from_bytes(digest[:4], "big") % (PANEL_ID_LIMIT - 1) + 1
+
+
+def panel_ids(keys: Iterable[str]) -> dict[str, int]:
+    """The ids of one dashboard's panels and rows, `keys` in priority order.
+
+    Collision rule: each key takes panel_id(key) unless a key before it took that id, and then the
+    first of panel_id(key, 1), panel_id(key, 2), ... that no key before it took. A key never moves
+    for a key after it, so whoever knows only the first keys computes their ids exactly. The same
+    key twice is a ValueError: two panels claiming to show the same thing would share an id.
+    """
+    ids: dict[str, int] = {}
+    taken: set[int] = set()
+    for key in keys:
+        if key in ids:
+            raise ValueError(f"panel key {key!r} appears twice in one dashboard")
+        attempt, pid = 0, panel_id(key)
+        while pid in taken:
+            attempt += 1
+            pid = panel_id(key, attempt)
+        ids[key] = pid
+        taken.add(pid)
+    return ids
+
+
 def dashboard_url(base: str, model: str, panel_id: int | None = None) -> str:
     """The model's dashboard, opened on one panel when `panel_id` is given."""
     url = f"{base}/d/{dashboard_uid(model)}/{model}"
@@ -189,6 +225,12 @@ OTHER_BIN = "(other)"  # categories or classes the baseline never saw
 
 def _ml(what: str, op: str, window_ms: int) -> str:
     return f"mlmon_ml:{what}:{op}{format_ms(window_ms)}"
+
+
+def every_window(rule: Callable[[int], str]) -> str:
+    """What the names of one ML rule share whatever the window (`mlmon_ml:<what>:`): models with
+    different drift windows record different names, and the fleet dashboard reads them all."""
+    return rule(60_000).rsplit(":", 1)[0] + ":"
 
 
 

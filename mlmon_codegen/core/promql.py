@@ -53,6 +53,16 @@ def le_matcher(bound: float) -> Matcher:
     return ("le", "=", number(bound))
 
 
+def one_of(label: str, values: Iterable[str]) -> Matcher:
+    """A matcher for any of the literal values, each regex-escaped: `label=~"a|b"`."""
+    return (label, "=~", "|".join(regex_escape(v) for v in values))
+
+
+def prefixed(label: str, prefix: str) -> Matcher:
+    """A matcher for values that start with the literal `prefix` and go on."""
+    return (label, "=~", regex_escape(prefix) + ".+")
+
+
 def selector(metric: str, matchers: Iterable[Matcher] | Mapping[str, str] = ()) -> str:
     items = [(k, "=", v) for k, v in matchers.items()] if isinstance(matchers, Mapping) else list(matchers)
     if not items:
@@ -162,6 +172,23 @@ def on(labels: Iterable[str] = ()) -> str:
 
 def ignoring(labels: Iterable[str]) -> str:
     return f"ignoring({', '.join(labels)})"
+
+
+def group_left(matching: str, labels: Iterable[str] = ()) -> str:
+    """A binop modifier: `matching` (on(...) or ignoring(...)), many on the left to one on the right."""
+    return f"{matching} group_left({', '.join(labels)})"
+
+
+def lesser(left: str, right: str) -> str:
+    """The element-wise minimum of two series sets with the same labels: `(a < b) or b`.
+
+    `left` and `right` must bind tighter than `<` (selectors, calls, binop results)."""
+    return f"({compare(left, '<', right)}) or {right}"
+
+
+def or_zero_for(expr: str, like: str) -> str:
+    """`expr`, and 0 for every series of `like` that `expr` lacks: `expr or (0 * like)`."""
+    return f"{expr} or (0 * {like})"
 
 
 def or_zero(expr: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
+from mlmon_codegen.plan import panel_keys
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.grafana import dashboards
 
 
 def base_labels(model: m.Model, severity: str) -> dict[str, str]:
@@ -20,9 +20,9 @@ def base_labels(model: m.Model, severity: str) -> dict[str, str]:
 def links(project: m.Project, model: m.Model, alert: str) -> dict[str, str]:
     return {
         "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert),
-        # The panel id comes from the dashboards' own layout, so the link and the panel agree.
+        # From the model alone: the dashboard gives the panel showing the alert the same key and id.
         "dashboard_url": naming.dashboard_url(project.grafana_base_url, model.name,
-                                              dashboards.alert_panel_id(model, alert)),
+                                              panel_keys.alert_panel_id(model, alert)),
     }
 
 

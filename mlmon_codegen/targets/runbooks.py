@@ -14,9 +14,9 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import human
 from mlmon_codegen.emit.artifact import Artifact, ArtifactError
+from mlmon_codegen.plan import queries
 from mlmon_codegen.plan.explain import TierMath, explain_slo
 from mlmon_codegen.plan.records import Alert, RulePlan
-from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import prose
 
@@ -44,7 +44,6 @@ def template_kind(alert: Alert, slo: m.SLO | None) -> str:
 def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
              tier: TierMath | None) -> list[dict[str, str]]:
     """What to paste into Prometheus first: the alert itself, then what explains it."""
-    met, sel = model.metrics, model_matchers(model)
     out = [{"title": "The alert's expression (a result means it is firing)", "query": alert.expr}]
     if slo is not None and tier is not None:
         labels = {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name}
@@ -53,27 +52,24 @@ def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
                         "query": q.selector(naming.slo_error_ratio(int(secs * 1000)), labels)})
         out.append({"title": f"Error budget left over the {human(slo.period_ms / 1000)} period",
                     "query": q.selector(naming.SLO_BUDGET_REMAINING, labels)})
-    five_min = 300_000
+    # Ranges a person pastes into Prometheus: 5m for what moves fast, 1h for ML signals, which
+    # need enough predictions and labels to mean anything.
+    five_min, hour = 300_000, 3_600_000
     if kind == "errors":
-        out.append({"title": "Errors per second by type", "query": q.agg(
-            "sum", q.rate(q.selector(met.errors, sel), five_min), by=("error_type",))})
+        out.append({"title": "Errors per second by type", "query": queries.errors_per_second_by_type(model, five_min)})
     elif kind == "latency":
-        out.append({"title": "p99 latency (seconds)", "query": q.call("histogram_quantile", "0.99", q.agg(
-            "sum", q.rate(q.selector(naming.bucket(met.latency), sel), five_min), by=("le",)))})
+        out.append({"title": "p99 latency (seconds)", "query": queries.latency_quantile(model, 0.99, five_min)})
     elif kind == "accuracy":
         out.append({"title": "Labelled predictions by predicted and actual class (per second, 1h)",
-                    "query": q.agg("sum", q.rate(q.selector(met.ground_truth, sel), 3_600_000),
-                                   by=("predicted_class", "actual_class"))})
+                    "query": queries.labelled_predictions(model, hour, by=("predicted_class", "actual_class"))})
     elif kind in ("model-down", "no-data"):
-        out.append({"title": "Scrape targets up", "query": q.selector("up", {"job": naming.job(model.name)})})
-        out.append({"title": "Predictions per second", "query": q.agg(
-            "sum", q.rate(q.selector(met.requests, sel), five_min))})
+        out.append({"title": "Scrape targets up", "query": queries.targets_up(model)})
+        out.append({"title": "Predictions per second", "query": queries.predictions_per_second(model, five_min)})
     elif kind == "drift":
         out.append({"title": "Missing feature values per second, by feature", "query": q.agg(
-            "sum", q.rate(q.selector(met.feature_missing, sel), 3_600_000), by=("feature",))})
+            "sum", queries.model_rate(model, model.metrics.feature_missing, hour), by=(naming.FEATURE_LABEL,))})
     elif kind == "skew":
-        out.append({"title": "Predictions per second by class", "query": q.agg(
-            "sum", q.rate(q.selector(met.predicted_class, sel), 3_600_000), by=("predicted_class",))})
+        out.append({"title": "Predictions per second by class", "query": queries.predictions_per_class(model, hour)})
     return out
 
 

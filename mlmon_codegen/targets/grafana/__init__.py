@@ -1,1 +1,2 @@
-"""Grafana dashboards: what each panel shows (panels.py, ml_panels.py) apart from layout and JSON (dashboards.py)."""
+"""Grafana dashboards: the records a dashboard is made of (records.py), what each panel shows
+(panels.py, which takes the ML rows from ml_panels.py), and layout and JSON (dashboards.py)."""

@@ -1,12 +1,14 @@
 """grafana/dashboards/<model>.json and fleet.json, built with grafanalib and returned as data.
 
-Panel ids and positions come from one layout function, which alert_text also reads, so every
-alert's `dashboard_url` opens the panel that shows it (`?viewPanel=<id>`).
+Positions come from the order of the rows and panels; ids from their keys (plan/panel_keys.py),
+not from positions, so a panel keeps its id, and an alert's `dashboard_url` (`?viewPanel=<id>`,
+built from the model alone by plan/alert_text.py) its target, when other panels come or go.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -16,18 +18,12 @@ import grafanalib.core as g
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.emit.artifact import Artifact
+from mlmon_codegen.plan import panel_keys, queries
 from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-from mlmon_codegen.targets.grafana.panels import (
-    VERSION_VAR,
-    Panel,
-    Query,
-    Section,
-    Step,
-    firing_alerts_selector,
-    sections,
-)
+from mlmon_codegen.targets.grafana import ml_panels
+from mlmon_codegen.targets.grafana.panels import sections
+from mlmon_codegen.targets.grafana.records import VERSION_VAR, Panel, Query, Section, Step
 
 SCHEMA_VERSION = 39  # Grafana 10.x/11.x; set explicitly, grafanalib's default (12) is ancient
 DATASOURCE_VAR = "datasource"
@@ -46,34 +42,51 @@ class Placed:
     section: Section
 
 
-def layout(secs: list[Section]) -> list[Placed]:
-    """Rows top to bottom, panels packed left to right in shelves; ids count up from 1.
+def keys(secs: list[Section]) -> list[str]:
+    """Every row's and panel's key, top to bottom."""
+    return [k for sec in secs for k in (sec.key, *(p.key for p in sec.panels))]
+
+
+def layout(secs: list[Section], ids: Mapping[str, int]) -> list[Placed]:
+    """Rows top to bottom, panels packed left to right in shelves; each id is ids[key].
 
     A shelf is as tall as its tallest panel and the next starts below it, so nothing overlaps.
     """
     out: list[Placed] = []
-    y, next_id = 0, 1
+    y = 0
     for sec in secs:
-        out.append(Placed(next_id, 0, y, None, sec))
-        next_id, y = next_id + 1, y + 1
+        out.append(Placed(ids[sec.key], 0, y, None, sec))
+        y += 1
         x, shelf = 0, 0
         for p in sec.panels:
             if x + p.w > GRID_WIDTH:
                 x, y, shelf = 0, y + shelf, 0
-            out.append(Placed(next_id, x, y, p, sec))
-            next_id, x, shelf = next_id + 1, x + p.w, max(shelf, p.h)
+            out.append(Placed(ids[p.key], x, y, p, sec))
+            x, shelf = x + p.w, max(shelf, p.h)
         y += shelf
     return out
 
 
+def _check_keys(model: m.Model, all_keys: list[str]) -> None:
+    """Keys are unique, and the panels alerts open are exactly those plan/panel_keys.py expects:
+    links are built from the model alone, so a disagreement would be a link to a missing panel."""
+    seen: set[str] = set()
+    for key in all_keys:
+        if key in seen:
+            raise ValueError(f"dashboard of {model.name}: two panels have the key {key!r}")
+        seen.add(key)
+    drawn = tuple(sorted(seen & panel_keys.linkable(model)))
+    if drawn != panel_keys.alert_panels(model):
+        raise ValueError(f"dashboard of {model.name}: draws the alert panels {drawn}, but alert links expect "
+                         f"{panel_keys.alert_panels(model)}")
+
+
 @lru_cache(maxsize=256)
 def model_layout(model: m.Model) -> tuple[Placed, ...]:
-    return tuple(layout(sections(model)))
-
-
-def alert_panel_id(model: m.Model, alert: str) -> int | None:
-    """The panel an alert's dashboard link opens; None when no panel claims the alert."""
-    return next((p.id for p in model_layout(model) if p.panel and alert in p.panel.alerts), None)
+    secs = sections(model)
+    all_keys = keys(secs)
+    _check_keys(model, all_keys)
+    return tuple(layout(secs, panel_keys.panel_ids(model, all_keys)))
 
 
 def _steps(steps: tuple[Step, ...]) -> list[dict[str, Any]]:
@@ -188,14 +201,15 @@ def render_model(model: m.Model) -> dict[str, Any]:
 def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
     """(column name, query) of the fleet table, every one an instant query by `model`. The first
     lists every model with its dashboard uid, from the info series each model's rules record."""
-    model_re = [(naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))]
+    model_re = [q.one_of(naming.MODEL_LABEL, models)]
     base = q.agg("max", q.selector(naming.MODEL_INFO, model_re), by=(naming.MODEL_LABEL, naming.DASHBOARD_UID_LABEL))
     budget = q.agg("min", q.selector(naming.SLO_BUDGET_REMAINING, model_re), by=(naming.MODEL_LABEL,))
-    firing = f"{q.agg('count', firing_alerts_selector(models), by=(naming.MODEL_LABEL,))} or " \
-             f"(0 * {q.agg('max', base, by=(naming.MODEL_LABEL,))})"
+    # 0 for a model with nothing firing, rather than no row.
+    firing = q.or_zero_for(q.agg("count", queries.firing_alerts(models), by=(naming.MODEL_LABEL,)),
+                           q.agg("max", base, by=(naming.MODEL_LABEL,)))
     return [("dashboard", Query(base)), ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
             ("budget left (worst SLO)", Query(budget)), ("firing alerts", Query(firing)),
-            ("drifted features", dashboard_ml.fleet_drift_query(models))]
+            ("drifted features", ml_panels.fleet_drift_query(models))]
 
 
 def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:
@@ -229,23 +243,26 @@ def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:
 
 def render_fleet(fleet: m.Fleet) -> dict[str, Any]:
     names = [x.name for x in fleet.models]
-    everyone = (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in names))
+    everyone = q.one_of(naming.MODEL_LABEL, names)
     firing = q.selector("ALERTS", [everyone, ("alertstate", "=", "firing")])
     spent = q.selector(naming.SLO_BUDGET_REMAINING, [everyone])
     stats = [
-        ("Models", q.call("vector", str(len(names))), (Step(None, "blue"),), 4),
-        ("Firing alerts", q.or_zero(q.agg("count", firing)), (Step(None, "green"), Step(1.0, "red")), 10),
-        ("SLOs with their budget spent", q.or_zero(q.agg("count", f"{spent} <= 0")),
+        ("fleet/model-count", "Models", q.call("vector", q.operand(len(names))), (Step(None, "blue"),), 4),
+        ("fleet/firing-alerts", "Firing alerts", q.or_zero(q.agg("count", firing)),
+         (Step(None, "green"), Step(1.0, "red")), 10),
+        ("fleet/spent-budgets", "SLOs with their budget spent", q.or_zero(q.agg("count", q.compare(spent, "<=", 0))),
          (Step(None, "green"), Step(1.0, "red")), 10),
     ]
+    table_key = "fleet/models"
+    ids = naming.panel_ids(sorted([table_key, *(s[0] for s in stats)]))
     panels: list[Any] = []
     x = 0
-    for i, (title, expr, steps, w) in enumerate(stats):
-        panels.append(g.Stat(title=title, id=i + 1, gridPos=g.GridPos(h=4, w=w, x=x, y=0), dataSource=DATASOURCE,
+    for key, title, expr, steps, w in stats:
+        panels.append(g.Stat(title=title, id=ids[key], gridPos=g.GridPos(h=4, w=w, x=x, y=0), dataSource=DATASOURCE,
                              targets=_targets((Query(expr),)), reduceCalc="lastNotNull", thresholds=_steps(steps),
                              graphMode="none", noValue="no data", color=THRESHOLD_COLORS))
         x += w
-    panels.append(_fleet_table(names, 4, len(stats) + 1))
+    panels.append(_fleet_table(names, 4, ids[table_key]))
     links = [{"title": "Model dashboards", "type": "dashboards", "tags": ["mlmon"], "asDropdown": True,
               "icon": "external link", "includeVars": False, "keepTime": True, "targetBlank": False,
               "tooltip": "", "url": ""}]

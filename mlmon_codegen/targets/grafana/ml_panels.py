@@ -1,8 +1,8 @@
 """Dashboard panels for the ML signals: drift and data quality, ground truth, retraining.
 
 They read the ML recording rules of targets/rules/ml.py (names from core/naming.py) and exist
-only when the spec asks for ML rules (`model.ml`). Each panel claims the ML alerts it shows,
-so those alerts' dashboard links open it.
+only when the spec asks for ML rules (`model.ml`). A panel that shows an ML alert takes its key
+from plan/panel_keys.py, the function the alert's dashboard link is built with, so the link opens it.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from collections.abc import Callable
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import drift as d
-from mlmon_codegen.plan.sli import model_matchers
+from mlmon_codegen.plan import panel_keys as keys
+from mlmon_codegen.plan import queries
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.grafana.panels import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
-
-A = naming.ML_ALERTS
+from mlmon_codegen.targets.grafana.records import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
 
 
 def _sel(name: str, model: m.Model) -> str:
@@ -35,10 +34,6 @@ def class_share_queries(model: m.Model) -> tuple[Query, ...] | None:
     w = ml.drift.window_ms
     return (Query(_rule(model, naming.prediction_class_share, w), "{{class}}"),
             Query(_sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), "prior {{class}}"))
-
-
-def confidence_alerts(model: m.Model) -> tuple[str, ...]:
-    return (A["low_confidence"],) if model.ml is not None else ()
 
 
 def confidence_queries(model: m.Model) -> tuple[Query, ...]:
@@ -60,18 +55,18 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
               (Query(_rule(model, naming.class_precision, gw), "precision {{class}}"),
                Query(_rule(model, naming.class_recall, gw), "recall {{class}}")),
               w=12, h=8, unit="percentunit", min=0.0, max=1.0,
-              steps=(Step(None, RED), Step(0.8, ORANGE), Step(0.9, GREEN))),
+              steps=(Step(None, RED), Step(0.8, ORANGE), Step(0.9, GREEN)), key="ground-truth/precision-recall"),
         Panel(f"Label lag ({win})", "timeseries",
               (Query(_rule(model, naming.label_lag_seconds, gw), "p{{quantile}}"),), w=8, h=8, unit="s",
-              description="How long after a prediction its ground-truth label arrives."),
+              description="How long after a prediction its ground-truth label arrives.", key="ground-truth/label-lag"),
         Panel(f"Labels per {win}", "stat", (Query(_rule(model, naming.ml_labels, gw)),), w=8, h=8,
               steps=(Step(None, RED), Step(1.0, GREEN)),
-              description="Labelled predictions that arrived in the window."),
-        Panel("Labels arriving per second", "timeseries", (Query(q.agg("sum", q.rate(
-            q.selector(model.metrics.ground_truth, model_matchers(model)), RATE_INTERVAL)), "labels/s"),),
-              w=8, h=8, unit="reqps", alerts=(A["no_labels"],) if ml.no_labels_for_ms else (),
+              description="Labelled predictions that arrived in the window.", key="ground-truth/labels"),
+        Panel("Labels arriving per second", "timeseries",
+              (Query(queries.labelled_predictions(model, RATE_INTERVAL), "labels/s"),),
+              w=8, h=8, unit="reqps",
               description="The ground-truth counter; the no-labels alert fires when it stays flat while the "
-                          "model serves."),
+                          "model serves.", key=keys.ml_alert_panel("no_labels")),
     )
 
 
@@ -87,34 +82,37 @@ def drift_section(model: m.Model) -> Section | None:
         panels += [
             Panel(f"PSI per feature ({win})", "timeseries",
                   (Query(_rule(model, naming.feature_psi, w), "{{feature}}"),), w=9, h=8, steps=psi_steps,
-                  lines=True, alerts=(A["feature_drift"], A["feature_drift_severe"]),
+                  lines=True,
                   description=f"Population stability index against training; warn at {dr.psi_warn:g}, page at "
-                              f"{dr.psi_page:g}."),
+                              f"{dr.psi_page:g}.", key=keys.ml_alert_panel("feature_drift")),
             Panel(f"KS per feature ({win})", "timeseries",
                   (Query(_rule(model, naming.feature_ks, w), "{{feature}}"),), w=9, h=8, min=0.0, max=1.0,
-                  description="Kolmogorov-Smirnov distance to the training distribution (numeric features)."),
+                  description="Kolmogorov-Smirnov distance to the training distribution (numeric features).",
+                  key="drift/ks"),
             Panel("Drifted features", "stat", (Query(_rule(model, naming.drifted_features_share, w)),),
                   w=6, h=8, unit="percentunit",
-                  steps=(Step(None, GREEN), Step(dr.drifted_share, RED)), alerts=(A["dataset_drift"],),
-                  description=f"Share of features with PSI above {dr.psi_warn:g}."),
+                  steps=(Step(None, GREEN), Step(dr.drifted_share, RED)),
+                  description=f"Share of features with PSI above {dr.psi_warn:g}.",
+                  key=keys.ml_alert_panel("dataset_drift")),
             Panel(f"Out-of-range share ({win})", "bargauge",
                   (Query(_rule(model, naming.feature_out_of_range_share, w), "{{feature}}"),), w=12, h=8,
                   unit="percentunit", min=0.0, max=max(0.05, ml.out_of_range_max * 5),
-                  steps=(Step(None, GREEN), Step(ml.out_of_range_max, RED)), alerts=(A["out_of_range"],)),
+                  steps=(Step(None, GREEN), Step(ml.out_of_range_max, RED)), key=keys.ml_alert_panel("out_of_range")),
             Panel(f"Missing share ({win})", "bargauge",
                   (Query(_rule(model, naming.feature_missing_share, w), "{{feature}}"),), w=12, h=8,
                   unit="percentunit", min=0.0, max=max(0.1, ml.missing_max * 2),
-                  steps=(Step(None, GREEN), Step(ml.missing_max, RED)), alerts=(A["missing"],)),
+                  steps=(Step(None, GREEN), Step(ml.missing_max, RED)), key=keys.ml_alert_panel("missing")),
         ]
     if ml.class_priors:
         panels.append(Panel(f"Prediction PSI against priors ({win})", "stat",
                             (Query(_rule(model, naming.prediction_psi, w)),), w=12, h=6, steps=psi_steps,
-                            alerts=(A["prediction_drift"],)))
+                            key=keys.ml_alert_panel("prediction_drift")))
     sw = ml.skew_window_ms
     panels.append(Panel(f"Top class share ({q.window(sw)})", "stat",
                         (Query(_rule(model, naming.top_class_share, sw)),), w=12, h=6, unit="percentunit",
-                        steps=(Step(None, GREEN), Step(ml.skew_share, RED)), alerts=(A["prediction_skew"],)))
-    return Section("Data quality and drift", tuple(panels))
+                        steps=(Step(None, GREEN), Step(ml.skew_share, RED)),
+                        key=keys.ml_alert_panel("prediction_skew")))
+    return Section("Data quality and drift", tuple(panels), key="drift")
 
 
 def retraining_section(model: m.Model) -> Section | None:
@@ -125,36 +123,37 @@ def retraining_section(model: m.Model) -> Section | None:
                                     naming.RETRAIN_ACTION), ("alertstate", "=", "firing")])
     panels = [Panel("Retraining requests firing", "stat", (Query(q.or_zero(q.agg("count", retrain))),), w=6, h=6,
                     steps=(Step(None, GREEN), Step(1.0, ORANGE)),
-                    description="Alerts with action=retrain; Alertmanager sends them to the retraining webhook.")]
+                    description="Alerts with action=retrain; Alertmanager sends them to the retraining webhook.",
+                    key="retraining/firing")]
     if ml.retrain_max_age_ms:
         panels.append(Panel("Model age", "stat", (Query(d.model_age_seconds(model)),), w=6, h=6, unit="s",
                             steps=(Step(None, GREEN), Step(ml.retrain_max_age_ms / 1000, ORANGE)),
-                            alerts=(A["retrain_stale"],)))
+                            key=keys.ml_alert_panel("retrain_stale")))
     if ml.retrain_new_labels:
         lookback = ml.retrain_max_age_ms or 30 * 86_400_000
         panels.append(Panel("Labels since training", "stat", (Query(d.labels_since_training(model, lookback)),),
                             w=6, h=6, steps=(Step(None, GREEN), Step(float(ml.retrain_new_labels), ORANGE)),
-                            alerts=(A["retrain_labels"],)))
+                            key=keys.ml_alert_panel("retrain_labels")))
     if ml.retrain_accuracy_floor is not None and model.task == "classification":
         aw = ml.retrain_accuracy_window_ms
         panels.append(Panel(f"Accuracy against the retraining floor ({q.window(aw)})", "timeseries",
                             (Query(_rule(model, naming.ml_accuracy, aw), "accuracy"),), w=6, h=6,
                             unit="percentunit", steps=(Step(None, RED), Step(ml.retrain_accuracy_floor, GREEN)),
-                            lines=True, alerts=(A["retrain_accuracy"],)))
+                            lines=True, key=keys.ml_alert_panel("retrain_accuracy")))
     if ml.retrain_drift_for_ms and model.features:
         w = ml.drift.window_ms
         panels.append(Panel("Drifted features (sustained drift retrains)", "timeseries",
                             (Query(_rule(model, naming.drifted_features_share, w), "drifted share"),),
                             w=24, h=6, unit="percentunit", lines=True,
                             steps=(Step(None, GREEN), Step(ml.drift.drifted_share, ORANGE)),
-                            alerts=(A["retrain_drift"],),
                             description=f"Retraining is requested when this stays over the line for "
-                                        f"{q.window(ml.retrain_drift_for_ms)}."))
-    return Section("Retraining signals", tuple(panels))
+                                        f"{q.window(ml.retrain_drift_for_ms)}.",
+                            key=keys.ml_alert_panel("retrain_drift")))
+    return Section("Retraining signals", tuple(panels), key="retraining")
 
 
 def fleet_drift_query(models: list[str]) -> Query:
     """The drifted-feature share of each model, whatever its drift window (models without ML rules: empty)."""
-    sel = q.selector("", [("__name__", "=~", "mlmon_ml:drifted_features_share:.+"),
-                          (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))])
+    sel = q.selector("", [q.prefixed("__name__", naming.every_window(naming.drifted_features_share)),
+                          q.one_of(naming.MODEL_LABEL, models)])
     return Query(q.agg("max", sel, by=(naming.MODEL_LABEL,)))

@@ -1,243 +1,183 @@
-"""What each model's dashboard shows: panels as plain data (title, kind, queries, thresholds).
+"""What each model's dashboard shows, row by row, as the plain records of records.py.
 
 Panels read the recording rules the compiler generates wherever one exists, so a dashboard and
 the alerts that link to it show the same numbers. Raw PromQL is used only for what no rule
 records (traffic, latency quantiles, error breakdown, class shares, confidence). Layout and
-Grafana JSON are dashboards.py's job; this module decides content only.
+Grafana JSON are dashboards.py's job; this module decides content only, and `sections` is the one
+place the rows are put together (the ML rows and panels come from ml_panels.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.plan import burnrate
-from mlmon_codegen.plan.sli import model_matchers, windows
+from mlmon_codegen.plan import burnrate, queries
+from mlmon_codegen.plan import panel_keys as keys
+from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
-
-# Grafana fills these at query time; the checks and `mlmon preview` substitute them.
-RATE_INTERVAL = "$__rate_interval"
-VERSION_VAR = "version"
-
-GREEN, ORANGE, RED = "green", "orange", "red"
-
-
-@dataclass(frozen=True)
-class Query:
-    expr: str
-    legend: str = ""
-
-
-@dataclass(frozen=True)
-class Step:
-    """A Grafana threshold step: from `value` upwards the colour is `color` (None: the base)."""
-
-    value: float | None
-    color: str
-
-
-@dataclass(frozen=True)
-class Panel:
-    title: str
-    kind: str  # timeseries | stat | bargauge | table
-    queries: tuple[Query, ...]
-    w: int
-    h: int
-    unit: str = "none"
-    steps: tuple[Step, ...] = ()
-    lines: bool = False  # draw the threshold steps as lines on a time series
-    alerts: tuple[str, ...] = ()  # alerts whose dashboard_url opens this panel
-    description: str = ""
-    min: float | None = None
-    max: float | None = None
-
-
-@dataclass(frozen=True)
-class Section:
-    """A Grafana row: a title and the panels under it."""
-
-    title: str
-    panels: tuple[Panel, ...]
+from mlmon_codegen.targets.grafana import ml_panels
+from mlmon_codegen.targets.grafana.records import (
+    GREEN,
+    ORANGE,
+    RATE_INTERVAL,
+    RED,
+    VERSION_VAR,
+    Panel,
+    Query,
+    Section,
+    steps_from,
+)
 
 
 def _slo_sel(metric: str, model: m.Model, slo: m.SLO) -> str:
     return q.selector(metric, {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name})
 
 
-def _msel(metric: str, model: m.Model, extra: tuple[q.Matcher, ...] = ()) -> str:
-    return q.selector(metric, [*model_matchers(model), *extra])
-
-
-def _rate(metric: str, model: m.Model, extra: tuple[q.Matcher, ...] = ()) -> str:
-    return q.rate(_msel(metric, model, extra), RATE_INTERVAL)
-
-
-def _steps(*pairs: tuple[float | None, str]) -> tuple[Step, ...]:
-    return tuple(Step(v, c) for v, c in pairs)
-
-
-def firing_alerts_selector(models: list[str] | str) -> str:
-    """ALERTS series of the given model(s) that are firing (not pending)."""
-    if isinstance(models, str):
-        model_matcher: q.Matcher = (naming.MODEL_LABEL, "=", models)
-    else:
-        model_matcher = (naming.MODEL_LABEL, "=~", "|".join(q.regex_escape(x) for x in models))
-    return q.selector("ALERTS", [model_matcher, ("alertstate", "=", "firing")])
-
-
 def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
     objective = round(slo.objective / 100, 12)
     period = q.window(slo.period_ms)
-    burn_alerts = tuple(naming.burn_alert(slo.name, t.name) for t in burnrate.tiers(slo))
     # A tier fires when both its windows exceed its threshold, so the tier's position is the
-    # lesser of the two burn rates over the tier's factor: 100% is the firing line. `(a < b) or b`
-    # is the element-wise minimum of two series with the same labels.
+    # lesser of the two burn rates over the tier's factor: 100% is the firing line.
     tier_queries = []
     for t in burnrate.tiers(slo):
         short = q.binop(_slo_sel(naming.slo_burn_rate(t.short_ms), model, slo), "/", q.number(t.factor))
         long = q.binop(_slo_sel(naming.slo_burn_rate(t.long_ms), model, slo), "/", q.number(t.factor))
-        tier_queries.append(Query(f"({short} < {long}) or {long}", f"{t.name} ({t.short}/{t.long})"))
-    steps = [(None, GREEN)]
-    for t in sorted(burnrate.tiers(slo), key=lambda t: t.factor):
-        steps.append((t.factor, RED if t.severity == "critical" else ORANGE))
+        tier_queries.append(Query(q.lesser(short, long), f"{t.name} ({t.short}/{t.long})"))
+    factors = [(t.factor, RED if t.severity == "critical" else ORANGE)
+               for t in sorted(burnrate.tiers(slo), key=lambda t: t.factor)]
     return (
         Panel(f"{slo.name}: objective", "stat", (Query(_slo_sel(naming.SLO_OBJECTIVE, model, slo)),), w=3, h=6,
-              unit="percentunit", description=f"The {slo.name} SLO's objective over {period}."),
+              unit="percentunit", description=f"The {slo.name} SLO's objective over {period}.",
+              key=keys.slo_panel(slo.name, "objective")),
         Panel(f"{slo.name}: SLI over {period}", "stat",
-              (Query("1 - " + _slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo)),), w=3, h=6,
-              unit="percentunit", steps=_steps((None, RED), (objective, GREEN)),
-              alerts=(naming.no_data_alert(slo.name),),
-              description="Good events over all events in the period; red below the objective."),
+              (Query(q.one_minus(_slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo))),), w=3, h=6,
+              unit="percentunit", steps=steps_from((None, RED), (objective, GREEN)),
+              description="Good events over all events in the period; red below the objective.",
+              key=keys.slo_panel(slo.name, keys.SLI)),
         Panel(f"{slo.name}: error budget left", "stat", (Query(_slo_sel(naming.SLO_BUDGET_REMAINING, model, slo)),),
-              w=3, h=6, unit="percentunit", steps=_steps((None, RED), (0.0, ORANGE), (0.25, GREEN)),
-              description=f"Share of the {q.number(slo.budget * 100)}% error budget of the period not yet spent."),
+              w=3, h=6, unit="percentunit", steps=steps_from((None, RED), (0.0, ORANGE), (0.25, GREEN)),
+              description=f"Share of the {q.number(slo.budget * 100)}% error budget of the period not yet spent.",
+              key=keys.slo_panel(slo.name, "budget-left")),
         Panel(f"{slo.name}: burn per tier (100% fires)", "bargauge", tuple(tier_queries), w=6, h=6,
-              unit="percentunit", steps=_steps((None, GREEN), (0.5, ORANGE), (1.0, RED)), min=0.0, max=1.5,
-              alerts=burn_alerts,
-              description="Each tier's burn rate as a share of its threshold (the lesser of its two windows)."),
+              unit="percentunit", steps=steps_from((None, GREEN), (0.5, ORANGE), (1.0, RED)), min=0.0, max=1.5,
+              description="Each tier's burn rate as a share of its threshold (the lesser of its two windows).",
+              key=keys.slo_panel(slo.name, keys.BURN_TIERS)),
         Panel(f"{slo.name}: burn rate", "timeseries",
               tuple(Query(_slo_sel(naming.slo_burn_rate(w), model, slo), q.window(w)) for w in windows(slo)),
-              w=9, h=6, unit="none", steps=tuple(Step(v, c) for v, c in steps), lines=True,
+              w=9, h=6, unit="none", steps=steps_from((None, GREEN), *factors), lines=True,
               description="Burn rate per recorded window; the lines are the tiers' factors (1 = budget lasts "
-                          "exactly the period)."),
+                          "exactly the period).", key=keys.slo_panel(slo.name, "burn-rate")),
     )
 
 
 def slo_section(model: m.Model) -> Section:
     firing = Panel("Firing alerts", "stat",
-                   (Query(q.or_zero(q.agg("count", firing_alerts_selector(model.name)))),), w=24, h=3,
-                   steps=_steps((None, GREEN), (1.0, RED)),
-                   description=f"Alerts with model={model.name} firing now.")
-    return Section("SLOs", (firing, *(p for slo in model.slos for p in slo_panels(model, slo))))
+                   (Query(q.or_zero(q.agg("count", queries.firing_alerts(model.name)))),), w=24, h=3,
+                   steps=steps_from((None, GREEN), (1.0, RED)),
+                   description=f"Alerts with model={model.name} firing now.", key="alerts/firing")
+    return Section("SLOs", (firing, *(p for slo in model.slos for p in slo_panels(model, slo))), key="slos")
 
 
 def traffic_section(model: m.Model) -> Section:
-    met = model.metrics
     version = (("model_version", "=~", f"${VERSION_VAR}"),)
-    up = q.selector("up", {"job": naming.job(model.name)})
     return Section("Traffic", (
-        Panel("Targets up", "stat", (Query(q.agg("sum", up)),), w=4, h=8, steps=_steps((None, RED), (1.0, GREEN)),
-              alerts=(naming.MODEL_DOWN_ALERT,), description=f"Scrape targets of job {naming.job(model.name)} up."),
-        Panel("Predictions per second", "stat", (Query(q.agg("sum", _rate(met.requests, model))),), w=4, h=8,
-              unit="reqps"),
+        Panel("Targets up", "stat", (Query(q.agg("sum", queries.targets_up(model))),), w=4, h=8,
+              steps=steps_from((None, RED), (1.0, GREEN)),
+              description=f"Scrape targets of job {naming.job(model.name)} up.", key=keys.TARGETS_UP),
+        Panel("Predictions per second", "stat", (Query(queries.predictions_per_second(model, RATE_INTERVAL)),),
+              w=4, h=8, unit="reqps", key="traffic/predictions"),
         Panel("Predictions per second by version", "timeseries",
-              (Query(q.agg("sum", _rate(met.requests, model, version), by=("model_version",)),
-                     "{{model_version}}"),), w=8, h=8, unit="reqps"),
+              (Query(queries.predictions_per_second(model, RATE_INTERVAL, by=("model_version",), extra=version),
+                     "{{model_version}}"),), w=8, h=8, unit="reqps", key="traffic/predictions-by-version"),
         Panel("Predictions per second by class", "timeseries",
-              (Query(q.agg("sum", _rate(met.predicted_class, model), by=("predicted_class",)),
-                     "{{predicted_class}}"),), w=8, h=8, unit="reqps"),
-    ))
+              (Query(queries.predictions_per_class(model, RATE_INTERVAL), "{{predicted_class}}"),),
+              w=8, h=8, unit="reqps", key="traffic/predictions-by-class"),
+    ), key="traffic")
 
 
 def latency_section(model: m.Model) -> Section:
-    met = model.metrics
-    buckets = q.agg("sum", _rate(naming.bucket(met.latency), model), by=("le",))
     latency_slos = [s for s in model.slos if s.kind == "latency" and s.threshold_s is not None]
     thresholds = sorted({s.threshold_s for s in latency_slos if s.threshold_s is not None})
     quantiles = Panel(
         "Latency p50, p95, p99", "timeseries",
-        tuple(Query(q.call("histogram_quantile", q.number(p), buckets), f"p{round(p * 100)}")
+        tuple(Query(queries.latency_quantile(model, p, RATE_INTERVAL), f"p{round(p * 100)}")
               for p in (0.5, 0.95, 0.99)),
-        w=16 if latency_slos else 24, h=8, unit="s", steps=_steps((None, GREEN), *((t, RED) for t in thresholds)),
-        lines=True, description="Quantiles from the latency histogram; the lines are the latency SLO thresholds.")
+        w=16 if latency_slos else 24, h=8, unit="s", steps=steps_from((None, GREEN), *((t, RED) for t in thresholds)),
+        lines=True, description="Quantiles from the latency histogram; the lines are the latency SLO thresholds.",
+        key="latency/quantiles")
     panels = [quantiles]
     if latency_slos:
         first = latency_slos[0]
         panels.append(Panel(
             "Requests within the latency threshold", "bargauge",
-            tuple(Query("1 - " + _slo_sel(naming.slo_error_ratio(windows(s)[0]), model, s),
+            tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(windows(s)[0]), model, s)),
                         f"{s.name} (≤ {q.number(s.threshold_s or 0)}s, {q.window(windows(s)[0])})")
                   for s in latency_slos),
             w=8, h=8, unit="percentunit", min=0.0, max=1.0,
-            steps=_steps((None, RED), (round(first.objective / 100, 12), GREEN)),
-            description="Share of requests under each latency SLO's threshold over its shortest window."))
-    return Section("Latency", tuple(panels))
+            steps=steps_from((None, RED), (round(first.objective / 100, 12), GREEN)),
+            description="Share of requests under each latency SLO's threshold over its shortest window.",
+            key="latency/within-thresholds"))
+    return Section("Latency", tuple(panels), key="latency")
 
 
 def errors_section(model: m.Model) -> Section:
-    met = model.metrics
     availability = next((s for s in model.slos if s.kind == "availability"), None)
     if availability is not None:
         ws = windows(availability)[:2]
         ratio = tuple(Query(_slo_sel(naming.slo_error_ratio(w), model, availability), q.window(w)) for w in ws)
-        steps = _steps((None, GREEN), (availability.budget, RED))
+        steps = steps_from((None, GREEN), (availability.budget, RED))
     else:
-        errors = q.agg("sum", _rate(met.errors, model))
-        ratio = (Query(q.binop(errors, "/", q.agg("sum", _rate(met.requests, model))), "error ratio"),)
+        ratio = (Query(q.binop(queries.errors_per_second(model, RATE_INTERVAL), "/",
+                               queries.predictions_per_second(model, RATE_INTERVAL)), "error ratio"),)
         steps = ()
     return Section("Errors", (
         Panel("Error ratio", "timeseries", ratio, w=12, h=8, unit="percentunit", steps=steps, lines=bool(steps),
-              description="Errors over requests; the line is the availability SLO's error budget."),
+              description="Errors over requests; the line is the availability SLO's error budget.",
+              key="errors/ratio"),
         Panel("Errors per second by type", "timeseries",
-              (Query(q.agg("sum", _rate(met.errors, model), by=("error_type",)), "{{error_type}}"),),
-              w=12, h=8, unit="reqps"),
-    ))
+              (Query(queries.errors_per_second_by_type(model, RATE_INTERVAL), "{{error_type}}"),),
+              w=12, h=8, unit="reqps", key="errors/by-type"),
+    ), key="errors")
 
 
 def predictions_section(model: m.Model) -> Section:
-    met = model.metrics
-    per_class = q.agg("sum", _rate(met.predicted_class, model), by=("predicted_class",))
-    share = q.binop(per_class, "/", q.agg("sum", _rate(met.predicted_class, model)),
-                    f"{q.ignoring(('predicted_class',))} group_left()")
-    from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-
+    share = q.binop(queries.predictions_per_class(model, RATE_INTERVAL), "/",
+                    queries.predictions_per_class(model, RATE_INTERVAL, by_class=False),
+                    q.group_left(q.ignoring(("predicted_class",))))
     # The recorded shares and training priors when the ML rules record them; raw shares otherwise.
-    shares = dashboard_ml.class_share_queries(model) or (Query(share, "{{predicted_class}}"),)
-    buckets = q.agg("sum", _rate(naming.bucket(met.confidence), model), by=("le",))
-    conf_steps = _steps((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
+    shares = ml_panels.class_share_queries(model) or (Query(share, "{{predicted_class}}"),)
+    conf_steps = steps_from((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
     return Section("Predictions", (
         Panel("Class shares against training priors", "timeseries", shares, w=12, h=8, unit="percentunit",
-              description="Share of predictions per class; `prior` lines are the training label shares."),
+              description="Share of predictions per class; `prior` lines are the training label shares.",
+              key="predictions/class-shares"),
         Panel("Confidence quantiles", "timeseries",
-              (*(Query(q.call("histogram_quantile", q.number(p), buckets), f"p{round(p * 100)}")
-                 for p in (0.1, 0.25, 0.5, 0.9)), *dashboard_ml.confidence_queries(model)),
+              (*(Query(queries.histogram_quantile(model, model.metrics.confidence, p, RATE_INTERVAL),
+                       f"p{round(p * 100)}")
+                 for p in (0.1, 0.25, 0.5, 0.9)), *ml_panels.confidence_queries(model)),
               w=12, h=8, unit="percentunit", steps=conf_steps, lines=bool(conf_steps), min=0.0, max=1.0,
-              alerts=dashboard_ml.confidence_alerts(model)),
-    ))
+              key=keys.ml_alert_panel("low_confidence")),
+    ), key="predictions")
 
 
 def ground_truth_section(model: m.Model) -> Section | None:
-    from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-
     accuracy = [s for s in model.slos if s.kind == "accuracy"]
     panels = []
     for s in accuracy:
         ws = windows(s)
         panels.append(Panel(
             f"{s.name}: accuracy against its objective", "timeseries",
-            tuple(Query("1 - " + _slo_sel(naming.slo_error_ratio(w), model, s), q.window(w)) for w in ws[:2]),
-            w=12, h=8, unit="percentunit", steps=_steps((None, RED), (round(s.objective / 100, 12), GREEN)),
-            lines=True, description="Labelled predictions that were right; the line is the objective."))
-    panels.extend(dashboard_ml.ground_truth_panels(model))
-    return Section("Ground truth", tuple(panels)) if panels else None
+            tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(w), model, s)), q.window(w)) for w in ws[:2]),
+            w=12, h=8, unit="percentunit", steps=steps_from((None, RED), (round(s.objective / 100, 12), GREEN)),
+            lines=True, description="Labelled predictions that were right; the line is the objective.",
+            key=keys.slo_panel(s.name, "accuracy")))
+    panels.extend(ml_panels.ground_truth_panels(model))
+    return Section("Ground truth", tuple(panels), key="ground-truth") if panels else None
 
 
 def sections(model: m.Model) -> list[Section]:
     """The rows in the order a person on call reads them; the ML rows only when the spec has ML rules."""
-    from mlmon_codegen.targets.grafana import ml_panels as dashboard_ml
-
     out = [slo_section(model), traffic_section(model), latency_section(model), errors_section(model),
-           predictions_section(model), dashboard_ml.drift_section(model), ground_truth_section(model),
-           dashboard_ml.retraining_section(model)]
+           predictions_section(model), ml_panels.drift_section(model), ground_truth_section(model),
+           ml_panels.retraining_section(model)]
     return [s for s in out if s is not None and s.panels]

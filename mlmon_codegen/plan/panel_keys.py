@@ -1,0 +1,117 @@
+"""Which dashboard panel each alert opens, by key, decided from the model alone.
+
+Every panel and row of a dashboard has a key that says what it shows (`slo/<slo>/burn-tiers`,
+`traffic/targets-up`, `drift/psi`), and its id comes from the key (panel_ids), so ids and the
+`viewPanel` links of alerts stay put when other panels come or go. The panels that show an alert
+take their key from the functions here, and an alert's link finds its panel's key with the same
+functions, so the link and the panel cannot disagree. This module sits below the dashboards
+(targets/grafana), so rendering rules never needs the dashboards, nor grafanalib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import lru_cache
+
+from mlmon_codegen.core import naming
+from mlmon_codegen.plan import burnrate
+from mlmon_codegen.spec import model as m
+
+# What the two panels an SLO's alerts open show: the burn of every tier (burn-rate alerts) and
+# the SLI over the period (the no-data alert: an empty SLI is what it reports).
+BURN_TIERS = "burn-tiers"
+SLI = "sli"
+# ModelDown opens the scrape targets.
+TARGETS_UP = "traffic/targets-up"
+
+# The panel each ML alert opens, by the alert's key in naming.ML_ALERTS.
+_ML_ALERT_PANELS = {
+    "feature_drift": "drift/psi", "feature_drift_severe": "drift/psi",
+    "dataset_drift": "drift/drifted-features", "out_of_range": "drift/out-of-range", "missing": "drift/missing",
+    "prediction_drift": "drift/prediction-psi", "prediction_skew": "drift/top-class-share",
+    "low_confidence": "predictions/confidence", "no_labels": "ground-truth/labels-per-second",
+    "retrain_drift": "retraining/drifted-features", "retrain_accuracy": "retraining/accuracy",
+    "retrain_stale": "retraining/model-age", "retrain_labels": "retraining/labels-since-training",
+}
+_ML_ALERT_KEYS = {name: key for key, name in naming.ML_ALERTS.items()}
+
+
+def slo_panel(slo: str, what: str) -> str:
+    """The key of a panel about one SLO; SLO names hold no `/`, so no two SLOs' keys meet."""
+    return f"slo/{slo}/{what}"
+
+
+def ml_alert_panel(alert_key: str) -> str:
+    """The key of the panel that shows the ML alert `naming.ML_ALERTS[alert_key]`."""
+    return _ML_ALERT_PANELS[alert_key]
+
+
+def alert_panel(model: m.Model, alert: str) -> str | None:
+    """The key of the panel an alert's dashboard link opens, from the alert's name and SLO;
+    None for a name that none of the model's generated alerts can have."""
+    if alert == naming.MODEL_DOWN_ALERT:
+        return TARGETS_UP
+    for slo in model.slos:
+        if alert == naming.no_data_alert(slo.name):
+            return slo_panel(slo.name, SLI)
+        if any(alert == naming.burn_alert(slo.name, t.name) for t in burnrate.tiers(slo)):
+            return slo_panel(slo.name, BURN_TIERS)
+    key = _ML_ALERT_KEYS.get(alert)
+    return ml_alert_panel(key) if key is not None else None
+
+
+def linkable(model: m.Model) -> frozenset[str]:
+    """Every key alert_panel can return for this model, whether its dashboard draws it or not."""
+    return frozenset({TARGETS_UP, *_ML_ALERT_PANELS.values(),
+                      *(slo_panel(s.name, what) for s in model.slos for what in (SLI, BURN_TIERS))})
+
+
+def alert_panels(model: m.Model) -> tuple[str, ...]:
+    """The keys of the panels alerts open that the model's dashboard draws, sorted.
+
+    The same conditions the dashboard's rows use to draw those panels; dashboards.py refuses to
+    render a dashboard whose panels disagree with this, so a link never opens a missing panel.
+    """
+    keys = {TARGETS_UP, ml_alert_panel("low_confidence")}  # the confidence panel is drawn with or without ML
+    keys |= {slo_panel(s.name, what) for s in model.slos for what in (SLI, BURN_TIERS)}
+    ml = model.ml
+    if ml is not None:
+        shown = ["prediction_skew"]
+        if model.features:
+            shown += ["feature_drift", "dataset_drift", "out_of_range", "missing"]
+            if ml.retrain_drift_for_ms:
+                shown.append("retrain_drift")
+        if ml.class_priors:
+            shown.append("prediction_drift")
+        if model.task == "classification":
+            shown.append("no_labels")
+            if ml.retrain_accuracy_floor is not None:
+                shown.append("retrain_accuracy")
+        if ml.retrain_max_age_ms:
+            shown.append("retrain_stale")
+        if ml.retrain_new_labels:
+            shown.append("retrain_labels")
+        keys |= {ml_alert_panel(k) for k in shown}
+    return tuple(sorted(keys))
+
+
+def panel_ids(model: m.Model, keys: Iterable[str] = ()) -> dict[str, int]:
+    """Ids for the model's dashboard: the panels alerts open (alert_panels) and the other `keys`.
+
+    naming.panel_ids' collision rule in this order: the panels alerts open first, sorted, then
+    the rest, sorted. An alert panel's id so depends on the model's alert panels alone, and the
+    links, built without the dashboard, name the ids the dashboard has."""
+    linked = alert_panels(model)
+    first = set(linked)
+    return naming.panel_ids([*linked, *sorted(k for k in keys if k not in first)])
+
+
+@lru_cache(maxsize=256)
+def _alert_panel_ids(model: m.Model) -> dict[str, int]:
+    return panel_ids(model)  # cached: every alert of a model asks (never mutated; private)
+
+
+def alert_panel_id(model: m.Model, alert: str) -> int | None:
+    """The id of the panel an alert's dashboard link opens; None when the model's dashboard has none."""
+    key = alert_panel(model, alert)
+    return _alert_panel_ids(model).get(key) if key is not None else None
