@@ -151,9 +151,15 @@ def _alert(model: m.Model, project: m.Project, key: str, expr: str, severity: st
                  {"summary": summary, "description": description, **alert_text.links(project, model, name)})
 
 
-def _guarded(expr: str, samples: str, minimum: int, on: tuple[str, ...]) -> str:
-    """Every drift alert needs enough observations in the window to mean anything."""
-    return q.set_op(expr, "and", q.compare(samples, ">=", minimum), on_labels=on)
+def _guarded(value: str, op: str, threshold: float, samples: str, minimum: int, on: tuple[str, ...]) -> str:
+    """`value op threshold`, where enough observations in the window make it mean anything."""
+    return q.set_op(q.compare(value, op, q.number(threshold)), "and", q.compare(samples, ">=", minimum), on_labels=on)
+
+
+# The alert's value as Alertmanager's texts show it.
+VALUE_3F = '{{ $value | printf "%.3f" }}'
+VALUE_PCT = "{{ $value | humanizePercentage }}"
+FEATURE = "{{ $labels.feature }}"
 
 
 def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
@@ -171,29 +177,29 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
     if model.features:
         out.append(_alert(
             model, project, "feature_drift",
-            _guarded(q.compare(psi, ">", q.number(dr.psi_warn)), samples, dr.min_samples, mf),
+            _guarded(psi, ">", dr.psi_warn, samples, dr.min_samples, mf),
             "warning", dr.for_ms, f"{model.name}: a feature's distribution drifted from training",
-            f"PSI of feature {{{{ $labels.feature }}}} is {{{{ $value | printf \"%.3f\" }}}} over {win} "
+            f"PSI of feature {FEATURE} is {VALUE_3F} over {win} "
             f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g})."))
         out.append(_alert(
             model, project, "feature_drift_severe",
-            _guarded(q.compare(psi, ">", q.number(dr.psi_page)), samples, dr.min_samples, mf),
+            _guarded(psi, ">", dr.psi_page, samples, dr.min_samples, mf),
             "critical", dr.for_ms, f"{model.name}: a feature's distribution changed severely",
-            f"PSI of feature {{{{ $labels.feature }}}} is {{{{ $value | printf \"%.3f\" }}}} over {win}, "
+            f"PSI of feature {FEATURE} is {VALUE_3F} over {win}, "
             f"above the paging threshold {dr.psi_page:g}."))
         out.append(_alert(
             model, project, "dataset_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "warning", dr.for_ms,
             f"{model.name}: many features drifted at once",
-            f"{{{{ $value | humanizePercentage }}}} of the features (with at least {dr.min_samples} samples in "
+            f"{VALUE_PCT} of the features (with at least {dr.min_samples} samples in "
             f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {percent(dr.drifted_share)}."))
         ranged = [f.name for f in model.features if f.expected_range is not None]
         if ranged:
             oor = _sel(naming.feature_out_of_range_share(w), model)
             out.append(_alert(
                 model, project, "out_of_range",
-                _guarded(q.compare(oor, ">", q.number(ml.out_of_range_max)), samples, dr.min_samples, mf),
+                _guarded(oor, ">", ml.out_of_range_max, samples, dr.min_samples, mf),
                 "warning", dr.for_ms, f"{model.name}: feature values outside the expected range",
-                f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} "
+                f"{VALUE_PCT} of feature {FEATURE} values over {win} "
                 f"are outside its expected range (limit {percent(ml.out_of_range_max)})."))
         miss = naming.feature_missing_share(w)
         strict = [f.name for f in model.features if not f.allow_missing]
@@ -207,7 +213,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
         out.append(_alert(
             model, project, "missing", q.any_of(*parts), "warning", dr.for_ms,
             f"{model.name}: feature values are missing",
-            f"{{{{ $value | humanizePercentage }}}} of feature {{{{ $labels.feature }}}} values over {win} are "
+            f"{VALUE_PCT} of feature {FEATURE} values over {win} are "
             f"missing (features that allow missing values may miss {percent(ml.missing_max)})."))
     if model.task != "classification":
         out.extend(retrain_rules(model, project))
@@ -216,27 +222,27 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
         ppsi = _sel(naming.prediction_psi(w), model)
         out.append(_alert(
             model, project, "prediction_drift",
-            _guarded(q.compare(ppsi, ">", q.number(dr.psi_warn)), predictions, dr.min_samples, mo),
+            _guarded(ppsi, ">", dr.psi_warn, predictions, dr.min_samples, mo),
             "warning", dr.for_ms, f"{model.name}: predicted classes drifted from the training priors",
             f"PSI of the predicted class shares against the training priors is "
-            f"{{{{ $value | printf \"%.3f\" }}}} over {win}."))
+            f"{VALUE_3F} over {win}."))
     sw = ml.skew_window_ms
     top = _sel(naming.top_class_share(sw), model)
     out.append(_alert(
         model, project, "prediction_skew",
-        _guarded(q.compare(top, ">", q.number(ml.skew_share)), _sel(naming.ml_predictions(sw), model),
+        _guarded(top, ">", ml.skew_share, _sel(naming.ml_predictions(sw), model),
                  dr.min_samples, mo),
         "warning", sw, f"{model.name}: predictions heavily skewed to one class",
-        f"One class takes {{{{ $value | humanizePercentage }}}} of the predictions over {format_ms(sw)} "
+        f"One class takes {VALUE_PCT} of the predictions over {format_ms(sw)} "
         f"(limit {percent(ml.skew_share)})."))
     cw = ml.confidence_window_ms
     cq = _sel(naming.confidence_quantile(cw), model)
     out.append(_alert(
         model, project, "low_confidence",
-        _guarded(q.compare(cq, "<", q.number(ml.confidence_threshold)), predictions, dr.min_samples, mo),
+        _guarded(cq, "<", ml.confidence_threshold, predictions, dr.min_samples, mo),
         "warning", cw, f"{model.name}: prediction confidence is low",
         f"{percent(ml.confidence_quantile)} of the predictions over {format_ms(cw)} have a confidence "
-        f"below {{{{ $value | printf \"%.3f\" }}}} (threshold {ml.confidence_threshold:g})."))
+        f"below {VALUE_3F} (threshold {ml.confidence_threshold:g})."))
     if ml.no_labels_for_ms:
         out.append(_alert(
             model, project, "no_labels", d.no_labels(model, ml.no_labels_for_ms), "warning", model.no_data_for_ms,
@@ -258,7 +264,7 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
         out.append(_alert(
             model, project, "retrain_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "info",
             ml.retrain_drift_for_ms, f"{model.name}: retrain, the input data drifted for a sustained time",
-            f"{{{{ $value | humanizePercentage }}}} of the features have drifted for "
+            f"{VALUE_PCT} of the features have drifted for "
             f"{format_ms(ml.retrain_drift_for_ms)}.", retrain=True))
     if ml.retrain_accuracy_floor is not None and model.task == "classification":
         aw = ml.retrain_accuracy_window_ms
@@ -266,10 +272,10 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
         labels = _sel(naming.ml_labels(aw), model)
         out.append(_alert(
             model, project, "retrain_accuracy",
-            _guarded(q.compare(acc, "<", q.number(ml.retrain_accuracy_floor)), labels, ml.min_labels,
+            _guarded(acc, "<", ml.retrain_accuracy_floor, labels, ml.min_labels,
                      (naming.MODEL_LABEL,)),
             "info", dr.for_ms, f"{model.name}: retrain, accuracy is below the floor",
-            f"Accuracy over {format_ms(aw)} is {{{{ $value | humanizePercentage }}}}, below the retraining floor "
+            f"Accuracy over {format_ms(aw)} is {VALUE_PCT}, below the retraining floor "
             f"{percent(ml.retrain_accuracy_floor)}.", retrain=True))
     if ml.retrain_max_age_ms:
         age = ml.retrain_max_age_ms // 1000
