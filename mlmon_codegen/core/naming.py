@@ -210,6 +210,8 @@ TEMPLATE_TITLE = "mlmon.title"
 TEMPLATE_TEXT = "mlmon.text"
 TEMPLATE_HTML = "mlmon.html"
 RETRAIN_ACTION = "retrain"
+# Labels mlmon sets on its alerts (and Prometheus' own): a spec's metadata.labels may not set them.
+RESERVED_ALERT_LABELS = (MODEL_LABEL, TEAM_LABEL, SEVERITY_LABEL, SLO_LABEL, TIER_LABEL, ACTION_LABEL, "alertname")
 
 
 # ---------------------------------------------------------------- ML signals (plan/drift.py, targets/rules/ml.py)

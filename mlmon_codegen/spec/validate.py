@@ -133,6 +133,11 @@ def _objective(doc: Document, loc: Loc, slo: v1.SLO, problems: list[Problem]) ->
     if value <= 0:
         problems.append(doc.problem((*loc, key), "must be above 0"))
         return None
+    if key == "objective" and value < 1:
+        # OpenSLO writes 0.999; read as a percent it would be a 99% error budget, silently.
+        problems.append(doc.problem((*loc, key), f"{value:g} is a fraction, but `objective` is a percent",
+                                    f"did you mean {round(value * 100, 9):g}?"))
+        return None
     if value >= 100:
         problems.append(doc.problem((*loc, key), "must be below 100 (100% leaves no error budget)",
                                     "99.9 allows 43 minutes of errors in 30 days"))
@@ -309,6 +314,9 @@ def _unwrap_seed_slos(doc: Document) -> None:
 def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
                 problems: list[Problem], queries: list[QueryRef]) -> m.Model | None:
     start = len(problems)
+    for label in sorted(set(spec.metadata.labels) & set(naming.RESERVED_ALERT_LABELS)):
+        problems.append(doc.problem(("metadata", "labels", label), f"`{label}` is a label mlmon sets on every alert",
+                                    f"reserved: {', '.join(naming.RESERVED_ALERT_LABELS)}; name yours differently"))
     scrape_ms = _ms(spec.scrape.interval) or project.scrape_interval_ms
     if not spec.scrape.targets and spec.scrape.kubernetes is None:
         problems.append(doc.problem(("scrape",), "no targets and no kubernetes discovery",
