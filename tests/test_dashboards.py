@@ -429,3 +429,20 @@ def test_a_model_named_fleet_is_refused_with_its_location(tmp_path):
     assert result.returncode == 2
     assert f"{spec}:3:" in result.stderr and "'fleet' is reserved" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_no_key_that_grafanas_current_schema_dropped(generated):
+    """rows, spans, the old table's styling and Graphite-era target fields: none at the level
+    where the old schema had them."""
+    boards = _load(generated)
+    assert len(boards) >= 2
+    for name, board in boards.items():
+        found = set(board) & set(dashboards.LEGACY_DASHBOARD_KEYS)
+        found |= set(board["timepicker"]) & set(dashboards.LEGACY_TIMEPICKER_KEYS)
+        for panel in board["panels"]:
+            assert "gridPos" in panel, name
+            found |= set(panel) & set(dashboards.LEGACY_PANEL_KEYS)
+            for target in panel.get("targets", []):
+                assert "expr" in target, name
+                found |= set(target) & set(dashboards.LEGACY_TARGET_KEYS)
+        assert not found, (name, sorted(found))

@@ -147,9 +147,28 @@ def _to_data(value: Any) -> Any:
     return _to_data(value.to_json_data())  # a grafanalib object (AttributeError on anything else)
 
 
+# Keys grafanalib still writes that Grafana's current dashboard schema dropped (rows before
+# panels, spans before gridPos, the old table's styling, Graphite-era target fields): Grafana
+# ignores or migrates them, and they only make the JSON larger and its diffs noisier.
+LEGACY_DASHBOARD_KEYS = ("rows", "hideControls", "sharedCrosshair", "style", "__inputs", "gnetId")
+LEGACY_TIMEPICKER_KEYS = ("time_options", "nowDelay")
+LEGACY_PANEL_KEYS = ("span", "height", "minSpan", "error", "editable", "cacheTimeout", "columns", "fontSize",
+                     "styles", "scroll", "sort", "transform", "showHeader")
+LEGACY_TARGET_KEYS = ("intervalFactor", "step", "metric", "target", "query")
+
+
 def _plain(dash: g.Dashboard) -> dict[str, Any]:
     data: dict[str, Any] = _to_data(dash)
+    for key in LEGACY_DASHBOARD_KEYS:
+        data.pop(key, None)
+    for key in LEGACY_TIMEPICKER_KEYS:
+        data["timepicker"].pop(key, None)
     for panel in data["panels"]:
+        for key in LEGACY_PANEL_KEYS:
+            panel.pop(key, None)
+        for target in panel.get("targets", ()):
+            for key in LEGACY_TARGET_KEYS:
+                target.pop(key, None)
         if panel.get("type") == "bargauge":
             _modern_bargauge(panel)
     return data
