@@ -99,8 +99,7 @@ def check(out: str, fmt: str) -> None:
         sys.exit(EXIT_OK if runs and all(r.ok for r in runs) else EXIT_FAILED)
     failed = False
     for r in runs:
-        note = r.command[-1] if r.command[-1].startswith("(") else ""
-        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {note}".rstrip())
+        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {r.note}".rstrip())
         if not r.ok:
             failed = True
             click.echo(r.output, err=True)

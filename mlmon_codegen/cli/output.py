@@ -39,7 +39,7 @@ def validate_report(paths: tuple[str, ...]) -> tuple[dict[str, Any], int]:
 
 def check_report(out: str, runs: list[promtool.Run]) -> dict[str, Any]:
     return {"ok": bool(runs) and all(r.ok for r in runs), "out": out,
-            "runs": [{"command": r.command, "ok": r.ok, "output": r.output} for r in runs]}
+            "runs": [{"command": r.command, "ok": r.ok, "output": r.output, "note": r.note} for r in runs]}
 
 
 def emit_json(data: dict[str, Any]) -> None:
