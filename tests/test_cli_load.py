@@ -200,3 +200,13 @@ def test_commands_import_no_private_names() -> None:
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mlmon_codegen"):
                 assert not [a.name for a in node.names if a.name.startswith("_")], f"{path}:{node.lineno}"
+
+
+def test_a_folder_that_cannot_be_listed_adds_nothing(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "a.yaml").write_text(MODEL.replace("NAME", "a"))
+
+    def unlistable(paths: list[Path]) -> None:
+        raise PermissionError(13, "Permission denied", str(paths[0]))
+
+    monkeypatch.setattr(loader, "discover", unlistable)
+    assert loader.with_project([str(tmp_path / "a.yaml")]) == [tmp_path / "a.yaml"]

@@ -72,7 +72,10 @@ def with_project(paths: Sequence[str]) -> list[Path]:
     named = {p.resolve() for p in given}
     beside: list[Path] = []
     for folder in sorted({p.parent for p in given}):
-        files, _ = discover([folder])
+        try:
+            files, _ = discover([folder])
+        except OSError:  # a folder one may read files in but not list: nothing to add from it
+            continue
         # A Project file must say so; the byte test spares parsing a large fleet's other specs.
         beside += [f for f in files if f.resolve() not in named and b"Project" in _head(f)
                    and _kind(f) == "Project"]
