@@ -14,7 +14,8 @@ import math
 
 import pytest
 
-from mlmon_codegen.cli.explain import render_text, with_project
+from mlmon_codegen.cli.explain import render_text
+from mlmon_codegen.cli.load import with_project
 from mlmon_codegen.plan.explain import LOW_TRAFFIC_FAILURES, explain_model
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import load_text
@@ -153,5 +154,5 @@ def test_explain_bad_spec_is_located(mlmon, tmp_path) -> None:
 def test_a_spec_file_alone_brings_its_project(tmp_path) -> None:
     (tmp_path / "m1.yaml").write_text(spec())
     (tmp_path / "mlmon.yaml").write_text("apiVersion: mlmon/v1\nkind: Project\nmetadata: {name: p}\n")
-    assert with_project((str(tmp_path / "m1.yaml"),)) == (str(tmp_path / "m1.yaml"), str(tmp_path / "mlmon.yaml"))
-    assert with_project((str(tmp_path),)) == (str(tmp_path),)
+    assert with_project([str(tmp_path / "m1.yaml")]) == [tmp_path / "m1.yaml", tmp_path / "mlmon.yaml"]
+    assert with_project([str(tmp_path)]) == [tmp_path]

@@ -374,7 +374,8 @@ def test_object_sizes_the_api_server_or_client_side_apply_would_refuse(tmp_path)
     assert [r.ok for r in check_kubernetes_sizes(tmp_path)] == [True]
     (folder / "large.yaml").write_text(_configmap("large", K8S_CLIENT_SIDE_APPLY_MAX))  # just over, with metadata
     [run] = check_kubernetes_sizes(tmp_path)
-    assert run.ok and "1 over 256 KiB" in run.command[-1] and "--server-side" in run.command[-1]
+    assert run.ok and "1 over 256 KiB" in run.note and "--server-side" in run.note
+    assert run.command == ["kubernetes", "object", "sizes"]
     (folder / "huge.yaml").write_text(_configmap("huge", K8S_OBJECT_MAX))
     [run] = check_kubernetes_sizes(tmp_path)
     assert not run.ok

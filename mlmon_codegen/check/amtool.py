@@ -37,7 +37,7 @@ def route_tests(cases_file: Path, config: Path) -> Run:
             got = result.output.splitlines()[0] if result.output else "(no output)"
             failed.append(f"{case['name']}: expected {','.join(case['receivers'])}, amtool resolved {got}")
     summary = f"({len(cases) - len(failed)} of {len(cases)} routing cases pass)"
-    return Run(["amtool", "config", "routes", "test", str(cases_file), summary], not failed, "\n".join(failed))
+    return Run(["amtool", "config", "routes", "test", str(cases_file)], not failed, "\n".join(failed), summary)
 
 
 def check_tree(out: Path) -> list[Run]:

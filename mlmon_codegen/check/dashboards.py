@@ -127,8 +127,8 @@ def check_folder(folder: Path) -> list[Run]:
         try:
             dashboards[f.name] = json.loads(f.read_text())
         except (OSError, ValueError) as exc:
-            return [Run(["grafana", "dashboards", f.name], False, f"{f}: not readable JSON: {exc}")]
+            return [Run(["grafana", "dashboards"], False, f"{f}: not readable JSON: {exc}", f.name)]
     problems = check_dashboards(dashboards)
     n = sum(len(expressions(k, v)) for k, v in dashboards.items())
     summary = f"{len(files)} dashboards, {n} queries"
-    return [Run(["grafana", "dashboards", summary], not problems, "\n".join(problems))]
+    return [Run(["grafana", "dashboards"], not problems, "\n".join(problems), summary)]

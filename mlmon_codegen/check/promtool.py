@@ -17,9 +17,12 @@ class ToolMissing(Exception):
 
 @dataclass(frozen=True)
 class Run:
+    """One step of `mlmon check`: a tool's command line, or the name of a check mlmon runs itself."""
+
     command: list[str]
     ok: bool
     output: str
+    note: str = ""  # what was checked or how, shown as written after the step's name
 
 
 def binary(name: str) -> str:

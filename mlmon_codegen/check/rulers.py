@@ -46,5 +46,6 @@ def check_tree(out: Path) -> list[Run]:
                 run = promtool.check_rules(paths)
                 what = "PrometheusRule specs" if folder == "kubernetes" else "files, ruler-only group fields stripped"
                 note = f"({folder}/: {len(paths)} {what})"
-                runs.append(Run(["promtool", "check", "rules", note], run.ok, run.output))
+                # The copies are gone once this returns: the command names the flags, not the files.
+                runs.append(Run([a for a in run.command if not a.startswith(tmp)], run.ok, run.output, note))
     return runs

@@ -4,35 +4,17 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import click
 
+from mlmon_codegen.cli.load import load
 from mlmon_codegen.core.text import human, percent
 from mlmon_codegen.plan.explain import SLOMath, TierMath, explain_model, plural
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.spec.load import discover, load_file
 
 COLUMNS = ("tier", "severity", "burn", "windows", "fires at", "budget burnt", "fire @100%", "fire @2x",
            "reset", "exhaustion")
-
-
-def with_project(paths: tuple[str, ...]) -> tuple[str, ...]:
-    """Add the Project file beside a spec file given alone, so its intervals and URLs apply."""
-    given = [Path(p) for p in paths]
-    if any(p.is_dir() for p in given):
-        return paths
-    extra: list[str] = []
-    for folder in sorted({p.parent for p in given if p.is_file()}):
-        files, _ = discover([folder])
-        for f in files:
-            if f in given or str(f) in extra:
-                continue
-            doc, _ = load_file(f)
-            if doc is not None and doc.data.get("kind") == "Project":
-                extra.append(str(f))
-    return (*paths, *extra)
 
 
 def _requests(n: float) -> str:
@@ -118,9 +100,7 @@ def as_json(fleet: m.Fleet) -> dict[str, Any]:
 @click.option("--json", "as_json_", is_flag=True, help="print the numbers as JSON")
 def explain(paths: tuple[str, ...], as_json_: bool) -> None:
     """Explain each SLO's error budget and alert tiers in words and numbers."""
-    from mlmon_codegen.cli.main import _load
-
-    fleet = _load(with_project(paths), check_queries=False).fleet
+    fleet = load(paths).fleet
     if as_json_:
         click.echo(json.dumps(as_json(fleet), indent=2, sort_keys=True))
         return

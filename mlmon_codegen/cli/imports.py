@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from mlmon_codegen.build.load import check_documents
+from mlmon_codegen.cli.load import fail
 from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.emit.write import WriteError, create_files, dump_yaml
 from mlmon_codegen.spec import openslo
 from mlmon_codegen.spec.load import load_text
-
-EXIT_INVALID = 2
 
 
 def header(sources: list[str], notes: list[str]) -> str:
@@ -67,10 +65,7 @@ def openslo_command(files: tuple[str, ...], out: str | None, team: str, targets:
     try:
         texts = specs_text(files, team, list(targets))
     except SpecError as exc:
-        for p in exc.problems:
-            click.echo(str(p), err=True)
-        click.echo(f"mlmon: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''} found", err=True)
-        sys.exit(EXIT_INVALID)
+        fail(exc.problems)
     if out is None:
         click.echo("---\n".join(texts.values()), nl=False)
         return
@@ -78,7 +73,6 @@ def openslo_command(files: tuple[str, ...], out: str | None, team: str, targets:
     try:
         create_files(paths)
     except WriteError as exc:
-        click.echo(f"mlmon: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        fail([exc])
     for p in paths:
         click.echo(f"wrote {p}")

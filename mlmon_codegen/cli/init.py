@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
+from mlmon_codegen.cli.load import fail
 from mlmon_codegen.emit.write import WriteError, create_files
 from mlmon_codegen.spec import v1
 from mlmon_codegen.spec.load import discover, load_file
 from mlmon_codegen.targets import prose
-
-EXIT_INVALID = 2
 
 
 def _has_project(folder: Path) -> bool:
@@ -41,9 +39,8 @@ def _check_name(value: str, what: str) -> None:
     try:
         v1.Metadata.model_validate({"name": value, "team": value})
     except Exception:
-        click.echo(f"mlmon: {what} {value!r} is not valid: use lowercase letters, digits, '-' and '_', "
-                   "starting with a letter or digit, at most 63 characters", err=True)
-        sys.exit(EXIT_INVALID)
+        fail([f"{what} {value!r} is not valid: use lowercase letters, digits, '-' and '_', "
+              "starting with a letter or digit, at most 63 characters"])
 
 
 @click.command()
@@ -63,8 +60,7 @@ def init(name: str, team: str, regressor: bool, no_ground_truth: bool, out: str)
         files = starter_files(name, team, folder, regressor, not no_ground_truth)
         create_files(files)
     except (WriteError, prose.TemplateError) as exc:
-        click.echo(f"mlmon: {exc}", err=True)
-        sys.exit(EXIT_INVALID)
+        fail([exc])
     for path in files:
         click.echo(f"wrote {path}")
     click.echo(f"next: mlmon validate {folder} && mlmon explain {folder / (name + '.yaml')} && "

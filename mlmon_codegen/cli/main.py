@@ -1,5 +1,5 @@
-"""The `mlmon` command. Exit codes: 0 ok; 1 a check failed, output stale or drift found;
-2 invalid input or usage; 3 an internal error (a bug: please report it)."""
+"""The `mlmon` command. Exit codes (core/errors.py): 0 ok; 1 a check failed, output stale or drift
+found; 2 invalid input or usage; 3 an internal error (a bug: please report it)."""
 
 from __future__ import annotations
 
@@ -12,48 +12,16 @@ from pathlib import Path
 import click
 
 from mlmon_codegen.build import generate as gen
-from mlmon_codegen.build.load import load_fleet
 from mlmon_codegen.check import promtool
 from mlmon_codegen.cli import explain, imports, init
 from mlmon_codegen.cli import ml as ml_commands
 from mlmon_codegen.cli import output as ci
+from mlmon_codegen.cli.load import fail, load
+from mlmon_codegen.cli.preview import preview_command
 from mlmon_codegen.cli.stats import stats_command
 from mlmon_codegen.cli.up import up as up_command
-from mlmon_codegen.core.errors import SpecError
+from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 from mlmon_codegen.emit.write import WriteError, diff
-from mlmon_codegen.preview.render import preview_command
-from mlmon_codegen.spec.validate import Result
-
-EXIT_FAILED, EXIT_INVALID, EXIT_INTERNAL = 1, 2, 3
-
-
-def _fail(problems: list[object], code: int = EXIT_INVALID) -> None:
-    for p in problems:
-        click.echo(str(p), err=True)
-    n = len(problems)
-    click.echo(f"mlmon: {n} problem{'s' if n != 1 else ''} found", err=True)
-    sys.exit(code)
-
-
-def _load(paths: tuple[str, ...], check_queries: bool = True) -> Result:
-    try:
-        result = load_fleet([Path(p) for p in paths])
-    except SpecError as exc:
-        _fail(list(exc.problems))
-    for warning in result.warnings:  # e.g. alerts that reach no receiver: worth saying, not fatal
-        click.echo(str(warning), err=True)
-    if check_queries and result.queries:
-        # User-written PromQL is only trusted once the real parser accepts it.
-        try:
-            errors = promtool.parse_errors([q.query.replace("{{window}}", "5m") for q in result.queries])
-        except promtool.ToolMissing as exc:
-            click.echo(f"mlmon: warning: custom queries not parsed: {exc}", err=True)
-            errors = []
-        problems = [ref.doc.problem(ref.loc, f"promtool cannot parse the query: {err}")
-                    for ref, err in zip(result.queries, errors, strict=False) if err]
-        if problems:
-            _fail(problems)
-    return result
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -71,7 +39,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
         report, code = ci.validate_report(paths)
         ci.emit_json(report)
         sys.exit(code)
-    result = _load(paths)
+    result = load(paths)
     n = len(result.fleet.models)
     click.echo(f"ok: {n} model{'s' if n != 1 else ''} valid")
 
@@ -86,7 +54,7 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
               help="worker processes for large fleets [default: one per CPU]; output is the same for any N")
 def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None) -> None:
     """Write every artifact for the specs into OUT."""
-    result = _load(paths)
+    result = load(paths)
     selected = tuple(t for t in targets if t != "none")
     out_path = Path(out)
     if check_only:
@@ -94,7 +62,7 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
             with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
                 files = gen.files(result.fleet, selected, jobs)
         except WriteError as exc:
-            _fail([exc])
+            fail([exc])
         d = diff(out_path, files)
         if d.clean:
             click.echo(f"ok: {out} is up to date ({len(files)} files)")
@@ -108,7 +76,7 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
         with ci.progress(f"rendering {len(result.fleet.models)} models into {out} ..."):
             written, kept = gen.write_fleet(result.fleet, out_path, selected, jobs)
     except WriteError as exc:
-        _fail([exc])
+        fail([exc])
     for p in kept:
         click.echo(f"kept {out_path / p}: not written by mlmon", err=True)
     click.echo(f"wrote {len(written)} files to {out}")
@@ -125,20 +93,19 @@ def check(out: str, fmt: str) -> None:
         with ci.progress(f"checking {out} with promtool and amtool ..."):
             runs = check_tree(Path(out))
     except promtool.ToolMissing as exc:
-        _fail([exc])
+        fail([exc])
     if fmt == "json":
         ci.emit_json(ci.check_report(out, runs))
-        sys.exit(0 if runs and all(r.ok for r in runs) else EXIT_FAILED)
+        sys.exit(EXIT_OK if runs and all(r.ok for r in runs) else EXIT_FAILED)
     failed = False
     for r in runs:
-        note = r.command[-1] if r.command[-1].startswith("(") else ""
-        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {note}".rstrip())
+        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {r.note}".rstrip())
         if not r.ok:
             failed = True
             click.echo(r.output, err=True)
     if not runs:
-        _fail([f"{out}: nothing to check (no prometheus/ or tests/ folder)"])
-    sys.exit(EXIT_FAILED if failed else 0)
+        fail([f"{out}: nothing to check (no prometheus/ or tests/ folder)"])
+    sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
 @cli.command()
@@ -150,7 +117,7 @@ def schema(kind: str) -> None:
     click.echo(json.dumps(v1.KINDS[kind].model_json_schema(by_alias=True), indent=2, sort_keys=True))
 
 
-cli.add_command(preview_command)  # `mlmon preview`: dashboards drawn with live data (mlmon_codegen/preview.py)
+cli.add_command(preview_command)  # `mlmon preview`: dashboards drawn with live data (mlmon_codegen/preview/)
 cli.add_command(explain.explain)
 cli.add_command(init.init)
 cli.add_command(imports.import_group)
@@ -165,7 +132,7 @@ def main() -> None:
     except SystemExit:
         raise
     except KeyboardInterrupt:
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as exc:  # a bug, not bad input: say so without a wall of traceback
         if os.environ.get("MLMON_DEBUG"):
             traceback.print_exc()

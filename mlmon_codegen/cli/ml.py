@@ -8,19 +8,11 @@ from pathlib import Path
 
 import click
 
-from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.cli.load import fail
+from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_OK, Problem, SpecError
 from mlmon_codegen.emit.write import replace_file
 from mlmon_codegen.spec import ml
 from mlmon_codegen.spec.ml_validate import baseline_path, load_baseline
-
-EXIT_DRIFT, EXIT_INVALID = 1, 2
-
-
-def _fail(problems: list[object]) -> None:
-    for p in problems:
-        click.echo(str(p), err=True)
-    click.echo(f"mlmon: {len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
-    sys.exit(EXIT_INVALID)
 
 
 @click.command()
@@ -40,9 +32,9 @@ def baseline(data: str, spec_path: str, bins: int | None, label: str, no_label: 
         content = bl.render(bl.build(mldata.read_table(Path(data)), spec, nbins, None if no_label else label),
                             spec_path)
     except SpecError as exc:
-        _fail(list(exc.problems))
+        fail(list(exc.problems))
     except mldata.DataError as exc:
-        _fail([exc])
+        fail([exc])
     out = baseline_path(spec_path)
     replace_file(out, content)
     click.echo(f"wrote {out}")
@@ -71,11 +63,11 @@ def drift(reference: str, current: str, spec_path: str, as_json: bool) -> None:
             base = loaded[1]
         rep = dr.report(mldata.read_table(Path(reference)), mldata.read_table(Path(current)), spec, base)
     except SpecError as exc:
-        _fail(list(exc.problems))
+        fail(list(exc.problems))
     except mldata.DataError as exc:
-        _fail([exc])
+        fail([exc])
     click.echo(json.dumps(rep.as_json(), indent=2, sort_keys=True) if as_json else dr.table(rep))
-    sys.exit(EXIT_DRIFT if rep.drifted else 0)
+    sys.exit(EXIT_FAILED if rep.drifted else EXIT_OK)
 
 
 def register(group: click.Group) -> None:

@@ -10,14 +10,13 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
 
-from mlmon_codegen.build.load import load_fleet
 from mlmon_codegen.check import promtool
-from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.cli.load import findings
+from mlmon_codegen.core.errors import EXIT_INVALID, EXIT_OK, Problem
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -29,32 +28,18 @@ def problem_dict(p: Problem) -> dict[str, Any]:
 
 def validate_report(paths: tuple[str, ...]) -> tuple[dict[str, Any], int]:
     """What `mlmon validate` finds, as data, and the exit code (0 valid, 2 invalid)."""
-    problems: list[Problem] = []
-    models: list[str] = []
-    try:
-        result = load_fleet([Path(p) for p in paths])
-    except SpecError as exc:
-        problems = list(exc.problems)
-    else:
-        models = [x.name for x in result.fleet.models]
-        problems = list(result.warnings)
-        notes = []
-        try:
-            errors = promtool.parse_errors([r.query.replace("{{window}}", "5m") for r in result.queries])
-        except promtool.ToolMissing as exc:
-            notes.append(str(exc))
-            errors = []
-        problems += [r.doc.problem(r.loc, f"promtool cannot parse the query: {e}")
-                     for r, e in zip(result.queries, errors, strict=False) if e]
-        if any(not p.warning for p in problems):
-            models = []
-    ok = not any(not p.warning for p in problems)
-    return {"ok": ok, "models": models, "problems": [problem_dict(p) for p in problems]}, 0 if ok else 2
+    found = findings(paths)
+    for note in found.notes:
+        click.echo(note, err=True)
+    models = [x.name for x in found.result.fleet.models] if found.result is not None else []
+    ok = found.result is not None
+    problems = [problem_dict(p) for p in [*found.warnings, *found.errors]]
+    return {"ok": ok, "models": models, "problems": problems}, EXIT_OK if ok else EXIT_INVALID
 
 
 def check_report(out: str, runs: list[promtool.Run]) -> dict[str, Any]:
     return {"ok": bool(runs) and all(r.ok for r in runs), "out": out,
-            "runs": [{"command": r.command, "ok": r.ok, "output": r.output} for r in runs]}
+            "runs": [{"command": r.command, "ok": r.ok, "output": r.output, "note": r.note} for r in runs]}
 
 
 def emit_json(data: dict[str, Any]) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
-from mlmon_codegen.build.load import load_fleet
-from mlmon_codegen.core.errors import SpecError
+from mlmon_codegen.cli.load import load
+from mlmon_codegen.core.errors import EXIT_FAILED
 from mlmon_codegen.plan import series as cardinality
 
 
@@ -27,12 +26,7 @@ def stats_command(paths: tuple[str, ...], as_json: bool) -> None:
     Exits 1 when a model is over the project's budget.series_per_model. Specs over the budget are
     refused by `validate` and `generate`, so this command reads them without that check.
     """
-    try:
-        fleet = load_fleet([Path(p) for p in paths], check_budget=False).fleet
-    except SpecError as exc:
-        for p in exc.problems:
-            click.echo(str(p), err=True)
-        sys.exit(2)
+    fleet = load(paths, check_budget=False).fleet
     budget = fleet.project.series_budget_per_model
     rows = []
     for model in fleet.models:
@@ -60,4 +54,4 @@ def stats_command(paths: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"fleet: {total} recorded series over {len(rows)} models{limit}")
     if over:
         click.echo(f"mlmon: over the series budget: {', '.join(over)}", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_FAILED)

@@ -7,7 +7,6 @@ traffic and a webhook recorder, all on 127.0.0.1. Ctrl-C (or `--for` running out
 from __future__ import annotations
 
 import signal
-import sys
 import time
 from pathlib import Path
 from types import FrameType
@@ -15,20 +14,11 @@ from types import FrameType
 import click
 
 from mlmon_codegen.build import generate as gen
-from mlmon_codegen.build.load import load_fleet
+from mlmon_codegen.cli.load import fail, load
 from mlmon_codegen.core import durations, naming
-from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.emit.write import WriteError, diff
 from mlmon_codegen.stack.configs import PROMETHEUS_CONFIG
 from mlmon_codegen.stack.harness import Stack, StackError
-
-EXIT_INVALID = 2
-
-
-def _fail(messages: list[object]) -> None:
-    for msg in messages:
-        click.echo(str(msg), err=True)
-    sys.exit(EXIT_INVALID)
 
 
 def _interrupt(_sig: int, _frame: FrameType | None) -> None:
@@ -48,20 +38,18 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
     """Run OUT locally: Prometheus, Alertmanager, the example service and a webhook recorder."""
     out_path = Path(out)
     if not (out_path / PROMETHEUS_CONFIG).is_file():
-        _fail([f"{out_path / PROMETHEUS_CONFIG}: not found: run `mlmon generate {' '.join(spec_paths)} -o {out}`"])
+        fail([f"{out_path / PROMETHEUS_CONFIG}: not found: run `mlmon generate {' '.join(spec_paths)} -o {out}`"])
     try:
         seconds = durations.parse(run_for) / 1000
     except ValueError as exc:
-        _fail([f"--for: {exc}"])
+        fail([f"--for: {exc}"])
+    fleet = load(spec_paths).fleet
     try:
-        fleet = load_fleet([Path(p) for p in spec_paths]).fleet
         d = diff(out_path, gen.files(fleet))
-        if d.stale or d.missing:  # extra files are other targets' (out/ holds kubernetes/ and more)
-            click.echo(f"warning: {out} is not what {', '.join(spec_paths)} generate: run `mlmon generate`", err=True)
-    except SpecError as exc:
-        _fail(list(exc.problems))
     except WriteError as exc:
-        _fail([exc])
+        fail([exc])
+    if d.stale or d.missing:  # extra files are other targets' (out/ holds kubernetes/ and more)
+        click.echo(f"warning: {out} is not what {', '.join(spec_paths)} generate: run `mlmon generate`", err=True)
     services = {naming.job(x.name): Path(x.source) for x in fleet.models if x.scrape.kubernetes is None}
     stack = Stack(out_path, services, max_seconds=seconds, log=click.echo, traffic_rps=rps, label_share=label_share,
                   invalid_at_start=3)  # so the error panels have series from the start
@@ -83,7 +71,7 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
         click.echo("stopping ...")
     except StackError as exc:
         stack.stop()
-        _fail([f"mlmon up: {exc}"])
+        fail([f"mlmon up: {exc}"])
     finally:
         stack.stop()
         signal.signal(signal.SIGTERM, previous)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Every command's exit codes, here so the CLI and the commands defined below it share one set.
+EXIT_OK = 0
+EXIT_FAILED = 1  # a check failed, the output is stale, or drift was found
+EXIT_INVALID = 2  # invalid input or usage
+EXIT_INTERNAL = 3  # a bug: please report it
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
 
 @dataclass(frozen=True, order=True)
 class Problem:

@@ -12,7 +12,6 @@ import html
 import json
 import math
 import re
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -21,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import click
 
 from mlmon_codegen.check.dashboards import panels, substitute, variables
 from mlmon_codegen.core import naming
@@ -324,48 +321,3 @@ def load_dashboards(out: Path) -> dict[str, dict[str, Any]]:
         return {f.stem: json.loads(f.read_text()) for f in files}
     except (OSError, ValueError) as exc:
         raise PreviewError(f"{folder}: {exc}") from exc
-
-
-@click.command("preview")
-@click.argument("out", type=click.Path(exists=True, file_okay=False))
-@click.option("--prometheus", "prometheus_url", default="http://127.0.0.1:9090", show_default=True,
-              help="base URL of the Prometheus to query")
-@click.option("-o", "--output", "output", required=True, type=click.Path(), help="folder for the HTML pages")
-@click.option("--range", "range_", default="1h", show_default=True, help="time range drawn, e.g. 15m, 6h")
-@click.option("--rate-interval", default="1m", show_default=True, help="what $__rate_interval becomes")
-@click.option("--require-data", is_flag=True, help="exit 1 when any panel returned no data")
-def preview_command(out: str, prometheus_url: str, output: str, range_: str, rate_interval: str,
-                    require_data: bool) -> None:
-    """Draw OUT's Grafana dashboards with live data into static HTML pages (one per dashboard)."""
-    from mlmon_codegen.core import durations
-    from mlmon_codegen.emit.write import Artifact, WriteError, render_files, write_tree
-
-    try:
-        range_ms = durations.parse(range_)
-        durations.parse(rate_interval)
-    except durations.DurationError as exc:
-        raise click.UsageError(str(exc)) from exc
-    try:
-        dashboards = load_dashboards(Path(out))
-        fetch = http_fetch(prometheus_url)
-        end = time.time()
-        pages = {name: render_page(d, fetch, range_ms, end, rate_interval) for name, d in dashboards.items()}
-    except PreviewError as exc:
-        click.echo(f"mlmon: {exc}", err=True)
-        sys.exit(1)
-    index = "".join(f'<li><a href="{html.escape(n)}.html">{html.escape(str(dashboards[n].get("title")))}</a> '
-                    f"({p.with_data}/{p.panels} panels with data)</li>" for n, p in pages.items())
-    artifacts = [Artifact(f"{n}.html", p.html, out, "text") for n, p in pages.items()]
-    artifacts.append(Artifact("index.html", f"<!doctype html><meta charset=utf-8><ul>{index}</ul>\n", out, "text"))
-    try:
-        write_tree(Path(output), render_files(artifacts))
-    except WriteError as exc:
-        click.echo(f"mlmon: {exc}", err=True)
-        sys.exit(2)
-    missing = 0
-    for name, p in pages.items():
-        click.echo(f"{output}/{name}.html: {p.with_data}/{p.panels} panels with data")
-        for title in p.empty:
-            click.echo(f"  no data: {title}")
-            missing += 1
-    sys.exit(1 if require_data and missing else 0)

@@ -3,10 +3,15 @@
 The tree matches on team, then (for a model with its own routing) on model, then on severity.
 `expected_receivers` says where each model's alerts must go, independently of the tree: amtool
 then proves that the generated tree agrees (`mlmon check`).
+
+The tree and the inhibitions are built as records (`Route`, `Inhibition`, matchers as
+(label, op, value) tuples) and written out by `render_route` and `render_inhibition`: the
+Kubernetes target translates the same records into AlertmanagerConfig objects.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -27,7 +32,25 @@ OPSGENIE_PRIORITY = ('{{ if eq .CommonLabels.severity "critical" }}P1{{ else if 
                      '"warning" }}P3{{ else }}P5{{ end }}')
 
 
-def _notifier(cfg: m.ReceiverConfig) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Route:
+    """One node of the routing tree."""
+
+    receiver: str
+    matchers: tuple[q.Matcher, ...] = ()
+    routes: tuple[Route, ...] = ()
+    continue_: bool | None = None  # None: not written (false is Alertmanager's default); retrain says either
+    active_time_intervals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inhibition:
+    source: tuple[q.Matcher, ...]
+    target: tuple[q.Matcher, ...]
+    equal: tuple[str, ...]
+
+
+def notifier(cfg: m.ReceiverConfig) -> dict[str, Any]:
     """One *_configs entry: the user's settings plus mlmon's templates for the text."""
     s = dict(cfg.settings)
     if cfg.kind == "slack":
@@ -48,7 +71,7 @@ def _notifier(cfg: m.ReceiverConfig) -> dict[str, Any]:
 def _receiver(r: m.Receiver) -> dict[str, Any]:
     out: dict[str, Any] = {"name": r.name}
     for kind in ("slack", "pagerduty", "email", "opsgenie", "webhook"):
-        configs = [_notifier(c) for c in r.configs if c.kind == kind]
+        configs = [notifier(c) for c in r.configs if c.kind == kind]
         if configs:
             out[f"{kind}_configs"] = configs
     return out
@@ -69,34 +92,32 @@ def _time_interval(name: str, ranges: tuple[m.TimeRange, ...]) -> dict[str, Any]
     return {"name": name, "time_intervals": entries}
 
 
-def _route(receiver: str, **matchers: str) -> dict[str, Any]:
-    return {"receiver": receiver, "matchers": [q.matcher(k, "=", v) for k, v in matchers.items()]}
+def _eq(label: str, value: str) -> tuple[q.Matcher, ...]:
+    return ((label, "=", value),)
 
 
-def severity_routes(r: m.Routing) -> list[dict[str, Any]]:
+def severity_routes(r: m.Routing) -> tuple[Route, ...]:
     """Retrain first (it may `continue`), then one route per severity; info always gets a route,
     so an info alert never falls through to a default receiver that might page."""
     routes = []
     if r.retrain:
-        retrain = _route(r.retrain, **{naming.ACTION_LABEL: naming.RETRAIN_ACTION})
-        retrain["continue"] = r.retrain_continue
-        routes.append(retrain)
+        routes.append(Route(r.retrain, _eq(naming.ACTION_LABEL, naming.RETRAIN_ACTION),
+                            continue_=r.retrain_continue))
     if r.critical:  # pages are always on: no time interval here
-        routes.append(_route(r.critical, **{naming.SEVERITY_LABEL: "critical"}))
+        routes.append(Route(r.critical, _eq(naming.SEVERITY_LABEL, "critical")))
     if r.warning:
-        ticket = _route(r.warning, **{naming.SEVERITY_LABEL: "warning"})
-        if r.tickets_only_during:
-            ticket["active_time_intervals"] = [r.tickets_only_during]
-        routes.append(ticket)
-    routes.append(_route(r.info or naming.NULL_RECEIVER, **{naming.SEVERITY_LABEL: "info"}))
-    return routes
+        during = (r.tickets_only_during,) if r.tickets_only_during else ()
+        routes.append(Route(r.warning, _eq(naming.SEVERITY_LABEL, "warning"), active_time_intervals=during))
+    routes.append(Route(r.info or naming.NULL_RECEIVER, _eq(naming.SEVERITY_LABEL, "info")))
+    return tuple(routes)
 
 
 def _fallback(am: m.Alertmanager) -> str:
     return am.default_receiver or naming.NULL_RECEIVER
 
 
-def route_tree(fleet: m.Fleet, am: m.Alertmanager) -> dict[str, Any]:
+def route_tree(fleet: m.Fleet, am: m.Alertmanager) -> Route:
+    """The root route; its grouping and timing come from `am` (see `render_config`)."""
     teams = dict(am.teams)
     overrides: dict[str, list[m.Model]] = {}
     for model in fleet.models:
@@ -104,40 +125,58 @@ def route_tree(fleet: m.Fleet, am: m.Alertmanager) -> dict[str, Any]:
             overrides.setdefault(model.team, []).append(model)
     routes = []
     for team in sorted(set(teams) | set(overrides)):
-        children = [{**_route(_fallback(am), **{naming.MODEL_LABEL: x.name}), "routes": severity_routes(x.routing)}
+        children = [Route(_fallback(am), _eq(naming.MODEL_LABEL, x.name), severity_routes(x.routing))
                     for x in overrides.get(team, []) if x.routing is not None]
         if team in teams:
             children += severity_routes(teams[team])
-        routes.append({**_route(_fallback(am), **{naming.TEAM_LABEL: team}), "routes": children})
+        routes.append(Route(_fallback(am), _eq(naming.TEAM_LABEL, team), tuple(children)))
     # Teams without routing fall through to the default receiver, except for info: it pages nobody.
-    routes.append(_route(naming.NULL_RECEIVER, **{naming.SEVERITY_LABEL: "info"}))
-    return {
-        "receiver": _fallback(am),
-        "group_by": list(am.group_by),
-        "group_wait": format_ms(am.group_wait_ms),
-        "group_interval": format_ms(am.group_interval_ms),
-        "repeat_interval": format_ms(am.repeat_interval_ms),
-        "routes": routes,
-    }
+    routes.append(Route(naming.NULL_RECEIVER, _eq(naming.SEVERITY_LABEL, "info")))
+    return Route(_fallback(am), routes=tuple(routes))
 
 
-def inhibit_rules() -> list[dict[str, Any]]:
+def inhibit_rules() -> list[Inhibition]:
     sev, slo, alertname = naming.SEVERITY_LABEL, naming.SLO_LABEL, "alertname"
     return [
         # A page on an SLO makes its tickets noise. `slo=~".+"` on both sides: Alertmanager counts
         # two missing labels as equal, so ModelDown (no slo) must not act as an SLO page here.
-        {"source_matchers": [q.matcher(sev, "=", "critical"), q.matcher(slo, "=~", ".+")],
-         "target_matchers": [q.matcher(sev, "=", "warning"), q.matcher(slo, "=~", ".+")],
-         "equal": [naming.MODEL_LABEL, slo]},
+        Inhibition(source=((sev, "=", "critical"), (slo, "=~", ".+")),
+                   target=((sev, "=", "warning"), (slo, "=~", ".+")),
+                   equal=(naming.MODEL_LABEL, slo)),
         # A model that is down makes every other alert about it noise.
-        {"source_matchers": [q.matcher(alertname, "=", naming.MODEL_DOWN_ALERT)],
-         "target_matchers": [q.matcher(alertname, "!=", naming.MODEL_DOWN_ALERT)],
-         "equal": [naming.MODEL_LABEL]},
+        Inhibition(source=((alertname, "=", naming.MODEL_DOWN_ALERT),),
+                   target=((alertname, "!=", naming.MODEL_DOWN_ALERT),),
+                   equal=(naming.MODEL_LABEL,)),
     ]
 
 
+def _matchers(matchers: tuple[q.Matcher, ...]) -> list[str]:
+    return [q.matcher(label, op, value) for label, op, value in matchers]
+
+
+def render_route(route: Route) -> dict[str, Any]:
+    """A route below the root as alertmanager.yml writes it."""
+    out: dict[str, Any] = {"receiver": route.receiver, "matchers": _matchers(route.matchers)}
+    if route.continue_ is not None:
+        out["continue"] = route.continue_
+    if route.active_time_intervals:
+        out["active_time_intervals"] = list(route.active_time_intervals)
+    if route.routes:
+        out["routes"] = [render_route(r) for r in route.routes]
+    return out
+
+
+def render_inhibition(rule: Inhibition) -> dict[str, Any]:
+    return {"source_matchers": _matchers(rule.source), "target_matchers": _matchers(rule.target),
+            "equal": list(rule.equal)}
+
+
 def render_config(fleet: m.Fleet, am: m.Alertmanager) -> dict[str, Any]:
-    config: dict[str, Any] = {"route": route_tree(fleet, am), "inhibit_rules": inhibit_rules()}
+    tree = route_tree(fleet, am)
+    root = {"receiver": tree.receiver, "group_by": list(am.group_by), "group_wait": format_ms(am.group_wait_ms),
+            "group_interval": format_ms(am.group_interval_ms), "repeat_interval": format_ms(am.repeat_interval_ms),
+            "routes": [render_route(r) for r in tree.routes]}
+    config: dict[str, Any] = {"route": root, "inhibit_rules": [render_inhibition(r) for r in inhibit_rules()]}
     config["receivers"] = [{"name": naming.NULL_RECEIVER}, *(_receiver(r) for r in am.receivers)]
     if am.time_intervals:
         config["time_intervals"] = [_time_interval(n, r) for n, r in am.time_intervals]

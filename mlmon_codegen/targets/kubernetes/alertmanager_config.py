@@ -43,6 +43,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.emit.artifact import Artifact
 from mlmon_codegen.spec import model as m
@@ -109,7 +110,7 @@ def _kv(d: dict[str, str]) -> list[dict[str, str]]:
 
 def _notifier(kind: str, cfg: m.ReceiverConfig, keys: dict[str, str]) -> dict[str, Any]:
     """Alertmanager's snake_case notifier → the CRD's camelCase one, secrets as Secret keys."""
-    s = am_target._notifier(cfg)  # the same text templates as alertmanager.yml
+    s = am_target.notifier(cfg)  # the same text templates as alertmanager.yml
 
     def secret(field: str) -> dict[str, str] | None:
         path = s.pop(field, None)
@@ -154,34 +155,23 @@ def _receiver(r: m.Receiver, keys: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-MATCHER = re.compile(r'^([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)(".*")$')
+def _matchers(matchers: Iterable[q.Matcher]) -> list[dict[str, str]]:
+    return [{"name": name, "value": value, "matchType": op} for name, op, value in matchers]
 
 
-def _split(text: str) -> tuple[str, str, str]:
-    """`team="a"` (a matcher as alertmanager.yml writes it) → (name, op, value)."""
-    found = MATCHER.match(text)
-    assert found is not None, text
-    return found.group(1), found.group(2), json.loads(found.group(3))
-
-
-def _matchers(route: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"name": name, "value": value, "matchType": op}
-            for name, op, value in (_split(t) for t in route["matchers"])]
-
-
-def _route(route: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"receiver": route["receiver"], "matchers": _matchers(route)}
-    if route.get("continue"):
+def _route(route: am_target.Route) -> dict[str, Any]:
+    out: dict[str, Any] = {"receiver": route.receiver, "matchers": _matchers(route.matchers)}
+    if route.continue_:
         out["continue"] = True
-    if route.get("active_time_intervals"):
-        out["activeTimeIntervals"] = list(route["active_time_intervals"])
-    if route.get("routes"):
-        out["routes"] = [_route(r) for r in route["routes"]]
+    if route.active_time_intervals:
+        out["activeTimeIntervals"] = list(route.active_time_intervals)
+    if route.routes:
+        out["routes"] = [_route(r) for r in route.routes]
     return out
 
 
-def _receivers_used(route: dict[str, Any]) -> set[str]:
-    return {route["receiver"]} | {n for r in route.get("routes", []) for n in _receivers_used(r)}
+def _walk(route: am_target.Route) -> list[am_target.Route]:
+    return [route, *(r for child in route.routes for r in _walk(child))]
 
 
 def _day_range(text: str) -> dict[str, int]:
@@ -213,11 +203,9 @@ def _time_interval(name: str, ranges: tuple[m.TimeRange, ...]) -> dict[str, Any]
 def _inhibit_rules(team: str) -> list[dict[str, Any]]:
     """alertmanager.yml's inhibitions, each side limited to the team: one object per team must not
     inhibit another team's alerts, and together they cover every routed team."""
-    def side(matchers: list[str]) -> list[dict[str, str]]:
-        return [*_matchers({"matchers": matchers}), {"name": naming.TEAM_LABEL, "value": team, "matchType": "="}]
-
-    return [{"sourceMatch": side(r["source_matchers"]), "targetMatch": side(r["target_matchers"]),
-             "equal": list(r["equal"])} for r in am_target.inhibit_rules()]
+    own = (naming.TEAM_LABEL, "=", team)
+    return [{"sourceMatch": _matchers((*r.source, own)), "targetMatch": _matchers((*r.target, own)),
+             "equal": list(r.equal)} for r in am_target.inhibit_rules()]
 
 
 def alertmanager_configs(fleet: m.Fleet) -> list[dict[str, Any]]:
@@ -232,21 +220,20 @@ def alertmanager_configs(fleet: m.Fleet) -> list[dict[str, Any]]:
     # Over every receiver, used or not: a file's key must not change with who uses it.
     keys = secret_keys(f for r in am.receivers for f in _files(r))
     out = []
-    for team_route in tree["routes"]:
-        team = next((v for name, _, v in (_split(t) for t in team_route["matchers"]) if name == naming.TEAM_LABEL),
-                    None)
-        if team is None:
+    for team_route in tree.routes:
+        team = next((v for name, op, v in team_route.matchers if name == naming.TEAM_LABEL and op == "="), None)
+        if team is None:  # the catch-all info route: it belongs to no team
             continue
         route = {**_route(team_route), "groupBy": list(am.group_by), "groupWait": format_ms(am.group_wait_ms),
                  "groupInterval": format_ms(am.group_interval_ms),
                  "repeatInterval": format_ms(am.repeat_interval_ms)}
-        used = sorted(_receivers_used(team_route))
+        used = sorted({r.receiver for r in _walk(team_route)})
         spec: dict[str, Any] = {
             "route": route,
             "receivers": [_receiver(receivers[n], keys) if n in receivers else {"name": n} for n in used],
             "inhibitRules": _inhibit_rules(team),
         }
-        active = sorted({i for r in _walk(team_route) for i in r.get("active_time_intervals", [])})
+        active = sorted({i for r in _walk(team_route) for i in r.active_time_intervals})
         if active:
             spec["muteTimeIntervals"] = [_time_interval(n, intervals[n]) for n in active]
         metadata = k8s.metadata(naming.k8s_name(f"team-{team}"), k.namespace, k.alertmanager_config_labels)
@@ -256,10 +243,6 @@ def alertmanager_configs(fleet: m.Fleet) -> list[dict[str, Any]]:
         out.append({"apiVersion": k8s.MONITORING_V1ALPHA1, "kind": "AlertmanagerConfig", "metadata": metadata,
                     "spec": spec})
     return out
-
-
-def _walk(route: dict[str, Any]) -> list[dict[str, Any]]:
-    return [route, *(r for child in route.get("routes", []) for r in _walk(child))]
 
 
 def dashboard_configmap(project: m.Project, dashboard: Artifact) -> dict[str, Any]:
