@@ -17,16 +17,15 @@ from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.ml import data as mldata
 from mlmon_codegen.spec import v1
 from mlmon_codegen.spec.load import load_file
+from mlmon_codegen.spec.validate import typed
 
 SHARE_DIGITS = 12  # shares are exact ratios of counts; 12 digits keep the file stable and readable
 
 
 def load_spec(path: Path) -> v1.ModelMonitor:
     """The spec, structurally valid; its baseline is not needed (we are about to write it)."""
-    from mlmon_codegen.spec.validate import _typed
-
     doc, problems = load_file(path)
-    spec = _typed(doc, problems) if doc else None
+    spec = typed(doc, problems) if doc else None
     if doc and spec is not None and not isinstance(spec, v1.ModelMonitor):
         problems.append(doc.problem(("kind",), "a baseline belongs to a ModelMonitor spec"))
     if problems or not isinstance(spec, v1.ModelMonitor):

@@ -389,7 +389,7 @@ def _kubernetes_settings(k: v1.KubernetesSettings) -> m.KubernetesSettings:
         dashboard_labels=labels(k.dashboard_labels), dashboard_namespace=k.dashboard_namespace or k.namespace)
 
 
-def _typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
+def typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
     kind = doc.data.get("kind")
     if not isinstance(kind, str) or kind not in v1.KINDS:  # a list or mapping is unhashable
         problems.append(doc.problem(("kind",), f"unknown kind {kind!r}" if kind else "`kind` is missing",
@@ -427,7 +427,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
     """Every problem of every file, and the fleet of the models that validated: planning checks
     those too (build/load.py), so that one run reports every problem."""
     problems: list[Problem] = []
-    typed = [(doc, _typed(doc, problems)) for doc in docs]
+    typed = [(doc, typed(doc, problems)) for doc in docs]
     projects = [(d, t) for d, t in typed if isinstance(t, v1.Project)]
     project = m.DEFAULT_PROJECT
     if len(projects) > 1:
