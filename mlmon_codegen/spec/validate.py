@@ -427,8 +427,8 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
     """Every problem of every file, and the fleet of the models that validated: planning checks
     those too (build/load.py), so that one run reports every problem."""
     problems: list[Problem] = []
-    typed = [(doc, typed(doc, problems)) for doc in docs]
-    projects = [(d, t) for d, t in typed if isinstance(t, v1.Project)]
+    documents = [(doc, typed(doc, problems)) for doc in docs]
+    projects = [(d, t) for d, t in documents if isinstance(t, v1.Project)]
     project = m.DEFAULT_PROJECT
     if len(projects) > 1:
         first = projects[0][0].path
@@ -444,7 +444,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
     seen: dict[str, str] = {}  # model name → the file that defined it first
     queries: list[QueryRef] = []
     warnings = [w for doc, spec in projects[:1] for w in _operator_time_zones(doc, spec)]
-    for doc, spec in typed:
+    for doc, spec in documents:
         if not isinstance(spec, v1.ModelMonitor):
             continue
         name = spec.metadata.name
