@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every Python subprocess the tests start (the CLI, the example service of tests/e2e/) imports
+# mlmon_codegen from this checkout, even when the venv's editable install points at another one.
+os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def run_mlmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
