@@ -1,18 +1,30 @@
 """Hostile and broken specs: each gives exit code 2, one located message per problem, no traceback,
-and leaves an existing out/ exactly as it was. The corpus and its format: tests/bad_specs/README.md."""
+and leaves an existing out/ exactly as it was. The corpus and its format: tests/bad_specs/README.md.
+
+Every case runs the CLI in process (click's runner on `mlmon_codegen.cli.main.cli`, the command
+`python -m mlmon_codegen` runs); a few run the real `python -m mlmon_codegen` as well: one per way
+a spec can fail (the loader's limits, YAML syntax, validation across files, promtool's parser)."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import ROOT, run_mlmon
 
+from mlmon_codegen.cli.main import cli
 from mlmon_codegen.spec.load import MAX_BYTES
 
 CORPUS = Path(__file__).parent / "bad_specs"
 CASES = sorted(p.stem for p in CORPUS.glob("*.expected"))
+# Through a real interpreter too: the size limit, the alias and nesting limits (where a parser
+# would blow the stack or the memory), broken YAML, problems across a folder's files, and a
+# custom query only promtool's parser refuses.
+SUBPROCESS_CASES = ["alias_bomb", "custom_unparseable", "deep_nesting", "duplicate_model_names", "malformed_yaml",
+                    "oversized"]
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
@@ -51,15 +63,25 @@ def test_corpus_is_complete():
     assert len(CASES) >= 40
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_bad_spec(case: str, tmp_path: Path):
+def _in_process(arg: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess[str]:
+    """`mlmon generate ARG -o out` in cwd, in this process; the result shaped as a subprocess's."""
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(cli, ["generate", arg, "-o", "out"], prog_name="mlmon")
+    # Anything but the CLI's own exit is an exception `python -m mlmon_codegen` would report
+    # (exit 3, "internal error"): fail with its traceback here.
+    if not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"not a clean exit: {result.exception!r}\n{result.stderr}") from result.exception
+    return subprocess.CompletedProcess(["mlmon", "generate", arg], result.exit_code, result.stdout, result.stderr)
+
+
+def _check_case(case: str, tmp_path: Path, run) -> None:
     out = tmp_path / "out"
     shutil.copytree(ROOT / "out", out)  # a previous, valid generation that must survive
     (out / "notes.md").write_text("a file the user keeps here\n")
     arg = _place(case, tmp_path)
     before, around = _snapshot(out), sorted(p.name for p in tmp_path.iterdir())
 
-    proc = run_mlmon("generate", arg, "-o", "out", cwd=tmp_path)
+    proc = run(arg, tmp_path)
 
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -72,3 +94,14 @@ def test_bad_spec(case: str, tmp_path: Path):
     assert proc.stderr.splitlines()[-1] == f"mlmon: {n} problem{'s' if n != 1 else ''} found"
     assert _snapshot(out) == before, "out/ changed"
     assert sorted(p.name for p in tmp_path.iterdir()) == around, "something was written beside out/"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_spec(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    _check_case(case, tmp_path, lambda arg, cwd: _in_process(arg, cwd, monkeypatch))
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_CASES)
+def test_bad_spec_through_the_real_cli(case: str, tmp_path: Path):
+    assert case in CASES
+    _check_case(case, tmp_path, lambda arg, cwd: run_mlmon("generate", arg, "-o", "out", cwd=cwd))
