@@ -103,8 +103,11 @@ def test_mlmon_check_covers_ruler_and_kubernetes_rules(specs, tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     for folder in ("kubernetes", "mimir", "thanos"):
         assert f"ok   promtool check rules ({folder}/:" in ok.stdout
-    broken = out / "mimir" / "iris-classifier.rules.yml"
+    # A broken ruler file fails the check: a tree of the mimir/ files alone runs only their check.
+    bad_out = tmp_path / "bad" / "out"
+    shutil.copytree(out / "mimir", bad_out / "mimir")
+    broken = bad_out / "mimir" / "iris-classifier.rules.yml"
     broken.write_text(broken.read_text().replace("sum(rate(", "sum(rate((", 1))
-    bad = run_mlmon("check", str(out))
+    bad = run_mlmon("check", str(bad_out))
     assert bad.returncode == 1
     assert "FAIL promtool check rules (mimir/:" in bad.stdout
