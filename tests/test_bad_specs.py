@@ -1,21 +1,18 @@
 """Hostile and broken specs: each gives exit code 2, one located message per problem, no traceback,
 and leaves an existing out/ exactly as it was. The corpus and its format: tests/bad_specs/README.md.
 
-Every case runs the CLI in process (click's runner on `mlmon_codegen.cli.main.cli`, the command
+Every case runs the CLI in process (conftest.invoke_mlmon: click's runner on the command group
 `python -m mlmon_codegen` runs); a few run the real `python -m mlmon_codegen` as well: one per way
 a spec can fail (the loader's limits, YAML syntax, validation across files, promtool's parser)."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon, run_mlmon
 
-from mlmon_codegen.cli.main import cli
 from mlmon_codegen.spec.load import MAX_BYTES
 
 CORPUS = Path(__file__).parent / "bad_specs"
@@ -63,17 +60,6 @@ def test_corpus_is_complete():
     assert len(CASES) >= 40
 
 
-def _in_process(arg: str, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> subprocess.CompletedProcess[str]:
-    """`mlmon generate ARG -o out` in cwd, in this process; the result shaped as a subprocess's."""
-    monkeypatch.chdir(cwd)
-    result = CliRunner().invoke(cli, ["generate", arg, "-o", "out"], prog_name="mlmon")
-    # Anything but the CLI's own exit is an exception `python -m mlmon_codegen` would report
-    # (exit 3, "internal error"): fail with its traceback here.
-    if not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"not a clean exit: {result.exception!r}\n{result.stderr}") from result.exception
-    return subprocess.CompletedProcess(["mlmon", "generate", arg], result.exit_code, result.stdout, result.stderr)
-
-
 def _check_case(case: str, tmp_path: Path, run) -> None:
     out = tmp_path / "out"
     shutil.copytree(ROOT / "out", out)  # a previous, valid generation that must survive
@@ -97,8 +83,8 @@ def _check_case(case: str, tmp_path: Path, run) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_spec(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    _check_case(case, tmp_path, lambda arg, cwd: _in_process(arg, cwd, monkeypatch))
+def test_bad_spec(case: str, tmp_path: Path):
+    _check_case(case, tmp_path, lambda arg, cwd: invoke_mlmon("generate", arg, "-o", "out", cwd=cwd))
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
