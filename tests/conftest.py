@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,26 @@ def example_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_mlmon("generate", "specs", "-o", str(out))
     assert result.returncode == 0, result.stderr
     return out
+
+
+# ---------------------------------------------------------------- the end-to-end timings table
+
+E2E_TIMING = "mlmon_e2e_timing"  # e2e/helpers.py TIMING_PROPERTY: this file does not import e2e/
+_e2e_timings: list[tuple[str, str, float, float, float, float]] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # In the controlling process too when pytest-xdist runs the tests in workers.
+    if report.when == "teardown":
+        _e2e_timings.extend(tuple(value) for name, value in report.user_properties if name == E2E_TIMING)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _e2e_timings:
+        return
+    tr = terminalreporter
+    tr.section("mlmon end-to-end: fault → alert timings (seconds)")
+    tr.write_line(f"{'scenario':<14} {'alert':<38} {'predicted':>9} {'active':>7} {'delivered':>9} "
+                  f"{'active→delivered':>16}")
+    for scenario, alert, predicted, active, delivered, hop in _e2e_timings:
+        tr.write_line(f"{scenario:<14} {alert:<38} {predicted:>9.1f} {active:>7.1f} {delivered:>9.1f} {hop:>16.1f}")
