@@ -157,11 +157,11 @@ def test_drift_report_table_and_exit_codes(folder):
     write_csv(folder / "prod.csv", shifted)
     assert baseline(folder).returncode == 0
     res = invoke_mlmon("drift", "--reference", str(folder / "train.csv"), "--current", str(folder / "prod.csv"),
-                    "--spec", str(folder / SPEC.name))
+                       "--spec", str(folder / SPEC.name))
     assert res.returncode == 1, res.stderr
     assert "DRIFTED" in res.stdout and "wasserstein" in res.stdout
     line = next(x for x in res.stdout.splitlines() if x.startswith("sepal_length"))
     assert line.split()[-1] == "yes"
     missing = invoke_mlmon("drift", "--reference", str(folder / "train.csv"), "--current", str(folder / "nope.csv"),
-                        "--spec", str(folder / SPEC.name))
+                           "--spec", str(folder / SPEC.name))
     assert_clean_error(missing, "nope.csv")

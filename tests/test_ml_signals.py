@@ -177,7 +177,7 @@ def test_offline_drift_psi_agrees_with_rules(model, tmp_path):
     cur.write_text(",".join(FEATURES) + "\n" + "\n".join(
         ",".join(repr(float(sample[f][i])) for f in FEATURES) for i in range(400)) + "\n")
     res = invoke_mlmon("drift", "--reference", "examples/data/iris.csv", "--current", str(cur),
-                    "--spec", "specs/iris-full.yaml", "--json")
+                       "--spec", "specs/iris-full.yaml", "--json")
     assert res.returncode == 1, res.stderr  # two of four features drifted: the 0.5 share is reached
     report = json.loads(res.stdout)
     exp = expected(model, sample)
@@ -186,7 +186,7 @@ def test_offline_drift_psi_agrees_with_rules(model, tmp_path):
         assert abs(row["binned_ks"] - exp[row["feature"]]["ks"]) < TOL
     assert report["drifted"] is True and report["drifted_share"] == 0.5
     same = invoke_mlmon("drift", "--reference", "examples/data/iris.csv", "--current", "examples/data/iris.csv",
-                     "--spec", "specs/iris-full.yaml")
+                        "--spec", "specs/iris-full.yaml")
     assert same.returncode == 0, same.stdout + same.stderr
     assert "no drift" in same.stdout
 

@@ -114,7 +114,7 @@ def test_a_query_without_a_clear_window_is_refused(query: str, counter: bool) ->
 
 def test_cli_writes_specs_and_never_overwrites(tmp_path: Path) -> None:
     r = invoke_mlmon("import", "openslo", str(DOCS / "checkout.yaml"), "-o", str(tmp_path), "--team", "payments",
-              "--target", "checkout:9000")
+                     "--target", "checkout:9000")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "checkout-model.yaml"
     assert yaml.safe_load(out.read_text())["scrape"]["targets"] == ["checkout:9000"]
