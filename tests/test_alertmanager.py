@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import subprocess
 import time
 import urllib.request
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, run_mlmon
+from conftest import invoke_mlmon
 
 from mlmon_codegen.build.generate import render_all
 from mlmon_codegen.check import amtool
@@ -87,17 +88,16 @@ def _expect(cases: list[dict[str, Any]], name: str) -> list[str]:
 # ---------------------------------------------------------------- the example project
 
 
-def test_example_project_passes_amtool(tmp_path: Path):
-    out = _generate(ROOT / "specs", tmp_path / "out")
-    runs = amtool.check_tree(out)
+def test_example_project_passes_amtool(example_out: Path, example_fleet):
+    runs = amtool.check_tree(example_out)
     assert [r.command[:2] for r in runs] == [["amtool", "check-config"], ["amtool", "config"]]
     assert all(r.ok for r in runs), "\n".join(r.output for r in runs)
-    models = len(_validate(ROOT / "specs").fleet.models)
-    assert len(_cases(out)) == 4 * models  # critical, warning, info and retrain per model
+    models = len(example_fleet.models)
+    assert len(_cases(example_out)) == 4 * models  # critical, warning, info and retrain per model
 
 
-def test_example_secrets_are_files_only(tmp_path: Path):
-    config = yaml.safe_load((_generate(ROOT / "specs", tmp_path / "out") / naming.ALERTMANAGER_CONFIG).read_text())
+def test_example_secrets_are_files_only(example_out: Path):
+    config = yaml.safe_load((example_out / naming.ALERTMANAGER_CONFIG).read_text())
     for receiver in config["receivers"]:
         for kind, entries in receiver.items():
             for entry in entries if kind != "name" else []:
@@ -165,9 +165,8 @@ def test_broken_routing_case_is_caught(tmp_path: Path):
     assert not result.ok and "plain critical" in result.output  # ...that no longer pages
 
 
-def test_inhibitions(tmp_path: Path):
-    out = _generate(ROOT / "specs", tmp_path / "out")
-    rules = yaml.safe_load((out / naming.ALERTMANAGER_CONFIG).read_text())["inhibit_rules"]
+def test_inhibitions(example_out: Path):
+    rules = yaml.safe_load((example_out / naming.ALERTMANAGER_CONFIG).read_text())["inhibit_rules"]
     slo_page = next(r for r in rules if 'severity="critical"' in r["source_matchers"])
     assert 'slo=~".+"' in slo_page["source_matchers"]  # ModelDown, without slo, is not an SLO page
     assert 'severity="warning"' in slo_page["target_matchers"]
@@ -176,8 +175,8 @@ def test_inhibitions(tmp_path: Path):
     assert down["target_matchers"] == ['alertname!="ModelDown"'] and down["equal"] == ["model"]
 
 
-def test_templates_render_summary_links_and_tier(tmp_path: Path):
-    out = _generate(ROOT / "specs", tmp_path / "out")
+def test_templates_render_summary_links_and_tier(example_out: Path, tmp_path: Path):
+    out = example_out
     alert = {"status": "firing", "labels": {"alertname": "AvailabilityErrorBudgetBurnPageFast", "severity": "critical",
                                             "model": "iris-classifier", "slo": "availability", "tier": "page-fast"},
              "annotations": {"summary": "budget burning", "description": "ratio is 2%",
@@ -311,7 +310,7 @@ def test_alerts_that_reach_nobody_warn_with_severities(tmp_path: Path):
     assert any("warning:" in w and "critical alerts of model 'plain' reach nobody" in w for w in warnings), warnings
     assert any("critical and warning alerts of model 'lost' reach nobody" in w for w in warnings), warnings
     assert len(warnings) == 2
-    proc = run_mlmon("generate", str(specs), "-o", str(tmp_path / "out"))  # a warning, not a failure
+    proc = invoke_mlmon("generate", str(specs), "-o", str(tmp_path / "out"))  # a warning, not a failure
     assert proc.returncode == 0, proc.stderr
     assert "critical alerts of model 'plain' reach nobody" in proc.stderr
     assert "default_receiver" in proc.stderr
@@ -320,7 +319,7 @@ def test_alerts_that_reach_nobody_warn_with_severities(tmp_path: Path):
 def test_cli_bad_routing_exits_2_and_writes_nothing(tmp_path: Path):
     am = _with(receivers=[*ALERTMANAGER["receivers"], {"name": "core-chat"}])
     specs = _write(tmp_path / "specs", am, [_model("plain", "core")])
-    proc = run_mlmon("generate", str(specs), "-o", str(tmp_path / "out"))
+    proc = invoke_mlmon("generate", str(specs), "-o", str(tmp_path / "out"))
     assert proc.returncode == 2
     assert "two receivers are named 'core-chat'" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
@@ -338,9 +337,10 @@ def _http(url: str, body: Any = None) -> Any:
     return json.loads(text) if resp.headers.get_content_type() == "application/json" else text
 
 
-def test_inhibitions_in_a_real_alertmanager(tmp_path: Path):
+def test_inhibitions_in_a_real_alertmanager(example_out: Path, tmp_path: Path):
     """A critical SLO page silences that SLO's tickets only; ModelDown silences the rest of its model."""
-    out = _generate(ROOT / "specs", tmp_path / "out")
+    out = tmp_path / "out"
+    shutil.copytree(example_out, out)
     # The generated tree and inhibitions as they are, but receivers that notify nobody: the test
     # must never reach out to PagerDuty or Slack, whatever the timing.
     config_path = out / naming.ALERTMANAGER_CONFIG

@@ -1,5 +1,9 @@
 """Hostile and broken specs: each gives exit code 2, one located message per problem, no traceback,
-and leaves an existing out/ exactly as it was. The corpus and its format: tests/bad_specs/README.md."""
+and leaves an existing out/ exactly as it was. The corpus and its format: tests/bad_specs/README.md.
+
+Every case runs the CLI in process (conftest.invoke_mlmon: click's runner on the command group
+`python -m mlmon_codegen` runs); a few run the real `python -m mlmon_codegen` as well: one per way
+a spec can fail (the loader's limits, YAML syntax, validation across files, promtool's parser)."""
 
 from __future__ import annotations
 
@@ -7,12 +11,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon, run_mlmon
 
 from mlmon_codegen.spec.load import MAX_BYTES
 
 CORPUS = Path(__file__).parent / "bad_specs"
 CASES = sorted(p.stem for p in CORPUS.glob("*.expected"))
+# Through a real interpreter too: the size limit, the alias and nesting limits (where a parser
+# would blow the stack or the memory), broken YAML, problems across a folder's files, and a
+# custom query only promtool's parser refuses.
+SUBPROCESS_CASES = ["alias_bomb", "custom_unparseable", "deep_nesting", "duplicate_model_names", "malformed_yaml",
+                    "oversized"]
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[bytes, int, int]]:
@@ -51,15 +60,14 @@ def test_corpus_is_complete():
     assert len(CASES) >= 40
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_bad_spec(case: str, tmp_path: Path):
+def _check_case(case: str, tmp_path: Path, run) -> None:
     out = tmp_path / "out"
     shutil.copytree(ROOT / "out", out)  # a previous, valid generation that must survive
     (out / "notes.md").write_text("a file the user keeps here\n")
     arg = _place(case, tmp_path)
     before, around = _snapshot(out), sorted(p.name for p in tmp_path.iterdir())
 
-    proc = run_mlmon("generate", arg, "-o", "out", cwd=tmp_path)
+    proc = run(arg, tmp_path)
 
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -72,3 +80,14 @@ def test_bad_spec(case: str, tmp_path: Path):
     assert proc.stderr.splitlines()[-1] == f"mlmon: {n} problem{'s' if n != 1 else ''} found"
     assert _snapshot(out) == before, "out/ changed"
     assert sorted(p.name for p in tmp_path.iterdir()) == around, "something was written beside out/"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_spec(case: str, tmp_path: Path):
+    _check_case(case, tmp_path, lambda arg, cwd: invoke_mlmon("generate", arg, "-o", "out", cwd=cwd))
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_CASES)
+def test_bad_spec_through_the_real_cli(case: str, tmp_path: Path):
+    assert case in CASES
+    _check_case(case, tmp_path, lambda arg, cwd: run_mlmon("generate", arg, "-o", "out", cwd=cwd))

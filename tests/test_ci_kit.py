@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import yaml
-from conftest import ROOT
+from conftest import ROOT, invoke_mlmon
 
 from mlmon_codegen.cli import output as ci
 from mlmon_codegen.cli.main import cli
@@ -34,10 +34,10 @@ def test_pre_commit_hooks_name_real_commands() -> None:
         assert ctx.params
 
 
-def test_validate_json_lists_every_problem_with_its_place(mlmon, tmp_path: Path) -> None:
+def test_validate_json_lists_every_problem_with_its_place(tmp_path: Path) -> None:
     (tmp_path / "m1.yaml").write_text(BAD_SPEC)
     (tmp_path / "m2.yaml").write_text(BAD_SPEC.replace("m1", "m2").replace("objective: 100", "objective: 99, bogus: 1"))
-    r = mlmon("validate", "--format", "json", str(tmp_path))
+    r = invoke_mlmon("validate", "--format", "json", str(tmp_path))
     assert r.returncode == 2
     report = json.loads(r.stdout)
     assert report["ok"] is False and report["models"] == []
@@ -48,8 +48,8 @@ def test_validate_json_lists_every_problem_with_its_place(mlmon, tmp_path: Path)
     assert all(p["severity"] == "error" for p in report["problems"])
 
 
-def test_validate_json_ok(mlmon) -> None:
-    r = mlmon("validate", "--format", "json", "specs")
+def test_validate_json_ok() -> None:
+    r = invoke_mlmon("validate", "--format", "json", "specs")
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert report["ok"] is True and "iris-classifier" in report["models"]

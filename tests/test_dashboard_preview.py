@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run_mlmon
+from conftest import run_mlmon
 from prometheus_client import CollectorRegistry, start_http_server
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.runtime import ModelMetrics
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.harness import free_port, stop_process
 
 PROMETHEUS = shutil.which("prometheus")
@@ -97,13 +96,12 @@ def wait_for(what: str, check, timeout_s: float) -> None:
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """Generated output for the example specs, and a Prometheus that evaluates its rules."""
+def prometheus(tmp_path: Path, example_out: Path, example_fleet: m.Fleet) -> Iterator[tuple[str, Path]]:
+    """Generated output for the example specs (conftest's, only read here), and a Prometheus that
+    evaluates its rules."""
     assert PROMETHEUS, "prometheus is missing: `make tools` installs it"
-    out = tmp_path / "out"
-    gen = run_mlmon("generate", "specs", "-o", str(out))
-    assert gen.returncode == 0, gen.stderr
-    models = load_and_validate([ROOT / "specs"]).fleet.models
+    out = example_out
+    models = example_fleet.models
     services = [Service(model, seed) for seed, model in enumerate(models)]
     servers, jobs = [], []
     for s in services:

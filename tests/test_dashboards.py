@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import yaml
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon
 
 from mlmon_codegen.check import dashboards as dc
 from mlmon_codegen.core import naming
@@ -32,16 +32,14 @@ RECORDED = re.compile(r"\b(mlmon_(?:slo|ml):[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")
 
 
 @pytest.fixture(scope="module")
-def fleet():
-    return load_and_validate([ROOT / "specs"]).fleet
+def fleet(example_fleet):
+    return example_fleet
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dash") / "out"
-    result = run_mlmon("generate", "specs", "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    return out
+def generated(example_out) -> Path:
+    """`mlmon generate specs` (conftest, once per session); the tests below only read it."""
+    return example_out
 
 
 def _load(out: Path) -> dict[str, dict]:
@@ -71,7 +69,7 @@ def test_generated_dashboards_pass_structure_and_promtool(generated):
 def test_mlmon_check_runs_the_dashboard_checks(generated, tmp_path):
     # Only the dashboards: the rest of the tree has its own (slower) promtool tests.
     shutil.copytree(generated / "grafana", tmp_path / "out" / "grafana")
-    result = run_mlmon("check", str(tmp_path / "out"))
+    result = invoke_mlmon("check", str(tmp_path / "out"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"ok\s+grafana dashboards \d+ dashboards, \d+ queries", result.stdout), result.stdout
 
@@ -93,7 +91,7 @@ def test_a_broken_panel_fails_mlmon_check(generated, tmp_path):
     board = _load(generated)["iris-classifier.json"]
     board["panels"][2]["targets"][0]["expr"] = "sum(rate(x[5m]) by (le)"
     (out / "grafana" / "dashboards" / "iris-classifier.json").write_text(json.dumps(board))
-    result = run_mlmon("check", str(out))
+    result = invoke_mlmon("check", str(out))
     assert result.returncode == 1
     assert "FAIL grafana dashboards" in result.stdout
     assert "promtool cannot parse 'sum(rate(x[5m]) by (le)'" in result.stderr
@@ -425,7 +423,7 @@ def test_a_model_named_fleet_is_refused_with_its_location(tmp_path):
     spec = tmp_path / "fleet.yaml"
     spec.write_text("apiVersion: mlmon/v1\nkind: ModelMonitor\nmetadata: {name: fleet, team: a}\n"
                     "scrape: {targets: [\"x:1\"]}\nslos:\n  availability: {objective: 99.9}\n")
-    result = run_mlmon("generate", str(spec), "-o", str(tmp_path / "out"))
+    result = invoke_mlmon("generate", str(spec), "-o", str(tmp_path / "out"))
     assert result.returncode == 2
     assert f"{spec}:3:" in result.stderr and "'fleet' is reserved" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()

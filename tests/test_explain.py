@@ -13,6 +13,7 @@ import json
 import math
 
 import pytest
+from conftest import invoke_mlmon
 
 from mlmon_codegen.cli.explain import render_text
 from mlmon_codegen.cli.load import with_project
@@ -124,13 +125,13 @@ def test_tiers_that_can_never_fire_are_named() -> None:
     assert any("page-fast can never fire" in r for r in s.skipped)
 
 
-def test_text_and_json_say_the_same(mlmon, tmp_path) -> None:
+def test_text_and_json_say_the_same(tmp_path) -> None:
     (tmp_path / "m1.yaml").write_text(spec(rps=5))
-    text = mlmon("explain", str(tmp_path / "m1.yaml"))
+    text = invoke_mlmon("explain", str(tmp_path / "m1.yaml"))
     assert text.returncode == 0, text.stderr
     assert "43m12s of full outage" in text.stdout  # 0.001 × 30 d = 43.2 min
     assert "page-fast" in text.stdout and "52s" in text.stdout
-    data = json.loads(mlmon("explain", "--json", str(tmp_path / "m1.yaml")).stdout)
+    data = json.loads(invoke_mlmon("explain", "--json", str(tmp_path / "m1.yaml")).stdout)
     [slo] = data["models"][0]["slos"]
     assert slo["budget_outage_s"] == pytest.approx(0.001 * PERIOD)
     assert [t["name"] for t in slo["tiers"]] == list(WORKBOOK)

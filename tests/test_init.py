@@ -5,22 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import invoke_mlmon
 
 from mlmon_codegen.build import generate
 from mlmon_codegen.emit.write import render_files
 from mlmon_codegen.spec.validate import load_and_validate
 
 
-def test_classifier_with_ground_truth_validates_and_generates(mlmon, tmp_path: Path) -> None:
+def test_classifier_with_ground_truth_validates_and_generates(tmp_path: Path) -> None:
     specs = tmp_path / "specs"
-    r = mlmon("init", "churn-model", "--team", "growth", "-o", str(specs))
+    r = invoke_mlmon("init", "churn-model", "--team", "growth", "-o", str(specs))
     assert r.returncode == 0, r.stderr
     text = (specs / "churn-model.yaml").read_text()
     assert text.count("\n#") + text.count("  #") > 10  # a commented spec, meant to be read
     assert "accuracy:" in text and "task: classification" in text
     assert (specs / "mlmon.yaml").is_file()
-    assert mlmon("validate", str(specs)).returncode == 0
-    g = mlmon("generate", str(specs), "-o", str(tmp_path / "out"))
+    assert invoke_mlmon("validate", str(specs)).returncode == 0
+    g = invoke_mlmon("generate", str(specs), "-o", str(tmp_path / "out"))
     assert g.returncode == 0, g.stderr
     assert (tmp_path / "out" / "prometheus" / "rules" / "churn-model.rules.yml").is_file()
     assert (tmp_path / "out" / "runbooks" / "churn-model" / "ModelDown.md").is_file()

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from cloudcoil.models.prometheus_operator import v1 as op_v1
 from cloudcoil.models.prometheus_operator import v1alpha1 as op_v1alpha1
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon, run_mlmon
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -190,8 +190,8 @@ def test_cli_writes_the_tree_with_a_kustomization_over_every_object(specs, tmp_p
     assert kust["resources"] == on_disk
     for rel in on_disk:
         assert crd_problems(yaml.safe_load((out / "kubernetes" / rel).read_text())) == [], rel
-    # Deterministic: a second run is byte-identical.
-    again = run_mlmon("generate", str(specs), "-o", str(out), "--target", "kubernetes", "--check")
+    # Deterministic: a second run (in this process, the first was another) is byte-identical.
+    again = invoke_mlmon("generate", str(specs), "-o", str(out), "--target", "kubernetes", "--check")
     assert again.returncode == 0, again.stdout + again.stderr
 
 
@@ -212,7 +212,7 @@ def test_bad_kubernetes_settings_are_located_errors(specs, tmp_path):
     text = (bad / "mlmon.yaml").read_text().replace("release: kube-prometheus-stack, role", "release: 'a b', role")
     (bad / "mlmon.yaml").write_text(text)
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "'a b'" in t)
-    result = run_mlmon("generate", str(bad), "-o", str(tmp_path / "out"), "--target", "kubernetes")
+    result = invoke_mlmon("generate", str(bad), "-o", str(tmp_path / "out"), "--target", "kubernetes")
     assert result.returncode == 2
     assert f"mlmon.yaml:{line}:17: kubernetes.rule_labels.release:" in result.stderr
     assert "Traceback" not in result.stderr

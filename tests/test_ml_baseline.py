@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon, run_mlmon
 
 from mlmon_codegen.ml import data as mldata
-from mlmon_codegen.spec.validate import load_and_validate
 
 IRIS = ROOT / "examples/data/iris.csv"
 SPEC = ROOT / "specs/iris-full.yaml"
@@ -25,9 +24,10 @@ def folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def baseline(folder: Path, data: str = "train.csv", *extra: str):
-    return run_mlmon("baseline", "--data", str(folder / data), "--spec", str(folder / SPEC.name),
-                     "--label", "species", *extra)
+def baseline(folder: Path, data: str = "train.csv", *extra: str, run=invoke_mlmon):
+    """`mlmon baseline` in process; run=run_mlmon for the real command."""
+    return run("baseline", "--data", str(folder / data), "--spec", str(folder / SPEC.name), "--label", "species",
+               *extra)
 
 
 def assert_clean_error(res, *needles: str) -> None:
@@ -64,8 +64,8 @@ def test_baseline_contents_follow_the_data(folder):
     assert data["label"] == pytest.approx({"setosa": 1 / 3, "versicolor": 1 / 3, "virginica": 1 / 3})
 
 
-def test_model_features_carry_the_baseline():
-    model = next(m for m in load_and_validate([ROOT / "specs"]).fleet.models if m.name == "iris-full")
+def test_model_features_carry_the_baseline(example_fleet):
+    model = next(m for m in example_fleet.models if m.name == "iris-full")
     assert [f.name for f in model.features] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     for f in model.features:
         assert len(f.shares) == len(f.edges) + 1 and sum(f.shares) == pytest.approx(1)
@@ -83,7 +83,8 @@ def iris_rows() -> list[list[str]]:
 def test_csv_without_the_label_column(folder):
     rows = [r[:4] for r in iris_rows()]
     write_csv(folder / "nolabel.csv", rows)
-    assert_clean_error(baseline(folder, "nolabel.csv"), "no label column 'species'")
+    # The real command: a bad CSV is a clean exit 2, no traceback (the other cases run in process).
+    assert_clean_error(baseline(folder, "nolabel.csv", run=run_mlmon), "no label column 'species'")
 
 
 def test_constant_column(folder):
@@ -119,7 +120,7 @@ def test_label_outside_the_spec_classes(folder):
 
 
 def test_missing_baseline_is_a_located_error(folder):
-    res = run_mlmon("validate", str(folder / SPEC.name))
+    res = invoke_mlmon("validate", str(folder / SPEC.name))
     assert_clean_error(res, "iris-full.yaml:", "features:", "no baseline file", "mlmon baseline")
 
 
@@ -128,7 +129,7 @@ def test_baseline_features_must_match_the_spec(folder):
     spec = (folder / SPEC.name).read_text()
     (folder / SPEC.name).write_text(spec.replace("  petal_width: {type: numeric, range: [0, 3]}\n",
                                                  "  petal_area: {type: numeric}\n"))
-    res = run_mlmon("validate", str(folder / SPEC.name))
+    res = invoke_mlmon("validate", str(folder / SPEC.name))
     assert_clean_error(res, "iris-full.baseline.yaml:", "'petal_width' is not in the spec",
                        "feature 'petal_area' has no baseline")
 
@@ -139,13 +140,13 @@ def test_baseline_range_and_shares_must_fit(folder):
     text = path.read_text()
     spec = (folder / SPEC.name).read_text()
     (folder / SPEC.name).write_text(spec.replace("range: [4, 8]", "range: [3, 9]"))
-    assert_clean_error(run_mlmon("validate", str(folder / SPEC.name)), "the baseline was made for range",
+    assert_clean_error(invoke_mlmon("validate", str(folder / SPEC.name)), "the baseline was made for range",
                        "rerun `mlmon baseline`")
     (folder / SPEC.name).write_text(spec)
     data = yaml.safe_load(text)
     data["features"]["sepal_width"]["shares"] = data["features"]["sepal_width"]["shares"][:-1]
     path.write_text(yaml.safe_dump(data))
-    assert_clean_error(run_mlmon("validate", str(folder / SPEC.name)), "features.sepal_width.shares")
+    assert_clean_error(invoke_mlmon("validate", str(folder / SPEC.name)), "features.sepal_width.shares")
 
 
 def test_drift_report_table_and_exit_codes(folder):
@@ -155,12 +156,12 @@ def test_drift_report_table_and_exit_codes(folder):
     rng.shuffle(shifted[1:])
     write_csv(folder / "prod.csv", shifted)
     assert baseline(folder).returncode == 0
-    res = run_mlmon("drift", "--reference", str(folder / "train.csv"), "--current", str(folder / "prod.csv"),
-                    "--spec", str(folder / SPEC.name))
+    res = invoke_mlmon("drift", "--reference", str(folder / "train.csv"), "--current", str(folder / "prod.csv"),
+                       "--spec", str(folder / SPEC.name))
     assert res.returncode == 1, res.stderr
     assert "DRIFTED" in res.stdout and "wasserstein" in res.stdout
     line = next(x for x in res.stdout.splitlines() if x.startswith("sepal_length"))
     assert line.split()[-1] == "yes"
-    missing = run_mlmon("drift", "--reference", str(folder / "train.csv"), "--current", str(folder / "nope.csv"),
-                        "--spec", str(folder / SPEC.name))
+    missing = invoke_mlmon("drift", "--reference", str(folder / "train.csv"), "--current", str(folder / "nope.csv"),
+                           "--spec", str(folder / SPEC.name))
     assert_clean_error(missing, "nope.csv")

@@ -6,7 +6,6 @@ in, never copied from output. One promtool run per scenario file keeps this to s
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon
 from prometheus_client.utils import floatToGoString
 
 from mlmon_codegen.emit.write import dump_yaml
@@ -23,7 +22,7 @@ from mlmon_codegen.plan import burnrate
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.rules import rule_file as rules
 
-pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is installed by `make tools`")
+# promtool is required, as everywhere in the suite (`make tools` installs it): missing, these fail.
 
 MODEL = "iris-full"
 SEL = f'model_name="{MODEL}"'
@@ -32,8 +31,8 @@ TOL = 1e-9
 
 
 @pytest.fixture(scope="module")
-def fleet():
-    return load_and_validate([ROOT / "specs"]).fleet
+def fleet(example_fleet):
+    return example_fleet
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +177,8 @@ def test_offline_drift_psi_agrees_with_rules(model, tmp_path):
     cur = tmp_path / "prod.csv"
     cur.write_text(",".join(FEATURES) + "\n" + "\n".join(
         ",".join(repr(float(sample[f][i])) for f in FEATURES) for i in range(400)) + "\n")
-    res = run_mlmon("drift", "--reference", "examples/data/iris.csv", "--current", str(cur),
-                    "--spec", "specs/iris-full.yaml", "--json")
+    res = invoke_mlmon("drift", "--reference", "examples/data/iris.csv", "--current", str(cur),
+                       "--spec", "specs/iris-full.yaml", "--json")
     assert res.returncode == 1, res.stderr  # two of four features drifted: the 0.5 share is reached
     report = json.loads(res.stdout)
     exp = expected(model, sample)
@@ -187,8 +186,8 @@ def test_offline_drift_psi_agrees_with_rules(model, tmp_path):
         assert abs(row["psi"] - exp[row["feature"]]["psi"]) < TOL
         assert abs(row["binned_ks"] - exp[row["feature"]]["ks"]) < TOL
     assert report["drifted"] is True and report["drifted_share"] == 0.5
-    same = run_mlmon("drift", "--reference", "examples/data/iris.csv", "--current", "examples/data/iris.csv",
-                     "--spec", "specs/iris-full.yaml")
+    same = invoke_mlmon("drift", "--reference", "examples/data/iris.csv", "--current", "examples/data/iris.csv",
+                        "--spec", "specs/iris-full.yaml")
     assert same.returncode == 0, same.stdout + same.stderr
     assert "no drift" in same.stdout
 
@@ -372,7 +371,7 @@ def test_categorical_psi_unseen_category_and_missing_values(tmp_path):
     (tmp_path / "shop.yaml").write_text(SHOP_SPEC)
     (tmp_path / "train.csv").write_text("color,price,label\n" + "".join(
         f"{c},{p},{lab}\n" for c, p, lab in zip(colors, prices, labels, strict=True)))
-    res = run_mlmon("baseline", "--data", str(tmp_path / "train.csv"), "--spec", str(tmp_path / "shop.yaml"))
+    res = invoke_mlmon("baseline", "--data", str(tmp_path / "train.csv"), "--spec", str(tmp_path / "shop.yaml"))
     assert res.returncode == 0, res.stderr
     fleet = load_and_validate([tmp_path / "shop.yaml"]).fleet
     model = fleet.models[0]

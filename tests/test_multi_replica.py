@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon
 
 SPEC = ROOT / "tests" / "scenarios" / "slo-99.9-30d.yaml"
 PAGE_FAST = ('ALERTS{alertname="AvailabilityErrorBudgetBurnPageFast", alertstate="firing", model="workbook", '
@@ -60,7 +60,7 @@ def _run(tmp_path: Path, rules_text: str) -> subprocess.CompletedProcess[str]:
 
 def _rules(tmp_path: Path) -> str:
     out = tmp_path / "out"
-    result = run_mlmon("generate", str(SPEC), "-o", str(out))
+    result = invoke_mlmon("generate", str(SPEC), "-o", str(out))
     assert result.returncode == 0, result.stderr
     return (out / "prometheus" / "rules" / "workbook.rules.yml").read_text()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT
+from conftest import ROOT, invoke_mlmon
 
 from mlmon_codegen.build import generate
 from mlmon_codegen.check import promtool
@@ -112,9 +112,9 @@ def test_a_query_without_a_clear_window_is_refused(query: str, counter: bool) ->
         openslo.windowed(doc, (), query, counter)
 
 
-def test_cli_writes_specs_and_never_overwrites(mlmon, tmp_path: Path) -> None:
-    r = mlmon("import", "openslo", str(DOCS / "checkout.yaml"), "-o", str(tmp_path), "--team", "payments",
-              "--target", "checkout:9000")
+def test_cli_writes_specs_and_never_overwrites(tmp_path: Path) -> None:
+    r = invoke_mlmon("import", "openslo", str(DOCS / "checkout.yaml"), "-o", str(tmp_path), "--team", "payments",
+                     "--target", "checkout:9000")
     assert r.returncode == 0, r.stderr
     out = tmp_path / "checkout-model.yaml"
     assert yaml.safe_load(out.read_text())["scrape"]["targets"] == ["checkout:9000"]

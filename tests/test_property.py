@@ -33,13 +33,15 @@ EXAMPLES = int(os.environ.get("MLMON_PROPERTY_EXAMPLES", "150"))
 RANDOM = bool(os.environ.get("MLMON_PROPERTY_RANDOM"))
 UNIT_TESTS = bool(os.environ.get("MLMON_PROPERTY_UNIT_TESTS"))
 ARGV_CHUNK = 400  # files per tool call: well under any argv limit
+# libyaml's parser when PyYAML has it: the same documents, read ~10x faster than pure Python.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _rules(files: dict[str, bytes]) -> list[tuple[str, str, dict]]:
     out = []
     for path, content in files.items():
         if path.startswith("prometheus/rules/"):
-            for group in yaml.safe_load(content)["groups"]:
+            for group in yaml.load(content, Loader=LOADER)["groups"]:
                 out.extend((path, group["name"], r) for r in group["rules"])
     return out
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon, run_mlmon
 
 from mlmon_codegen.check import promtool
 from mlmon_codegen.targets.rules import rulers as mimir
@@ -80,7 +80,7 @@ def test_promtool_2_42_rejects_the_ruler_fields_so_they_are_stripped_for_the_che
 def test_stripped_rules_are_exactly_the_plain_prometheus_rules(specs, out, tmp_path):
     """The ruler files add group options and change nothing else."""
     plain = tmp_path / "plain"
-    assert run_mlmon("generate", str(specs), "-o", str(plain)).returncode == 0
+    assert invoke_mlmon("generate", str(specs), "-o", str(plain)).returncode == 0
     for model in ("iris-classifier", "fraud_detector"):
         expected = _load(plain / "prometheus" / "rules" / f"{model}.rules.yml")
         assert mimir.strip_ruler_fields(_load(out / "mimir" / f"{model}.rules.yml")) == expected
@@ -89,7 +89,7 @@ def test_stripped_rules_are_exactly_the_plain_prometheus_rules(specs, out, tmp_p
 
 def test_no_options_means_plain_groups_for_mimir(tmp_path):
     out = tmp_path / "out"
-    assert run_mlmon("generate", "specs", "-o", str(out), "--target", "mimir").returncode == 0
+    assert invoke_mlmon("generate", "specs", "-o", str(out), "--target", "mimir").returncode == 0
     data = _load(out / "mimir" / "iris-classifier.rules.yml")
     assert data["namespace"] == "iris-classifier"
     assert all(not set(g) & set(mimir.RULER_GROUP_FIELDS) for g in data["groups"])
@@ -98,13 +98,16 @@ def test_no_options_means_plain_groups_for_mimir(tmp_path):
 def test_mlmon_check_covers_ruler_and_kubernetes_rules(specs, tmp_path):
     out = tmp_path / "out"
     args = ("--target", "mimir", "--target", "thanos", "--target", "kubernetes")
-    assert run_mlmon("generate", str(specs), "-o", str(out), *args).returncode == 0
-    ok = run_mlmon("check", str(out))
+    assert invoke_mlmon("generate", str(specs), "-o", str(out), *args).returncode == 0
+    ok = invoke_mlmon("check", str(out))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     for folder in ("kubernetes", "mimir", "thanos"):
         assert f"ok   promtool check rules ({folder}/:" in ok.stdout
-    broken = out / "mimir" / "iris-classifier.rules.yml"
+    # A broken ruler file fails the check: a tree of the mimir/ files alone runs only their check.
+    bad_out = tmp_path / "bad" / "out"
+    shutil.copytree(out / "mimir", bad_out / "mimir")
+    broken = bad_out / "mimir" / "iris-classifier.rules.yml"
     broken.write_text(broken.read_text().replace("sum(rate(", "sum(rate((", 1))
-    bad = run_mlmon("check", str(out))
+    bad = invoke_mlmon("check", str(bad_out))
     assert bad.returncode == 1
     assert "FAIL promtool check rules (mimir/:" in bad.stdout

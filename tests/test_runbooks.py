@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, invoke_mlmon
 
 from mlmon_codegen.build import generate
 from mlmon_codegen.core import naming
@@ -39,9 +39,8 @@ def example() -> dict:
     return artifacts([ROOT / "specs"])
 
 
-def test_every_alert_has_its_runbook_at_its_url(example: dict) -> None:
-    fleet = load_and_validate([ROOT / "specs"]).fleet
-    base = fleet.project.runbook_base_url
+def test_every_alert_has_its_runbook_at_its_url(example: dict, example_fleet) -> None:
+    base = example_fleet.project.runbook_base_url
     alerts = alerts_of(example)
     assert alerts
     for rule in alerts:
@@ -129,10 +128,10 @@ def test_a_broken_template_is_a_clear_error(tmp_path: Path, mlmon) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_a_missing_templates_folder_is_located(tmp_path: Path, mlmon) -> None:
+def test_a_missing_templates_folder_is_located(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
     _project(tmp_path, "nowhere")
-    r = mlmon("validate", str(tmp_path))
+    r = invoke_mlmon("validate", str(tmp_path))
     assert r.returncode == 2
     assert "mlmon.yaml:4:" in r.stderr and "templates" in r.stderr
 

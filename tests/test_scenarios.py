@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon
 
 SCENARIOS = ROOT / "tests" / "scenarios"
 SPEC = SCENARIOS / "slo-99.9-30d.yaml"
@@ -16,7 +16,7 @@ SPEC = SCENARIOS / "slo-99.9-30d.yaml"
 def _prepare(tmp_path: Path, spec_text: str) -> Path:
     spec = tmp_path / "spec.yaml"
     spec.write_text(spec_text)
-    result = run_mlmon("generate", str(spec), "-o", str(tmp_path / "out"))
+    result = invoke_mlmon("generate", str(spec), "-o", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     shutil.copy(tmp_path / "out" / "prometheus" / "rules" / "workbook.rules.yml", tmp_path / "rules.yml")
     for f in SCENARIOS.glob("*.test.yml"):

@@ -7,12 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, invoke_mlmon, run_mlmon
 
 from mlmon_codegen.plan import series as cardinality
 from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.spec.validate import load_and_validate
 
 PROJECT = """\
 apiVersion: mlmon/v1
@@ -24,8 +23,8 @@ budget:
 
 
 @pytest.fixture(scope="module")
-def fleet() -> m.Fleet:
-    return load_and_validate([ROOT / "specs"]).fleet
+def fleet(example_fleet) -> m.Fleet:
+    return example_fleet
 
 
 def _model(fleet: m.Fleet, name: str) -> m.Model:
@@ -67,7 +66,7 @@ def test_generate_refuses_a_model_over_budget_with_a_located_error(tmp_path, fle
     assert small < full
     specs = _specs(tmp_path, small)  # iris-classifier fits exactly, iris-full does not
     out = tmp_path / "out"
-    result = run_mlmon("generate", str(specs), "-o", str(out))
+    result = invoke_mlmon("generate", str(specs), "-o", str(out))
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"iris-full.yaml:7:12: metadata.name: its recording rules would create about {full} series" \
         in result.stderr
@@ -90,5 +89,5 @@ def test_stats_reports_every_model_and_flags_the_one_over_budget(tmp_path, fleet
 
 def test_within_budget_everything_passes(tmp_path):
     specs = _specs(tmp_path, 100_000)
-    assert run_mlmon("stats", str(specs)).returncode == 0
-    assert run_mlmon("generate", str(specs), "-o", str(tmp_path / "out")).returncode == 0
+    assert invoke_mlmon("stats", str(specs)).returncode == 0
+    assert invoke_mlmon("generate", str(specs), "-o", str(tmp_path / "out")).returncode == 0

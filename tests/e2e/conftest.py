@@ -4,13 +4,13 @@
 Each test gets its own TSDB and Alertmanager state, so no scenario sees another's alerts. The
 stack is stopped even when a test fails, and its watchdog stops it after STACK_MAX_SECONDS anyway.
 The servers are required: `make test` installs them, so a missing binary fails, never skips.
+The fault → alert timings are printed after the run (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +21,7 @@ from e2e.helpers import (
     MODEL,
     SPECS,
     STACK_MAX_SECONDS,
+    TIMING_PROPERTY,
     TIMINGS,
     TRAFFIC_RPS,
     WRONG_AT_START,
@@ -90,12 +91,10 @@ def stack(e2e_out: Path, tmp_path: Path):
         s.stop()
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not TIMINGS:
-        return
-    tr = terminalreporter
-    tr.section("mlmon end-to-end: fault → alert timings (seconds)")
-    tr.write_line(f"{'scenario':<14} {'alert':<38} {'predicted':>9} {'active':>7} {'delivered':>9} "
-                  f"{'active→delivered':>16}")
-    for scenario, alert, predicted, active, delivered, hop in TIMINGS:
-        tr.write_line(f"{scenario:<14} {alert:<38} {predicted:>9.1f} {active:>7.1f} {delivered:>9.1f} {hop:>16.1f}")
+@pytest.fixture(autouse=True)
+def _report_timings(request: pytest.FixtureRequest):
+    """The timings a test records ride on its report (user_properties), so that the run's summary
+    (tests/conftest.py) lists them also when the tests ran in pytest-xdist workers."""
+    seen = len(TIMINGS)
+    yield
+    request.node.user_properties.extend((TIMING_PROPERTY, t) for t in TIMINGS[seen:])

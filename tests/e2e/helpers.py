@@ -23,8 +23,10 @@ LABEL_SHARE = 0.5  # of predictions get a ground-truth label through /feedback
 INVALID_AT_START = 3
 WRONG_AT_START = 3  # per traffic worker: wrong labels before the first scrape, for the same reason
 STACK_MAX_SECONDS = 240.0
-# Measured fault → first delivery to a webhook, per scenario; conftest prints them after the run.
+# Measured fault → first delivery to a webhook, per scenario; tests/conftest.py prints them after
+# the run, from the reports' user_properties named TIMING_PROPERTY (e2e/conftest.py puts them there).
 TIMINGS: list[tuple[str, str, float, float, float, float]] = []
+TIMING_PROPERTY = "mlmon_e2e_timing"
 # Clean traffic Prometheus sees before a fault: long enough that the windows hold a history the
 # prediction depends on (a fault at start-up would fire any tier at once), short enough for CI.
 WARM_UP_SECONDS = 15.0
