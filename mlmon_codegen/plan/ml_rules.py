@@ -159,7 +159,7 @@ def _guarded(value: str, op: str, threshold: float, samples: str, minimum: int, 
 # The alert's value as Alertmanager's texts show it.
 VALUE_3F = '{{ $value | printf "%.3f" }}'
 VALUE_PCT = "{{ $value | humanizePercentage }}"
-FEATURE = "{{ $labels.feature }}"
+FEATURE_NAME = "{{ $labels.feature }}"
 
 
 def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
@@ -179,13 +179,13 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
             model, project, "feature_drift",
             _guarded(psi, ">", dr.psi_warn, samples, dr.min_samples, mf),
             "warning", dr.for_ms, f"{model.name}: a feature's distribution drifted from training",
-            f"PSI of feature {FEATURE} is {VALUE_3F} over {win} "
+            f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win} "
             f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g})."))
         out.append(_alert(
             model, project, "feature_drift_severe",
             _guarded(psi, ">", dr.psi_page, samples, dr.min_samples, mf),
             "critical", dr.for_ms, f"{model.name}: a feature's distribution changed severely",
-            f"PSI of feature {FEATURE} is {VALUE_3F} over {win}, "
+            f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win}, "
             f"above the paging threshold {dr.psi_page:g}."))
         out.append(_alert(
             model, project, "dataset_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "warning", dr.for_ms,
@@ -199,7 +199,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
                 model, project, "out_of_range",
                 _guarded(oor, ">", ml.out_of_range_max, samples, dr.min_samples, mf),
                 "warning", dr.for_ms, f"{model.name}: feature values outside the expected range",
-                f"{VALUE_PCT} of feature {FEATURE} values over {win} "
+                f"{VALUE_PCT} of feature {FEATURE_NAME} values over {win} "
                 f"are outside its expected range (limit {percent(ml.out_of_range_max)})."))
         miss = naming.feature_missing_share(w)
         strict = [f.name for f in model.features if not f.allow_missing]
@@ -213,7 +213,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
         out.append(_alert(
             model, project, "missing", q.any_of(*parts), "warning", dr.for_ms,
             f"{model.name}: feature values are missing",
-            f"{VALUE_PCT} of feature {FEATURE} values over {win} are "
+            f"{VALUE_PCT} of feature {FEATURE_NAME} values over {win} are "
             f"missing (features that allow missing values may miss {percent(ml.missing_max)})."))
     if model.task != "classification":
         out.extend(retrain_rules(model, project))
