@@ -1,6 +1,6 @@
 """SLI queries per SLO kind: how many events were bad and how many there were, over a window.
 
-Everything here returns PromQL text built with plan/promql.py, so label values arrive escaped.
+Everything here returns PromQL text built with core/promql.py, so label values arrive escaped.
 """
 
 from __future__ import annotations

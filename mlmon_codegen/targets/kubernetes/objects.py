@@ -1,6 +1,6 @@
 """`--target kubernetes`: the same monitoring as prometheus-operator objects, as plain data.
 
-One PrometheusRule per model (the rule groups targets/rules.py rendered, unchanged), one PodMonitor
+One PrometheusRule per model (the rule groups targets/rules/rule_file.py rendered, unchanged), one PodMonitor
 or ServiceMonitor per model in place of its scrape job, and a kustomization over them. The
 namespace and the labels the operator's selectors match come from the project's `kubernetes:`.
 """
@@ -29,7 +29,7 @@ def metadata(name: str, namespace: str, labels: tuple[tuple[str, str], ...], mod
 
 
 def prometheus_rule(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> dict[str, Any]:
-    """`rule_file` is the model's rendered rules (targets/rules.py), reused rather than rendered again."""
+    """`rule_file` is the model's rendered rules (targets/rules/rule_file.py), reused rather than rendered again."""
     k = project.kubernetes
     return {
         "apiVersion": MONITORING_V1, "kind": "PrometheusRule",

@@ -1,6 +1,6 @@
 """`--target mimir` and `--target thanos`: rule files for Mimir (mimirtool/cortextool) and Thanos rulers.
 
-The groups are those of targets/rules.py. Mimir files name their ruler namespace at the top, which
+The groups are those of targets/rules/rule_file.py. Mimir files name their ruler namespace at the top, which
 is the layout `mimirtool rules sync --rule-dirs` and `cortextool rules sync` read; groups can carry
 tenant options. Thanos groups carry `partial_response_strategy`. These group fields are unknown
 to promtool 2.42, so `strip_ruler_fields` gives the plain form that promtool checks.
@@ -36,7 +36,7 @@ def mimir_options(project: m.Project) -> dict[str, Any]:
 
 
 def mimir_rules(model: m.Model, project: m.Project, rule_file: dict[str, Any]) -> dict[str, Any]:
-    """`rule_file` is the model's rendered rules (targets/rules.py)."""
+    """`rule_file` is the model's rendered rules (targets/rules/rule_file.py)."""
     options = mimir_options(project)
     groups = [_with_options(g, options) for g in rule_file["groups"]]
     return {"namespace": naming.mimir_namespace(model.name), "groups": groups}
