@@ -5,7 +5,7 @@ write them). Values reach the edges the schema allows: periods from 1h to 90d, o
 90 to 99.999, custom SLIs, 0 to 50 features, 2 to 50 classes, every alert option, several teams
 with receivers of every kind, and free text with unicode and YAML-significant characters.
 
-DESIGN's policy rejects some (period, objective, scrape interval) combinations: a tier is
+The tier policy rejects some (period, objective, scrape interval) combinations: a tier is
 unreachable, or its windows collapse. A valid spec therefore only names tiers that
 `plan_tier` accepts, and a combination where none works is not drawn.
 """
@@ -53,7 +53,7 @@ objective = st.integers(90_000, 99_999).map(lambda n: n / 1000)  # 90.000 .. 99.
 @st.composite
 def alert_options(draw, period_ms: int, objective_pct: float, scrape_ms: int) -> dict[str, Any]:
     workable = [p.name for p in POLICY if plan_tier(p, period_ms, objective_pct, scrape_ms)[0] is not None]
-    assume(workable)  # no tier can fire: DESIGN makes that an error, tested in tests/bad_specs
+    assume(workable)  # no tier can fire: that is an error, tested in tests/bad_specs
     out: dict[str, Any] = {}
     if draw(st.booleans()):
         out["tiers"] = draw(st.lists(st.sampled_from(workable), min_size=1, max_size=len(workable), unique=True))

@@ -1,4 +1,4 @@
-"""DESIGN.md's burn-rate policy: at W=30d it must be the SRE Workbook's table exactly."""
+"""The burn-rate policy (README's tier table): at W=30d it must be the SRE Workbook's table exactly."""
 
 from __future__ import annotations
 

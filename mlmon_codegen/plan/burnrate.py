@@ -1,4 +1,4 @@
-"""The multi-window multi-burn-rate policy of DESIGN.md, as pure arithmetic.
+"""The multi-window multi-burn-rate policy (the README's tier table), as pure arithmetic.
 
 A tier is defined by the share of the error budget it lets burn before it fires, not by fixed
 windows, so the same policy serves a 30d, 28d or 7d SLO. At W=30d it reproduces the SRE

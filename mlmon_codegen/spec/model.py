@@ -31,7 +31,7 @@ class Metrics:
     feature_missing: str
     ground_truth: str
     trained_at: str
-    # Categorical features count each category; not in DESIGN.md's first table, so it has a default.
+    # Categorical features count each category; added after the first metric contract, so it has a default.
     feature_category: str = "ml_feature_category_total"
     # Label lag (seconds from prediction to its ground-truth label), a histogram by the runtime's store.
     label_lag: str = "ml_ground_truth_lag_seconds"

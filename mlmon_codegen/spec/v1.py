@@ -116,7 +116,8 @@ class Scrape(Strict):
 
 
 class Metrics(Strict):
-    """The metric contract. Every name defaults to DESIGN.md's; override to fit an existing service."""
+    """The metric contract (README, "The metric contract"): every name defaults to what mlmon's runtime
+    exposes; override them to fit an existing service."""
 
     model_label: LabelName = "model_name"
     model_value: SafeText | None = Field(None, description="defaults to metadata.name")
