@@ -108,8 +108,12 @@ def model_down_alert(model: m.Model, project: m.Project) -> Alert:
     up = up_selector(model)
     parts = [q.compare(q.agg("max", up), "==", 0), q.call("absent", up)]
     if model.no_traffic_for_ms:
-        sel = q.selector(model.metrics.requests, {model.metrics.model_label: model.metrics.model_value})
-        parts.append(q.compare(q.agg("sum", q.rate(sel, model.no_traffic_for_ms)), "==", 0))
+        # Traffic is requests or errors: a service whose counter counts successes only and that
+        # answers nothing but errors is up and failing (its SLOs page), not down.
+        matchers = {model.metrics.model_label: model.metrics.model_value}
+        requests, errors = (q.agg("sum", q.rate(q.selector(metric, matchers), model.no_traffic_for_ms))
+                            for metric in (model.metrics.requests, model.metrics.errors))
+        parts.append(q.compare(q.binop(requests, "+", q.or_zero(errors)), "==", 0))
     name = naming.MODEL_DOWN_ALERT
     return Alert(
         name, "model_down", "critical", q.any_of(*parts), model.model_down_for_ms,

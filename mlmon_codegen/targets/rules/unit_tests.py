@@ -127,9 +127,34 @@ def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any]:
     }
 
 
+def _failing_but_up_case(model: m.Model) -> dict[str, Any]:
+    """A service answering nothing but errors, its requests counter counting successes only:
+    ModelDown stays quiet (the SLOs page instead)."""
+    assert model.no_traffic_for_ms is not None
+    interval = evaluation_interval_ms(model)
+    # At least five samples per no-traffic window, or the rate is empty and nothing could fire.
+    step = max(1000, model.no_traffic_for_ms // 5 // 1000 * 1000)
+    eval_ms = _align(model.no_traffic_for_ms + model.model_down_for_ms, interval) + interval
+    steps = eval_ms // step + 2
+    met = model.metrics
+    sel = {met.model_label: met.model_value}
+    return {
+        "name": "ModelDown stays quiet while the service is up and every request fails",
+        "interval": format_ms(step),
+        "input_series": [{"series": _up(model), "values": f"1x{steps}"},
+                         {"series": q.selector(met.requests, sel), "values": f"0x{steps}"},
+                         {"series": q.selector(met.errors, {**sel, "error_type": "internal"}),
+                          "values": _counter(REQUESTS_PER_STEP, steps)}],
+        "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": naming.MODEL_DOWN_ALERT,
+                             "exp_alerts": []}],
+    }
+
+
 def render(model: m.Model, project: m.Project, rules: RulePlan) -> dict[str, Any]:
     """Tests for the model's planned rules (plan/rules.py)."""
     cases: list[dict[str, Any]] = [_model_down_case(model, project)]
+    if model.no_traffic_for_ms:
+        cases.append(_failing_but_up_case(model))
     for slo in model.slos:
         if slo.kind == "custom":
             continue
