@@ -18,6 +18,7 @@ from conftest import invoke_mlmon
 from mlmon_codegen.cli.explain import render_text
 from mlmon_codegen.cli.load import with_project
 from mlmon_codegen.plan.explain import LOW_TRAFFIC_FAILURES, explain_model
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import load_text
 from mlmon_codegen.spec.validate import validate_documents
@@ -157,3 +158,50 @@ def test_a_spec_file_alone_brings_its_project(tmp_path) -> None:
     (tmp_path / "mlmon.yaml").write_text("apiVersion: mlmon/v1\nkind: Project\nmetadata: {name: p}\n")
     assert with_project([str(tmp_path / "m1.yaml")]) == [tmp_path / "m1.yaml", tmp_path / "mlmon.yaml"]
     assert with_project([str(tmp_path)]) == [tmp_path]
+
+
+ACCURACY_7D = """apiVersion: mlmon/v1
+kind: ModelMonitor
+metadata: {name: m1, team: t}
+scrape: {targets: ['h:1']}
+slos:
+  accuracy: {objective: 90, period: 7d}
+  latency: {objective: 99, threshold: 100ms}
+"""
+
+
+def test_a_tier_that_needs_most_events_bad_is_a_warning_and_2x_is_impossible() -> None:
+    accuracy, latency = explained(ACCURACY_7D)
+    # 7d at 90%: page-slow's factor is 5% x 7d / 1h = 8.4, so it fires at 8.4 x 10% = 84% wrong.
+    page = next(t for t in accuracy.tiers if t.name == "page-slow")
+    assert page.threshold == pytest.approx(0.05 * 7 * 24 * 0.1)
+    assert page.time_to_fire_double_s is None  # twice 84% is not a share of events
+    assert any("84% of labelled predictions are wrong" in w for w in page.warnings)
+    ticket = next(t for t in accuracy.tiers if t.name == "ticket-slow")
+    assert ticket.threshold < 0.5 and ticket.warnings == []
+    assert all(t.time_to_fire_double_s is not None for t in latency.tiers)
+
+
+def test_prose_names_the_bad_events_of_each_kind() -> None:
+    f = fleet(ACCURACY_7D)
+    text = render_text(f.models[0], explain_model(f.models[0], f.project))
+    assert "when wrong predictions burn the budget" in text and "when slow requests burn the budget" in text
+    assert "errors burn" not in text and "full outage fires" not in text
+    assert "Columns: burn:" in text
+    row = next(line for line in text.splitlines() if line.strip().startswith("page-slow") and "84%" in line)
+    assert " - " in row  # fire @2x of an 84% threshold
+
+
+def test_explain_covers_every_generated_alert(example_fleet) -> None:
+    for model in example_fleet.models:
+        result = invoke_mlmon("explain", model.source)
+        assert result.returncode == 0, result.stderr
+        data = json.loads(invoke_mlmon("explain", "--json", model.source).stdout)["models"][0]
+        for alert in plan_rules(model, example_fleet.project).alerts():
+            if alert.kind == "burn":
+                slo = next(s for s in data["slos"] if s["name"] == alert.slo)
+                assert alert.tier in [t["name"] for t in slo["tiers"]], alert.name
+            else:
+                assert f"  {alert.name} (" in result.stdout, alert.name
+                assert alert.name in [a["name"] for a in data["alerts"]]
+        assert "{{" not in result.stdout

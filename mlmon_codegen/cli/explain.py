@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import click
@@ -11,6 +12,8 @@ import click
 from mlmon_codegen.cli.load import load
 from mlmon_codegen.core.text import human, percent
 from mlmon_codegen.plan.explain import SLOMath, TierMath, explain_model, plural
+from mlmon_codegen.plan.records import Alert, RulePlan
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
 
 COLUMNS = ("tier", "severity", "burn", "windows", "fires at", "budget burnt", "fire @100%", "fire @2x",
@@ -22,10 +25,19 @@ def _requests(n: float) -> str:
 
 
 def _row(t: TierMath) -> tuple[str, ...]:
+    double = human(t.time_to_fire_double_s) if t.time_to_fire_double_s is not None else "-"
     return (t.name, t.severity, f"{t.factor:.3g}x", f"{human(t.long_s)} / {human(t.short_s)}",
             percent(t.threshold),
-            f"{t.budget_consumed:.0%}", human(t.time_to_fire_full_s), human(t.time_to_fire_double_s),
+            f"{t.budget_consumed:.0%}", human(t.time_to_fire_full_s), double,
             human(t.reset_s), human(t.exhaustion_s))
+
+
+LEGEND = (
+    "Columns: burn: how many times faster than the period allows the budget burns; windows: long / short, both",
+    "  must exceed `fires at`, the share of bad events; budget burnt: what is gone when it fires;",
+    "  fire @100%: time to fire when every event is bad; fire @2x: at twice `fires at` (- above 100%);",
+    "  reset: time to clear after a full outage ends; exhaustion: the whole budget at this burn.",
+)
 
 
 def _table(rows: list[tuple[str, ...]]) -> list[str]:
@@ -42,7 +54,28 @@ def _what(s: SLOMath, model: m.Model) -> str:
     return f"{s.objective:g}% of {events} over {human(s.period_s)}"
 
 
-def render_text(model: m.Model, maths: list[SLOMath]) -> str:
+# What an alert's description says where Alertmanager fills in the value or a label.
+_TEMPLATE = re.compile(r"\{\{\s*(\$value|\$labels\.(\w+))[^}]*\}\}")
+
+
+def _readable(text: str) -> str:
+    return _TEMPLATE.sub(lambda mt: f"<{mt.group(2)}>" if mt.group(2) else "<value>", text)
+
+
+def other_alerts(rules: RulePlan) -> list[Alert]:
+    """Every generated alert that is not an SLO's burn-rate tier (those have the table)."""
+    return [a for a in rules.alerts() if a.kind != "burn"]
+
+
+def render_alerts(rules: RulePlan) -> list[str]:
+    lines = ["", "Other alerts:"]
+    for a in other_alerts(rules):
+        wait = f", after {human(a.for_ms / 1000)}" if a.for_ms else ""
+        lines.append(f"  {a.name} ({a.severity}{wait}): {_readable(a.annotations['description'])}")
+    return lines
+
+
+def render_text(model: m.Model, maths: list[SLOMath], rules: RulePlan | None = None) -> str:
     lines = [f"{model.name} (team {model.team})"]
     if not maths:
         lines.append("  no SLOs: only ModelDown watches this model")
@@ -52,7 +85,7 @@ def render_text(model: m.Model, maths: list[SLOMath]) -> str:
         lines.append("")
         lines.append(f"SLO {s.name}: {_what(s, model)}")
         budget = (f"  Error budget: {percent(s.budget)} of events, the same as "
-                  f"{human(s.budget_outage_s)} of full outage in {human(s.period_s)}")
+                  f"{human(s.budget_outage_s)} of full outage ({s.all_bad}) in {human(s.period_s)}")
         if s.budget_requests is not None:
             budget += f", or {_requests(s.budget_requests)} failed requests at the expected traffic"
         lines.append(budget + ".")
@@ -62,10 +95,10 @@ def render_text(model: m.Model, maths: list[SLOMath]) -> str:
             lines.append("")
         for t in s.tiers:
             who = "pages someone now" if t.severity == "critical" else "opens a ticket"
-            text = (f"  {t.name} {who} when errors burn the budget {t.factor:.3g}x faster than the period "
-                    f"allows, over both {human(t.long_s)} and {human(t.short_s)}. By then "
+            text = (f"  {t.name} {who} when {s.bad_events} burn the budget {t.factor:.3g}x faster than the "
+                    f"period allows, over both {human(t.long_s)} and {human(t.short_s)}. By then "
                     f"{t.budget_consumed:.0%} of the budget is gone; at this rate all of it would last "
-                    f"{human(t.exhaustion_s)}. A full outage fires it in {human(t.time_to_fire_full_s)}; "
+                    f"{human(t.exhaustion_s)}. When {s.all_bad} it fires in {human(t.time_to_fire_full_s)}; "
                     f"it clears {human(t.reset_s)} after the fault ends")
             if t.failed_requests_to_page is not None:
                 text += (f"; at the expected traffic {plural(t.failed_requests_to_page, 'failed request')} "
@@ -75,6 +108,10 @@ def render_text(model: m.Model, maths: list[SLOMath]) -> str:
             lines.append(f"  not generated: {reason}")
         for w in [*s.warnings, *(w for t in s.tiers for w in t.warnings)]:
             lines.append(f"  warning: {w}")
+    if any(s.tiers for s in maths):
+        lines += ["", *LEGEND]
+    if rules is not None:
+        lines += render_alerts(rules)
     return "\n".join(lines)
 
 
@@ -89,9 +126,16 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _alert_dict(a: Alert) -> dict[str, Any]:
+    return {"name": a.name, "family": a.kind, "severity": a.severity, "slo": a.slo,
+            "for_s": a.for_ms / 1000 if a.for_ms else None, "summary": a.annotations["summary"],
+            "description": _readable(a.annotations["description"])}
+
+
 def as_json(fleet: m.Fleet) -> dict[str, Any]:
     return {"models": [{"name": model.name, "team": model.team, "expected_rps": model.expected_rps,
-                        "slos": [_finite(s.as_dict()) for s in explain_model(model, fleet.project)]}
+                        "slos": [_finite(s.as_dict()) for s in explain_model(model, fleet.project)],
+                        "alerts": [_alert_dict(a) for a in other_alerts(plan_rules(model, fleet.project))]}
                        for model in fleet.models]}
 
 
@@ -104,4 +148,5 @@ def explain(paths: tuple[str, ...], as_json_: bool) -> None:
     if as_json_:
         click.echo(json.dumps(as_json(fleet), indent=2, sort_keys=True))
         return
-    click.echo("\n\n".join(render_text(model, explain_model(model, fleet.project)) for model in fleet.models))
+    click.echo("\n\n".join(render_text(model, explain_model(model, fleet.project), plan_rules(model, fleet.project))
+                           for model in fleet.models))

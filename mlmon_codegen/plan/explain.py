@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from mlmon_codegen.core.text import human
+from mlmon_codegen.core.text import human, percent
 from mlmon_codegen.plan import burnrate
 from mlmon_codegen.spec import model as m
 
@@ -24,6 +24,16 @@ from mlmon_codegen.spec import model as m
 LOW_TRAFFIC_FAILURES = 10
 # Kinds whose events are the service's requests, so the expected request rate applies.
 REQUEST_KINDS = ("availability", "latency")
+# What a bad event is, per SLO kind, and what "everything bad" (the full outage) means for it.
+BAD_EVENTS = {"availability": "failed requests", "latency": "slow requests",
+              "accuracy": "wrong predictions", "custom": "bad events"}
+BAD_SHARE = {"availability": "of requests fail", "latency": "of requests are slow",
+             "accuracy": "of labelled predictions are wrong", "custom": "of events are bad"}
+ALL_BAD = {"availability": "every request fails", "latency": "every request is slow",
+           "accuracy": "every labelled prediction is wrong", "custom": "every event is bad"}
+# A tier that needs more than this share of bad events watches for a service (or model) so broken
+# that other alerts would have said so long before: its SLO is too short or too loose to page on.
+IMPLAUSIBLE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -36,7 +46,7 @@ class TierMath:
     threshold: float  # error ratio both windows must exceed
     budget_consumed: float  # share of the budget burnt before it fires (at exactly `factor`)
     time_to_fire_full_s: float  # at 100% errors
-    time_to_fire_double_s: float  # at twice the threshold
+    time_to_fire_double_s: float | None  # at twice the threshold; None when that is above 100%
     reset_s: float  # after a 100%-error fault ends
     exhaustion_s: float  # the whole budget at this burn rate
     failed_requests_to_page: int | None  # the fewest failures within the long window that fire it
@@ -52,6 +62,8 @@ class SLOMath:
     budget: float  # share of events that may fail
     budget_outage_s: float  # minutes of full outage the budget allows, in seconds
     budget_requests: float | None  # failed requests allowed at the expected traffic
+    bad_events: str  # what this SLO's bad events are ("slow requests"), for the prose
+    all_bad: str  # its full outage ("every request is slow")
     tiers: list[TierMath]
     skipped: list[str]  # default tiers left out, with the reason
     warnings: list[str] = field(default_factory=list)
@@ -79,13 +91,19 @@ def exhaustion_time(period_ms: int, factor: float) -> float:
 
 def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: float) -> TierMath:
     full = time_to_fire(tier, 1.0)
-    double = time_to_fire(tier, min(1.0, 2 * tier.threshold))
+    double = time_to_fire(tier, 2 * tier.threshold) if 2 * tier.threshold <= 1 else None
     # The long window's ratio must exceed the threshold: more than threshold × requests in it.
     failed = math.floor(tier.threshold * rps * tier.long_ms / 1000) + 1 if rps else None
     warnings = []
     if full is None:
-        warnings.append(f"{tier.name} can never fire: its threshold {tier.threshold:.4g} is not below 100% errors")
-    elif full < detect_s:
+        warnings.append(f"{tier.name} can never fire: its threshold {tier.threshold:.4g} is not below 100% "
+                        f"({ALL_BAD[slo.kind]})")
+    elif tier.threshold > IMPLAUSIBLE_SHARE:
+        warnings.append(
+            f"{tier.name} fires only when {percent(tier.threshold)} {BAD_SHARE[slo.kind]}: a fault that "
+            "large is an outage other alerts report first, and a smaller one never pages (lengthen the "
+            "period, lower the objective, or drop the tier)")
+    if full is not None and full < detect_s:
         warnings.append(
             f"{tier.name} should fire {human(full)} into a full outage, but a scrape plus a rule "
             f"evaluation take {human(detect_s)}: it fires later, after more than its "
@@ -99,7 +117,7 @@ def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: flo
         name=tier.name, severity=tier.severity, factor=tier.factor, long_s=tier.long_ms / 1000,
         short_s=tier.short_ms / 1000, threshold=tier.threshold, budget_consumed=tier.budget_consumed,
         time_to_fire_full_s=full if full is not None else math.inf,
-        time_to_fire_double_s=double if double is not None else math.inf,
+        time_to_fire_double_s=double,
         reset_s=reset_time(tier), exhaustion_s=exhaustion_time(slo.period_ms, tier.factor),
         failed_requests_to_page=failed, warnings=warnings)
 
@@ -130,7 +148,8 @@ def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
         name=slo.name, kind=slo.kind, objective=slo.objective, period_s=slo.period_ms / 1000,
         budget=budget, budget_outage_s=outage_s,
         budget_requests=budget * rps * slo.period_ms / 1000 if rps else None,
-        tiers=tiers, skipped=_skipped(slo, model.scrape.interval_ms), warnings=warnings)
+        bad_events=BAD_EVENTS[slo.kind], all_bad=ALL_BAD[slo.kind], tiers=tiers,
+        skipped=_skipped(slo, model.scrape.interval_ms), warnings=warnings)
 
 
 def explain_model(model: m.Model, project: m.Project) -> list[SLOMath]:
