@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from mlmon_codegen.core import naming, processes
 from mlmon_codegen.emit.write import Artifact, claim, new_tree, render_files
+from mlmon_codegen.plan import shapes
 from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import alertmanager, prometheus_config, runbooks
@@ -34,10 +35,14 @@ MODELS_PER_WORKER = 25
 T = TypeVar("T")
 
 
-def model_artifacts(model: m.Model, project: m.Project, targets: Sequence[str] = ()) -> list[Artifact]:
+def model_artifacts(model: m.Model, project: m.Project, targets: Sequence[str] = (),
+                    tested_with: str | None = None) -> list[Artifact]:
+    """`tested_with`: the model of the same shape whose unit tests cover every tier (plan/shapes.py);
+    None or the model itself for a full set of tests."""
     plan = plan_rules(model, project)
+    tests = unit_tests.render(model, project, plan, tested_with)
     out = [Artifact(naming.rules_file(model.name), rules.to_data(plan), model.source),
-           Artifact(naming.unit_test_file(model.name), unit_tests.render(model, project, plan), model.source),
+           Artifact(naming.unit_test_file(model.name), tests, model.source),
            dashboards.model_artifact(model)]
     out += runbooks.render_model(model, project, plan)
     rendered = {a.path: a for a in out}
@@ -60,7 +65,8 @@ def fleet_artifacts(fleet: m.Fleet, targets: Sequence[str] = (), model_paths: It
 
 def render_all(fleet: m.Fleet, targets: Sequence[str] = ()) -> list[Artifact]:
     """Every artifact as data, for callers that inspect it; `files` is the fast path to bytes."""
-    per_model = [a for x in fleet.models for a in model_artifacts(x, fleet.project, targets)]
+    reps = shapes.tested_with(fleet)
+    per_model = [a for x in fleet.models for a in model_artifacts(x, fleet.project, targets, reps[x.name])]
     return per_model + fleet_artifacts(fleet, targets, [a.path for a in per_model])
 
 
@@ -99,7 +105,8 @@ def _per_model(fleet: m.Fleet, task: Callable[[int], T], jobs: int | None) -> It
 
 
 def _model_files(fleet: m.Fleet, targets: Sequence[str], index: int) -> dict[str, bytes]:
-    return render_files(model_artifacts(fleet.models[index], fleet.project, targets))
+    model = fleet.models[index]
+    return render_files(model_artifacts(model, fleet.project, targets, shapes.tested_with(fleet)[model.name]))
 
 
 def files(fleet: m.Fleet, targets: Sequence[str] = (), jobs: int | None = None) -> dict[str, bytes]:

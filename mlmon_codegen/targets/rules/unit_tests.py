@@ -150,12 +150,19 @@ def _failing_but_up_case(model: m.Model) -> dict[str, Any]:
     }
 
 
-def render(model: m.Model, project: m.Project, rules: RulePlan) -> dict[str, Any]:
-    """Tests for the model's planned rules (plan/rules.py)."""
+def render(model: m.Model, project: m.Project, rules: RulePlan, tested_with: str | None = None) -> dict[str, Any]:
+    """Tests for the model's planned rules (plan/rules.py). A model whose rules have the shape of
+    `tested_with`'s (plan/shapes.py) gets only its own ModelDown case: the tier cases there prove
+    its rules too, and `mlmon check` stays O(distinct shapes) for a fleet cut from one template."""
     cases: list[dict[str, Any]] = [_model_down_case(model, project)]
-    if model.no_traffic_for_ms:
-        cases.append(_failing_but_up_case(model))
-    for slo in model.slos:
+    if tested_with is not None and tested_with != model.name:
+        cases[0]["name"] += f" (every tier of this rule shape is tested in {naming.unit_test_file(tested_with)})"
+        slos: tuple[m.SLO, ...] = ()
+    else:
+        slos = model.slos
+        if model.no_traffic_for_ms:
+            cases.append(_failing_but_up_case(model))
+    for slo in slos:
         if slo.kind == "custom":
             continue
         for tier in burnrate.tiers(slo):
