@@ -11,6 +11,7 @@ from pathlib import Path
 
 from e2e.slo_math import psi, seconds_to_fire, window_ratio
 
+from mlmon_codegen.core import naming
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack import configs
 from mlmon_codegen.stack.webhook import WebhookRecorder
@@ -34,6 +35,18 @@ def test_prometheus_copy_changes_addresses_only() -> None:
         if k != "static_configs"}
     assert local["alerting"] == {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:9"]}]}]}
     assert local["global"] == original["global"] and local["rule_files"] == original["rule_files"]
+
+
+def test_a_model_that_cannot_run_here_loses_its_rules_too() -> None:
+    """Its rules loaded, ModelDown would page for a model that is simply not running locally."""
+    f = fleet()
+    original = prometheus_config.render(f)
+    rule_files = {naming.job(x.name): naming.from_prometheus_config(naming.rules_file(x.name)) for x in f.models}
+    local, dropped = configs.prometheus_config(original, {"mlmon-iris-full": "127.0.0.1:1234"}, "127.0.0.1:9",
+                                               rule_files)
+    assert local["rule_files"] == [rule_files["mlmon-iris-full"]]
+    assert set(original["rule_files"]) == set(rule_files.values())  # the mapping names prometheus.yml's entries
+    assert dropped == ["mlmon-fraud_detector", "mlmon-iris-classifier"]
 
 
 def test_alertmanager_copy_sends_every_receiver_to_the_recorder() -> None:
@@ -88,3 +101,15 @@ def test_up_without_generated_output_is_a_usage_error(mlmon, tmp_path: Path) -> 
     result = mlmon("up", str(tmp_path / "nowhere"), "--for", "1s")
     assert result.returncode == 2
     assert "prometheus.yml: not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_webhook_log_says_when_which_model_and_which_alert() -> None:
+    from mlmon_codegen.stack.webhook import Delivery, describe
+
+    body = {"status": "firing", "alerts": [
+        {"status": "firing", "labels": {"alertname": "PredictionSkew", "model": "iris-full", "severity": "warning"}},
+        {"status": "resolved", "labels": {"alertname": "ModelDown", "model": "iris-classifier"}}]}
+    line = describe(Delivery(0.0, "ml-tickets", body))
+    assert line.startswith("00:00:00 webhook ml-tickets: ")
+    assert "firing PredictionSkew{model=iris-full}" in line and "resolved ModelDown{model=iris-classifier}" in line
+    assert "severity" not in line

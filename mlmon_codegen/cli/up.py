@@ -51,8 +51,10 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
     if d.stale or d.missing:  # extra files are other targets' (out/ holds kubernetes/ and more)
         click.echo(f"warning: {out} is not what {', '.join(spec_paths)} generate: run `mlmon generate`", err=True)
     services = {naming.job(x.name): Path(x.source) for x in fleet.models if x.scrape.kubernetes is None}
+    rule_files = {naming.job(x.name): naming.from_prometheus_config(naming.rules_file(x.name)) for x in fleet.models}
     stack = Stack(out_path, services, max_seconds=seconds, log=click.echo, traffic_rps=rps, label_share=label_share,
-                  invalid_at_start=3)  # so the error panels have series from the start
+                  invalid_at_start=3,  # so the error panels have series from the start
+                  rule_files=rule_files)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         click.echo(f"starting {len(services)} service(s), Alertmanager and Prometheus ...")
@@ -60,7 +62,7 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
         for name, url in stack.urls().items():
             click.echo(f"  {name:<24} {url}")
         for job in stack.dropped_jobs:
-            click.echo(f"  (not run locally: job {job}, it needs Kubernetes discovery)")
+            click.echo(f"  left out: job {job} needs Kubernetes discovery, so neither it nor its rules run here")
         click.echo(f"  work folder              {stack.workdir}")
         click.echo('inject faults: POST {"error_rate": 0.5} (or latency_ms, feature_shift) to <service>/admin/faults')
         click.echo(f"running for at most {run_for}; Ctrl-C stops everything")

@@ -36,9 +36,11 @@ def _dump(path: Path, data: dict[str, Any]) -> None:
     path.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-def prometheus_config(config: dict[str, Any], targets: dict[str, str], alertmanager: str) -> tuple[dict[str, Any],
-                                                                                                 list[str]]:
-    """`targets`: job name → host:port of the local service. Jobs without one are dropped."""
+def prometheus_config(config: dict[str, Any], targets: dict[str, str], alertmanager: str,
+                      rule_files: dict[str, str] | None = None) -> tuple[dict[str, Any], list[str]]:
+    """`targets`: job name → host:port of the local service. Jobs without one are dropped, and so is
+    the rule file of their model (`rule_files`: job → its rule file as prometheus.yml names it):
+    loaded, its ModelDown would page for a model that simply is not running here."""
     out = dict(config)
     out["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     jobs, dropped = [], []
@@ -51,6 +53,8 @@ def prometheus_config(config: dict[str, Any], targets: dict[str, str], alertmana
         local["static_configs"] = [{"targets": [targets[name]]}]
         jobs.append(local)
     out["scrape_configs"] = jobs
+    left_out = {(rule_files or {}).get(job) for job in dropped}
+    out["rule_files"] = [f for f in config.get("rule_files") or [] if f not in left_out]
     return out, dropped
 
 
@@ -67,7 +71,8 @@ def alertmanager_config(config: dict[str, Any], webhook_url: str) -> dict[str, A
     return out
 
 
-def rewrite(out: Path, workdir: Path, targets: dict[str, str], alertmanager: str, webhook_url: str) -> Rewritten:
+def rewrite(out: Path, workdir: Path, targets: dict[str, str], alertmanager: str, webhook_url: str,
+            rule_files: dict[str, str] | None = None) -> Rewritten:
     """Copy OUT's prometheus/ and alertmanager/ into WORKDIR and localise the copies."""
     for sub in ("prometheus", "alertmanager"):
         if (workdir / sub).exists():
@@ -75,7 +80,7 @@ def rewrite(out: Path, workdir: Path, targets: dict[str, str], alertmanager: str
         if (out / sub).is_dir():
             shutil.copytree(out / sub, workdir / sub)
     prom_path = workdir / PROMETHEUS_CONFIG
-    prom, dropped = prometheus_config(_load(out / PROMETHEUS_CONFIG), targets, alertmanager)
+    prom, dropped = prometheus_config(_load(out / PROMETHEUS_CONFIG), targets, alertmanager, rule_files)
     _dump(prom_path, prom)
     am_path = workdir / naming.ALERTMANAGER_CONFIG
     if am_path.exists():

@@ -142,12 +142,16 @@ class Stack:
     each service gets steady traffic, `label_share` of it labelled through /feedback (the first
     `wrong_at_start` labels per worker wrong) and its first `invalid_at_start` requests malformed,
     from before Prometheus' first scrape (so no "no traffic" ModelDown at start) until `stop()`:
-    `stack.traffic[job]`."""
+    `stack.traffic[job]`. `rule_files` (job → its model's rule file, as prometheus.yml names it):
+    the rules of a job with no local service are left out too, so a model that cannot run here
+    (Kubernetes discovery) raises no ModelDown; without it every rule file is loaded."""
 
     def __init__(self, out: Path, services: dict[str, Path], workdir: Path | None = None,
                  max_seconds: float = 900.0, log: Callable[[str], None] | None = None, traffic_rps: float = 0.0,
-                 label_share: float = 0.0, invalid_at_start: int = 0, wrong_at_start: int = 0):
+                 label_share: float = 0.0, invalid_at_start: int = 0, wrong_at_start: int = 0,
+                 rule_files: dict[str, str] | None = None):
         self.out = Path(out)
+        self.rule_files = rule_files
         self.services = {job: Service(job, Path(spec).resolve()) for job, spec in services.items()}
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="mlmon-stack-"))
@@ -232,7 +236,7 @@ class Stack:
     def _write_configs(self) -> configs.Rewritten:
         assert self.webhook is not None
         written = configs.rewrite(self.out, self.workdir, {j: s.address for j, s in self.services.items()},
-                                  f"{HOST}:{self.am_port}", self.webhook.url)
+                                  f"{HOST}:{self.am_port}", self.webhook.url, self.rule_files)
         self.dropped_jobs = written.dropped_jobs
         return written
 

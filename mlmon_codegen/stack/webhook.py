@@ -27,6 +27,19 @@ class Delivery:
         return {a["labels"].get("alertname", "") for a in self.alerts() if a.get("status") == status}
 
 
+def describe(d: Delivery) -> str:
+    """One log line a person scans: when (UTC), which receiver, and each alert with its model."""
+    alerts = sorted({f"{a['status']} {a['labels'].get('alertname', '?')}"
+                     f"{'{' + ', '.join(f'{k}={v}' for k, v in sorted(a['labels'].items()) if k in WHO) + '}'}"
+                     for a in d.alerts() if isinstance(a.get("labels"), dict)})
+    when = time.strftime("%H:%M:%S", time.gmtime(d.at))
+    return f"{when} webhook {d.receiver}: {'; '.join(alerts) or d.body.get('status', '?')}"
+
+
+# The labels that say which model, SLO, feature or class an alert is about.
+WHO = ("model", "slo", "tier", "feature", "class", "predicted_class")
+
+
 class WebhookRecorder:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, log: Any = None):
         self.deliveries: list[Delivery] = []
@@ -61,8 +74,7 @@ class WebhookRecorder:
         with self._lock:
             self.deliveries.append(d)
         if self._log is not None:
-            names = ", ".join(sorted(d.alertnames() | d.alertnames("resolved")))
-            self._log(f"webhook {d.receiver}: {d.body.get('status', '?')} {names}")
+            self._log(describe(d))
 
     def received(self, receiver: str | None = None, alertname: str | None = None,
                  status: str = "firing") -> list[Delivery]:
