@@ -147,3 +147,30 @@ def test_default_templates_exist_for_every_kind() -> None:
     for kind in kinds:
         assert (prose.DEFAULT_DIR / "runbooks" / f"{kind}.md.j2").is_file(), kind
     assert (prose.DEFAULT_DIR / "runbooks" / "alert.md.j2").is_file()
+
+
+def test_validate_reports_runbook_templates_that_would_be_ignored_or_break(tmp_path: Path) -> None:
+    """Found before anything renders: a block the layout lacks, a file mlmon never reads, bad syntax."""
+    (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
+    _project(tmp_path, "tpl")
+    runbook_dir = tmp_path / "tpl" / "runbooks"
+    runbook_dir.mkdir(parents=True)
+    (runbook_dir / "errors.md.j2").write_text(
+        '{% extends "runbooks/_layout.md.j2" %}\n{% block first_stps %}Call payments.\n{% endblock %}\n')
+    (runbook_dir / "modeldown.md.j2").write_text("Ours.\n")
+    team_dir = tmp_path / "tpl" / "teams" / "alpha" / "runbooks"
+    team_dir.mkdir(parents=True)
+    (team_dir / "latency.md.j2").write_text("fine\n{% if %}\n")
+    r = invoke_mlmon("validate", str(tmp_path))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{runbook_dir / 'errors.md.j2'}:2:1: block 'first_stps' is not one of runbooks/_layout.md.j2's" in r.stderr
+    assert "did you mean 'first_steps'?" in r.stderr
+    assert f"{team_dir / 'latency.md.j2'}:2:1: template error" in r.stderr
+    # Fixed, what is left is a warning, which does not fail validation.
+    (runbook_dir / "errors.md.j2").write_text(
+        '{% extends "runbooks/_layout.md.j2" %}\n{% block first_steps %}Call payments.\n{% endblock %}\n')
+    (team_dir / "latency.md.j2").unlink()
+    r = invoke_mlmon("validate", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert f"{runbook_dir / 'modeldown.md.j2'}: warning: mlmon renders no runbook from this file" in r.stderr
+    assert "did you mean runbooks/model-down.md.j2?" in r.stderr

@@ -13,6 +13,7 @@ from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.plan import check
 from mlmon_codegen.spec.load import Document
 from mlmon_codegen.spec.validate import Result, load_documents, validate_all
+from mlmon_codegen.targets import runbooks
 
 
 def _checked(docs: list[Document], problems: list[Problem], check_budget: bool) -> Result:
@@ -20,6 +21,9 @@ def _checked(docs: list[Document], problems: list[Problem], check_budget: bool) 
     if docs or not problems:
         result, found = validate_all(docs)
         problems = problems + found + check.problems(result.fleet, check_budget)
+        templates = runbooks.template_problems(result.fleet.project)
+        problems += [p for p in templates if not p.warning]
+        result.warnings.extend(p for p in templates if p.warning)
     if problems or result is None:
         raise SpecError(problems)
     return result

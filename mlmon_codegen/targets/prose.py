@@ -46,6 +46,20 @@ def environment(paths: tuple[str, ...]) -> jinja2.Environment:
     return env
 
 
+def blocks(paths: tuple[str, ...], name: str) -> dict[str, int]:
+    """The blocks template `name` (as the search path finds it) and the templates it extends
+    define: block name → line in `name` (0 for a parent's)."""
+    env = environment(paths)
+    source, _, _ = env.loader.get_source(env, name)  # type: ignore[union-attr]
+    tree = env.parse(source, name)
+    found = {b.name: b.lineno for b in tree.find_all(jinja2.nodes.Block)}
+    parent = next(tree.find_all(jinja2.nodes.Extends), None)
+    if parent is not None and isinstance(parent.template, jinja2.nodes.Const):
+        for block in blocks(paths, parent.template.value):
+            found.setdefault(block, 0)
+    return found
+
+
 def render(paths: tuple[str, ...], names: list[str], context: dict[str, Any]) -> str:
     """Render the first of `names` that exists anywhere on the search path."""
     env = environment(paths)

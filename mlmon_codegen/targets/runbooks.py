@@ -7,11 +7,16 @@ gets a runbook that documents it as written. The template follows the alert's fa
 
 from __future__ import annotations
 
+import difflib
+from pathlib import Path
 from typing import Any
+
+import jinja2
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
+from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.core.text import human
 from mlmon_codegen.emit.artifact import Artifact, ArtifactError
 from mlmon_codegen.plan import queries
@@ -33,6 +38,49 @@ FAMILY_TEMPLATES = {
 FALLBACK = "runbooks/alert.md.j2"
 BAD_EVENTS = {"availability": "failed requests", "latency": "slow requests",
               "accuracy": "wrong predictions among the labelled ones", "custom": "bad events"}
+
+
+LAYOUT = "runbooks/_layout.md.j2"
+
+
+def template_names() -> list[str]:
+    """Every runbook template mlmon renders or extends."""
+    kinds = {*SLO_ALERT_KINDS.values(), *FAMILY_TEMPLATES.values()}
+    return sorted({LAYOUT, FALLBACK, *(f"runbooks/{k}.md.j2" for k in kinds)})
+
+
+def template_problems(project: m.Project) -> list[Problem]:
+    """A project's runbook overrides checked before anything renders: a file mlmon never reads, a
+    template that does not parse, a block its layout does not have (silently never shown)."""
+    if not project.templates_dir:
+        return []
+    root = Path(project.templates_dir)
+    folders = [(root, None), *((d, d.name) for d in sorted((root / "teams").glob("*")) if d.is_dir())]
+    names = template_names()
+    problems = []
+    for folder, team in folders:
+        paths = prose.search_path(project.templates_dir, team)
+        for path in sorted((folder / "runbooks").glob("*.j2")):
+            name = f"runbooks/{path.name}"
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f"did you mean {close[0]}?" if close else f"runbook templates: {', '.join(names)}"
+                problems.append(Problem(str(path), 0, 0, "", "mlmon renders no runbook from this file", hint,
+                                        warning=True))
+                continue
+            try:
+                own = prose.blocks(paths, name)
+                known = prose.blocks(prose.search_path(None), LAYOUT)
+            except jinja2.TemplateSyntaxError as exc:
+                problems.append(Problem(str(path), exc.lineno or 0, 1, "", f"template error: {exc.message}"))
+                continue
+            for block, line in sorted(own.items()):
+                if line and block not in known:
+                    close = difflib.get_close_matches(block, known, n=1)
+                    problems.append(Problem(
+                        str(path), line, 1, "", f"block {block!r} is not one of {LAYOUT}'s, so it would never show",
+                        f"did you mean {close[0]!r}?" if close else f"blocks: {', '.join(sorted(known))}"))
+    return problems
 
 
 def template_kind(alert: Alert, slo: m.SLO | None) -> str:
