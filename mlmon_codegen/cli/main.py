@@ -21,7 +21,7 @@ from mlmon_codegen.cli.preview import preview_command
 from mlmon_codegen.cli.stats import stats_command
 from mlmon_codegen.cli.up import up as up_command
 from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
-from mlmon_codegen.emit.write import WriteError, diff
+from mlmon_codegen.emit.write import WriteError, diff, replace_file
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,13 +108,30 @@ def check(out: str, fmt: str) -> None:
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 
-@cli.command()
-@click.option("--kind", type=click.Choice(["ModelMonitor", "Project"]), default="ModelMonitor")
-def schema(kind: str) -> None:
-    """Print the JSON Schema of a spec kind, for editors (yaml-language-server)."""
-    from mlmon_codegen.spec import v1
+def _schemas() -> dict[str, str]:
+    """File name → JSON Schema text, for each kind of file mlmon reads (the specs' `$schema` names these)."""
+    from mlmon_codegen.spec import ml, v1
 
-    click.echo(json.dumps(v1.KINDS[kind].model_json_schema(by_alias=True), indent=2, sort_keys=True))
+    models = {"ModelMonitor": v1.KINDS["ModelMonitor"], "Project": v1.KINDS["Project"], "Baseline": ml.Baseline}
+    return {f"{kind.lower()}.schema.json": json.dumps(cls.model_json_schema(by_alias=True), indent=2, sort_keys=True)
+            for kind, cls in models.items()}
+
+
+@cli.command()
+@click.option("--kind", type=click.Choice(["ModelMonitor", "Project", "Baseline"]), default="ModelMonitor")
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False),
+              help="write every kind's schema into this folder instead (modelmonitor, project, baseline)")
+def schema(kind: str, out: str | None) -> None:
+    """Print the JSON Schema of a spec kind, for editors (yaml-language-server), or write them all."""
+    schemas = _schemas()
+    if out is None:
+        click.echo(schemas[f"{kind.lower()}.schema.json"])
+        return
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in schemas.items():
+        replace_file(folder / name, (text + "\n").encode())
+    click.echo(f"wrote {len(schemas)} schemas to {out}")
 
 
 cli.add_command(preview_command)  # `mlmon preview`: dashboards drawn with live data (mlmon_codegen/preview/)
