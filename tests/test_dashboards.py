@@ -444,3 +444,41 @@ def test_no_key_that_grafanas_current_schema_dropped(generated):
                 assert "expr" in target, name
                 found |= set(target) & set(dashboards.LEGACY_TARGET_KEYS)
         assert not found, (name, sorted(found))
+
+
+def test_threshold_lines_stay_in_view_and_read_in_their_units(generated):
+    """Soft axis bounds hold every threshold line; burn rates read as "6x", durations in time units."""
+    checked = 0
+    for name, board in _load(generated).items():
+        for panel in board["panels"]:
+            defaults = panel.get("fieldConfig", {}).get("defaults", {})
+            custom = defaults.get("custom", {})
+            lines = [s["value"] for s in defaults.get("thresholds", {}).get("steps", []) if s["value"] is not None]
+            if panel["type"] != "timeseries" or custom.get("thresholdsStyle", {}).get("mode") != "line" or not lines:
+                continue
+            low = custom["axisSoftMin"]
+            assert low < min(lines) or low == 0 <= min(lines), (name, panel["title"])
+            assert max(lines) < custom["axisSoftMax"], (name, panel["title"])
+            checked += 1
+            if "burn rate" in panel["title"]:
+                assert defaults["unit"] == "suffix:x"
+    assert checked >= 6
+    full = _load(generated)["iris-full.json"]
+    lag = next(p for p in full["panels"] if p["title"].startswith("Label lag"))
+    assert [t["legendFormat"] for t in lag["targets"]] == ["p50", "p90"]
+    age = next(p for p in full["panels"] if p["title"] == "Model age")
+    assert age["fieldConfig"]["defaults"]["unit"] == "dtdurations"
+
+
+def test_preview_draws_threshold_lines_on_round_ticks() -> None:
+    """A healthy latency far under its 100 ms threshold: the line is still drawn, ticks are round."""
+    panel = {"type": "timeseries", "fieldConfig": {"defaults": {
+        "unit": "s", "custom": {"thresholdsStyle": {"mode": "line"}, "axisSoftMin": 0.0, "axisSoftMax": 0.11},
+        "thresholds": {"steps": [{"color": "green", "value": None}, {"color": "red", "value": 0.1}]}}}}
+    res = preview.Result([("p99", {}, [(0.0, 0.004), (60.0, 0.006), (120.0, 0.005)])])
+    svg = preview.svg_timeseries(panel, res, 600, 200)
+    assert 'stroke-dasharray="6 4"' in svg  # the threshold line
+    ticks = preview.nice_ticks(0.0, 0.11)
+    assert ticks == [0.0, 0.05, 0.1, 0.15]
+    for t in ticks:
+        assert f">{preview.fmt(t, 's')}<" in svg

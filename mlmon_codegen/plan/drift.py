@@ -227,6 +227,9 @@ def accuracy(model: m.Model, window_ms: int) -> str:
     return per_positive(correct, labels_total(model, window_ms))
 
 
+LABEL_LAG_QUANTILES = (0.5, 0.9)  # recorded, and drawn on the dashboard, as p50 and p90
+
+
 def label_lag_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
     sel = q.selector(naming.bucket(model.metrics.label_lag), _model(model))
     return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))

@@ -132,7 +132,7 @@ def ground_truth_rules(model: m.Model) -> list[Recording]:
     if aw != gw:
         rules.append(Recording(naming.ml_labels(aw), d.labels_total(model, aw), labels))
         rules.append(Recording(naming.ml_accuracy(aw), d.accuracy(model, aw), labels))
-    for quantile in (0.5, 0.9):
+    for quantile in d.LABEL_LAG_QUANTILES:
         rules.append(Recording(naming.label_lag_seconds(gw), d.label_lag_quantile(model, quantile, gw),
                              {**labels, naming.QUANTILE_LABEL: q.number(quantile)}))
     return rules

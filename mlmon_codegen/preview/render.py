@@ -24,7 +24,7 @@ from typing import Any
 from mlmon_codegen.check.dashboards import panels, substitute, variables
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
-from mlmon_codegen.core.text import percent
+from mlmon_codegen.core.text import human, percent
 
 Fetch = Callable[[str, dict[str, str]], dict[str, Any]]
 
@@ -101,11 +101,24 @@ def run_panel(panel: dict[str, Any], values: dict[str, str], fetch: Fetch, start
     return result
 
 
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round axis values (1, 2, 2.5 or 5 times a power of ten) covering lo..hi, as Grafana draws them."""
+    raw = (hi - lo) / (count - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(lo / step) * step
+    return [round(first + i * step, 12) for i in range(math.ceil((hi - first) / step - 1e-9) + 1)]
+
+
 def fmt(v: float, unit: str) -> str:
     if math.isnan(v):
         return "NaN"
     if unit == "percentunit":
         return percent(v)
+    if unit == "dtdurations":
+        return human(v)
+    if unit.startswith("suffix:"):
+        return f"{v:.4g}{unit.removeprefix('suffix:')}"
     if unit == "s":
         return f"{v * 1000:.3g} ms" if abs(v) < 1 else f"{v:.3g} s"
     if unit == "reqps":
@@ -136,10 +149,16 @@ def svg_timeseries(panel: dict[str, Any], res: Result, width: int, height: int) 
     if not pts:
         return ""
     x0, x1 = min(p[0] for p in pts), max(p[0] for p in pts)
-    y0 = d["min"] if d.get("min") is not None else min(0.0, min(p[1] for p in pts))
-    y1 = d["max"] if d.get("max") is not None else max(p[1] for p in pts)
+    custom = d.get("custom") or {}
+    soft_lo, soft_hi = custom.get("axisSoftMin"), custom.get("axisSoftMax")
+    low = min(p[1] for p in pts) if soft_lo is None else min(soft_lo, *(p[1] for p in pts))
+    high = max(p[1] for p in pts) if soft_hi is None else max(soft_hi, *(p[1] for p in pts))
+    y0 = d["min"] if d.get("min") is not None else min(0.0, low) if soft_lo is None else low
+    y1 = d["max"] if d.get("max") is not None else high
     if y1 <= y0:
         y1 = y0 + (abs(y0) or 1.0)
+    ticks = nice_ticks(y0, y1)
+    y0, y1 = min(y0, ticks[0]), max(y1, ticks[-1])
     left, right, top, bottom = 64, 8, 8, 22
     w, h = width - left - right, height - top - bottom
 
@@ -150,8 +169,7 @@ def svg_timeseries(panel: dict[str, Any], res: Result, width: int, height: int) 
         return top + h - (min(max(v, y0), y1) - y0) / (y1 - y0) * h
 
     out = [f'<svg width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">']
-    for i in range(5):
-        v = y0 + (y1 - y0) * i / 4
+    for v in ticks:
         out.append(f'<line x1="{left}" x2="{left + w}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="#2c3235"/>'
                    f'<text x="{left - 4}" y="{sy(v) + 4:.1f}" text-anchor="end">{html.escape(fmt(v, unit))}</text>')
     for t, anchor in ((x0, "start"), (x1, "end")):

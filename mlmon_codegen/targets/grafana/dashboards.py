@@ -99,12 +99,33 @@ def _targets(queries: tuple[Query, ...], instant: bool = False, table: bool = Fa
             for i, qu in enumerate(queries)]
 
 
+# Room around the threshold lines, as a share of their span (or of the line itself, for one line).
+SOFT_MARGIN = 0.1
+
+
+def soft_range(p: Panel) -> tuple[float, float] | None:
+    """An axis range that always shows the panel's threshold lines: Grafana fits the axis to the
+    data, so on a healthy model a 100 ms threshold or a 90% objective sits off the chart. Soft
+    bounds only widen the axis; data beyond them still shows."""
+    values = [s.value for s in p.steps if s.value is not None]
+    if not (p.kind == "timeseries" and p.lines and values):
+        return None
+    lo, hi = min(values), max(values)
+    pad = SOFT_MARGIN * ((hi - lo) or abs(hi) or 1.0)
+    low = 0.0 if lo - pad < 0 <= lo else lo - pad  # ratios, latencies and burn rates are never negative
+    high = min(1.0, hi + pad) if p.unit == "percentunit" and hi <= 1 else hi + pad
+    return round(low, 12), round(high, 12)
+
+
 def _extra(p: Panel) -> dict[str, Any]:
     defaults: dict[str, Any] = {}
     if p.min is not None:
         defaults["min"] = p.min
     if p.max is not None:
         defaults["max"] = p.max
+    soft = soft_range(p)
+    if soft is not None:
+        defaults["custom"] = {"axisSoftMin": soft[0], "axisSoftMax": soft[1]}
     return {"fieldConfig": {"defaults": defaults}} if defaults else {}
 
 

@@ -57,7 +57,9 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
               w=12, h=8, unit="percentunit", min=0.0, max=1.0,
               steps=(Step(None, RED), Step(0.8, ORANGE), Step(0.9, GREEN)), key="ground-truth/precision-recall"),
         Panel(f"Label lag ({win})", "timeseries",
-              (Query(_rule(model, naming.label_lag_seconds, gw), "p{{quantile}}"),), w=8, h=8, unit="s",
+              tuple(Query(q.selector(naming.label_lag_seconds(gw), {naming.MODEL_LABEL: model.name,
+                                                                     naming.QUANTILE_LABEL: q.number(p)}),
+                          f"p{round(p * 100)}") for p in d.LABEL_LAG_QUANTILES), w=8, h=8, unit="s",
               description="How long after a prediction its ground-truth label arrives.", key="ground-truth/label-lag"),
         Panel(f"Labels per {win}", "stat", (Query(_rule(model, naming.ml_labels, gw)),), w=8, h=8,
               steps=(Step(None, RED), Step(1.0, GREEN)),
@@ -126,7 +128,7 @@ def retraining_section(model: m.Model) -> Section | None:
                     description="Alerts with action=retrain; Alertmanager sends them to the retraining webhook.",
                     key="retraining/firing")]
     if ml.retrain_max_age_ms:
-        panels.append(Panel("Model age", "stat", (Query(d.model_age_seconds(model)),), w=6, h=6, unit="s",
+        panels.append(Panel("Model age", "stat", (Query(d.model_age_seconds(model)),), w=6, h=6, unit="dtdurations",
                             steps=(Step(None, GREEN), Step(ml.retrain_max_age_ms / 1000, ORANGE)),
                             key=keys.ml_alert_panel("retrain_stale")))
     if ml.retrain_new_labels:

@@ -17,6 +17,7 @@ from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana import ml_panels
 from mlmon_codegen.targets.grafana.records import (
+    BURN_UNIT,
     GREEN,
     ORANGE,
     RATE_INTERVAL,
@@ -64,7 +65,7 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
               key=keys.slo_panel(slo.name, keys.BURN_TIERS)),
         Panel(f"{slo.name}: burn rate", "timeseries",
               tuple(Query(_slo_sel(naming.slo_burn_rate(w), model, slo), q.window(w)) for w in windows(slo)),
-              w=9, h=6, unit="none", steps=steps_from((None, GREEN), *factors), lines=True,
+              w=9, h=6, unit=BURN_UNIT, steps=steps_from((None, GREEN), *factors), lines=True,
               description="Burn rate per recorded window; the lines are the tiers' factors (1 = budget lasts "
                           "exactly the period).", key=keys.slo_panel(slo.name, "burn-rate")),
     )

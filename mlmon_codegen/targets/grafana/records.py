@@ -13,6 +13,7 @@ RATE_INTERVAL = "$__rate_interval"
 VERSION_VAR = "version"
 
 GREEN, ORANGE, RED = "green", "orange", "red"
+BURN_UNIT = "suffix:x"  # a burn rate reads as "6x": how many times faster than the budget allows
 
 
 @dataclass(frozen=True)
