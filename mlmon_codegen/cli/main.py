@@ -87,17 +87,20 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
 @click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
 def check(out: str, fmt: str) -> None:
     """Run promtool and amtool over a generated tree."""
-    from mlmon_codegen.check.tree import check_tree
+    from mlmon_codegen.check import tree
 
     try:
         with ci.progress(f"checking {out} with promtool and amtool ..."):
-            runs = check_tree(Path(out))
+            runs = tree.check_tree(Path(out))
     except promtool.ToolMissing as exc:
         fail([exc])
+    engines = tree.engine_versions()
     if fmt == "json":
-        ci.emit_json(ci.check_report(out, runs))
+        ci.emit_json(ci.check_report(out, runs, engines))
         sys.exit(EXIT_OK if runs and all(r.ok for r in runs) else EXIT_FAILED)
     failed = False
+    if runs:
+        click.echo(f"engines: {tree.versions_line(engines)}")
     for r in runs:
         click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {r.note}".rstrip())
         if not r.ok:
