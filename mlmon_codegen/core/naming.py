@@ -100,6 +100,10 @@ def no_data_alert(slo: str) -> str:
 
 MODEL_DOWN_ALERT = "ModelDown"
 
+# `--target` and a project file's `targets:` choose among these (targets/platforms.TARGETS renders
+# them); named here so the spec layer can validate a project file without the renderers.
+OPTIONAL_TARGETS = ("kubernetes", "mimir", "thanos")
+
 
 def dashboard_uid(model: str) -> str:
     """Stable, at most 40 characters; long names keep a readable prefix and a hash suffix."""
