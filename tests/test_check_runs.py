@@ -21,17 +21,21 @@ RUNS = [
     Run(["mlmon", "scan-secrets", "out"], False, "out/x.yml:3: looks like a token"),
 ]
 
+ENGINES = {"promtool": "9.9.9", "amtool": "0.99.0"}
+
 
 @pytest.fixture
 def fake_tree(monkeypatch, tmp_path: Path) -> Path:
     monkeypatch.setattr(tree, "check_tree", lambda out: RUNS)
+    monkeypatch.setattr(tree, "engine_versions", lambda: ENGINES)
     return tmp_path
 
 
 def test_text_prints_the_note_after_the_step(fake_tree: Path) -> None:
     r = CliRunner().invoke(cli, ["check", str(fake_tree)])
     assert r.exit_code == 1
-    assert r.stdout.splitlines() == ["ok   promtool check config (checked another way)",
+    assert r.stdout.splitlines() == ["engines: promtool 9.9.9, amtool 0.99.0",
+                                     "ok   promtool check config (checked another way)",
                                      "ok   grafana dashboards 2 dashboards, 9 queries",
                                      "FAIL mlmon scan-secrets out"]
     assert r.stderr == "out/x.yml:3: looks like a token\n"
@@ -40,8 +44,9 @@ def test_text_prints_the_note_after_the_step(fake_tree: Path) -> None:
 def test_json_keeps_command_and_note_apart(fake_tree: Path) -> None:
     r = CliRunner().invoke(cli, ["check", "--format", "json", str(fake_tree)])
     assert r.exit_code == 1
-    runs = json.loads(r.stdout)["runs"]
-    assert [(x["command"], x["note"]) for x in runs] == [(x.command, x.note) for x in RUNS]
+    report = json.loads(r.stdout)
+    assert [(x["command"], x["note"]) for x in report["runs"]] == [(x.command, x.note) for x in RUNS]
+    assert report["engines"] == ENGINES
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,9 @@ alert path must pass on each; a missing engine fails, it is never skipped."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -39,6 +41,19 @@ def test_the_committed_output_passes_mlmon_check(engine: str) -> None:
     for step in ("promtool check config", "promtool check rules", "promtool test rules", "amtool check-config",
                  "amtool config routes"):
         assert f"ok   {step}" in result.stdout, (engine, result.stdout)
+
+
+def test_mlmon_check_names_the_engines_it_ran(engine: str) -> None:
+    prometheus, alertmanager = ENGINES[engine]
+    text = run_mlmon("check", "out")
+    assert text.returncode == 0, text.stdout + text.stderr
+    [line] = [x for x in text.stdout.splitlines() if x.startswith("engines: ")]
+    assert re.fullmatch(rf"engines: promtool {re.escape(prometheus)}\S+, amtool {re.escape(alertmanager)}\S+", line)
+    report = json.loads(run_mlmon("check", "--format", "json", "out").stdout)
+    assert report["engines"]["promtool"].startswith(prometheus)
+    assert report["engines"]["amtool"].startswith(alertmanager)
+    # The text line and the report name the same versions.
+    assert line == f"engines: promtool {report['engines']['promtool']}, amtool {report['engines']['amtool']}"
 
 
 def test_burn_rate_scenarios_fire_when_the_math_says(engine: str, tmp_path: Path) -> None:

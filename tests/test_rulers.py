@@ -9,7 +9,9 @@ import pytest
 import yaml
 from conftest import ROOT, invoke_mlmon, run_mlmon
 
+from mlmon_codegen.build import generate
 from mlmon_codegen.check import promtool
+from mlmon_codegen.core import naming
 from mlmon_codegen.targets.rules import rulers as mimir
 
 PROJECT = """\
@@ -111,3 +113,29 @@ def test_mlmon_check_covers_ruler_and_kubernetes_rules(specs, tmp_path):
     bad = invoke_mlmon("check", str(bad_out))
     assert bad.returncode == 1
     assert "FAIL promtool check rules (mimir/:" in bad.stdout
+
+
+def _records(data: object) -> list[str]:
+    """Every `record:` name anywhere in a rendered document (plain, PrometheusRule, ruler file)."""
+    if isinstance(data, dict):
+        own = [data["record"]] if isinstance(data.get("record"), str) else []
+        return own + [r for v in data.values() for r in _records(v)]
+    if isinstance(data, list):
+        return [r for v in data for r in _records(v)]
+    return []
+
+
+def test_every_recording_rule_name_is_level_metric_operation(example_fleet):
+    """Mimir's `mimirtool rules check` rejects a recording without the level:metric:operation shape."""
+    artifacts = generate.render_all(example_fleet, targets=sorted(generate.OPTIONAL_TARGETS))
+    by_target: dict[str, list[str]] = {}
+    for a in artifacts:
+        names = _records(a.data)
+        if names:
+            by_target.setdefault(a.path.split("/")[0], []).extend(names)
+    # Each engine's copy of the rules was inspected, not just the plain Prometheus files.
+    assert {"prometheus", "kubernetes", "mimir", "thanos"} <= set(by_target)
+    bad = sorted({n for names in by_target.values() for n in names
+                  if n.count(":") < 2 or "" in n.split(":")})
+    assert bad == []
+    assert naming.MODEL_INFO in by_target["mimir"]

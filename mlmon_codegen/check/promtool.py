@@ -41,6 +41,19 @@ def run(tool: str, *args: str, cwd: Path | None = None) -> Run:
     return Run([tool, *args], proc.returncode == 0, (proc.stdout + proc.stderr).strip())
 
 
+def version(tool: str) -> str | None:
+    """The version `tool --version` names on its first line ("promtool, version 3.5.3 (branch: ...)"
+    gives "3.5.3"), or None when the tool is not installed: a check's result depends on the engine
+    generation, so `mlmon check` says which one it ran."""
+    path = shutil.which(tool)
+    if not path:
+        return None
+    proc = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=60)
+    first = (proc.stdout.strip() or proc.stderr.strip()).splitlines()[:1]
+    words = first[0].replace(",", " ").split() if first else []
+    return words[words.index("version") + 1] if "version" in words[:-1] else (first[0] if first else "unknown")
+
+
 def check_config(path: Path) -> Run:
     return run("promtool", "check", "config", "--lint=all", "--lint-fatal", str(path))
 

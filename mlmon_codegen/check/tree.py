@@ -68,6 +68,19 @@ def check_kubernetes_sizes(out: Path) -> list[Run]:
     return [Run(["kubernetes", "object", "sizes"], not too_big, "\n".join([*too_big, hint] if too_big else []), note)]
 
 
+ENGINES = ("promtool", "amtool")
+
+
+def engine_versions() -> dict[str, str]:
+    """The version of each engine tool on PATH, by tool; a missing tool is left out."""
+    found = {tool: promtool.version(tool) for tool in ENGINES}
+    return {tool: v for tool, v in found.items() if v is not None}
+
+
+def versions_line(versions: dict[str, str]) -> str:
+    return ", ".join(f"{tool} {v}" for tool, v in versions.items())
+
+
 def check_tree(out: Path) -> list[Run]:
     runs: list[Run] = []
     config = out / "prometheus" / "prometheus.yml"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 import traceback
 from pathlib import Path
@@ -55,7 +56,8 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
 def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None) -> None:
     """Write every artifact for the specs into OUT."""
     result = load(paths)
-    selected = tuple(t for t in targets if t != "none")
+    # The project file's `targets:` and every --target: a --target adds one, it never removes one.
+    selected = tuple(sorted({*result.fleet.project.targets, *(t for t in targets if t != "none")}))
     out_path = Path(out)
     if check_only:
         try:
@@ -64,13 +66,16 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
         except WriteError as exc:
             fail([exc])
         d = diff(out_path, files)
+        for p in d.kept:  # generate keeps these too: they are the user's, not stale output
+            click.echo(f"kept {out_path / p}: not mlmon's", err=True)
         if d.clean:
             click.echo(f"ok: {out} is up to date ({len(files)} files)")
             return
         for label, paths_ in (("stale", d.stale), ("missing", d.missing), ("extra", d.extra)):
             for p in paths_:
                 click.echo(f"{label}: {out_path / p}")
-        click.echo(f"{out} is out of date: run `mlmon generate {' '.join(paths)} -o {out}`", err=True)
+        fix = shlex.join(["mlmon", "generate", *paths, "-o", out, *(a for t in selected for a in ("--target", t))])
+        click.echo(f"{out} is out of date: run `{fix}`", err=True)
         sys.exit(EXIT_FAILED)
     try:
         with ci.progress(f"rendering {len(result.fleet.models)} models into {out} ..."):
@@ -87,17 +92,20 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
 @click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
 def check(out: str, fmt: str) -> None:
     """Run promtool and amtool over a generated tree."""
-    from mlmon_codegen.check.tree import check_tree
+    from mlmon_codegen.check import tree
 
     try:
         with ci.progress(f"checking {out} with promtool and amtool ..."):
-            runs = check_tree(Path(out))
+            runs = tree.check_tree(Path(out))
     except promtool.ToolMissing as exc:
         fail([exc])
+    engines = tree.engine_versions()
     if fmt == "json":
-        ci.emit_json(ci.check_report(out, runs))
+        ci.emit_json(ci.check_report(out, runs, engines))
         sys.exit(EXIT_OK if runs and all(r.ok for r in runs) else EXIT_FAILED)
     failed = False
+    if runs:
+        click.echo(f"engines: {tree.versions_line(engines)}")
     for r in runs:
         click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {r.note}".rstrip())
         if not r.ok:

@@ -37,8 +37,8 @@ def validate_report(paths: tuple[str, ...]) -> tuple[dict[str, Any], int]:
     return {"ok": ok, "models": models, "problems": problems}, EXIT_OK if ok else EXIT_INVALID
 
 
-def check_report(out: str, runs: list[promtool.Run]) -> dict[str, Any]:
-    return {"ok": bool(runs) and all(r.ok for r in runs), "out": out,
+def check_report(out: str, runs: list[promtool.Run], engines: dict[str, str]) -> dict[str, Any]:
+    return {"ok": bool(runs) and all(r.ok for r in runs), "out": out, "engines": engines,
             "runs": [{"command": r.command, "ok": r.ok, "output": r.output, "note": r.note} for r in runs]}
 
 

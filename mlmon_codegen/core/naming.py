@@ -69,7 +69,9 @@ SLO_PERIOD_ERROR_RATIO = "mlmon_slo:error_ratio:period"
 SLO_BUDGET_REMAINING = "mlmon_slo:error_budget_remaining:period"
 # One series per model, value 1, naming its team and dashboard: the fleet table lists models from it
 # (a PromQL literal per model made the fleet dashboard grow by ~640 bytes a model).
-MODEL_INFO = "mlmon_model_info"
+# level:metric:operation like every other recording (Mimir's ruler rejects colon-less names); the
+# metric part keeps the `_info` suffix Prometheus uses for series that only carry labels.
+MODEL_INFO = "mlmon:model_info:constant"
 DASHBOARD_UID_LABEL = "uid"
 SLO_OBJECTIVE = "mlmon_slo:objective:ratio"
 
@@ -97,6 +99,10 @@ def no_data_alert(slo: str) -> str:
 
 
 MODEL_DOWN_ALERT = "ModelDown"
+
+# `--target` and a project file's `targets:` choose among these (targets/platforms.TARGETS renders
+# them); named here so the spec layer can validate a project file without the renderers.
+OPTIONAL_TARGETS = ("kubernetes", "mimir", "thanos")
 
 
 def dashboard_uid(model: str) -> str:

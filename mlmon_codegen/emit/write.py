@@ -106,20 +106,33 @@ def _holds(path: Path, content: bytes) -> bool:
 class Diff:
     stale: list[str]
     missing: list[str]
-    extra: list[str]
+    extra: list[str]  # mlmon wrote them and would now delete them
+    kept: list[str] = field(default_factory=list)  # not mlmon's: a write carries them over untouched
 
     @property
     def clean(self) -> bool:
         return not (self.stale or self.missing or self.extra)
 
 
+def _owned(out: Path) -> set[str]:
+    """What the last write wrote, by its manifest; without one, nothing is known to be mlmon's."""
+    try:
+        return set((out / MANIFEST).read_text().splitlines())
+    except (OSError, UnicodeDecodeError):  # missing or unreadable: trusting it would delete the user's files
+        return set()
+
+
 def diff(out: Path, files: dict[str, bytes]) -> Diff:
     have = _existing(out)
     have.pop(MANIFEST, None)
+    # Split leftovers as new_tree does, so --check calls stale exactly what generate would change.
+    owned = _owned(out)
+    leftovers = sorted(p for p in have if p not in files)
     return Diff(
         stale=sorted(p for p in files if p in have and have[p] != files[p]),
         missing=sorted(p for p in files if p not in have),
-        extra=sorted(p for p in have if p not in files),
+        extra=[p for p in leftovers if p in owned],
+        kept=[p for p in leftovers if p not in owned],
     )
 
 
@@ -207,7 +220,7 @@ def new_tree(out: Path) -> Iterator[Tree]:
         _recover(out)
         _check_target(out)  # under the lock: another run may be swapping OUT right now
         previous = set(_listing(out))
-        owned = set((out / MANIFEST).read_text().splitlines()) if MANIFEST in previous else set()
+        owned = _owned(out)
         previous.discard(MANIFEST)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
         tree = Tree(out, tmp, frozenset(previous), frozenset(owned))

@@ -257,6 +257,7 @@ class Project:
     series_budget_per_model: int | None = None  # generate refuses a model above it
     templates_dir: str | None = None  # the team's prose templates, searched before templates/
     alertmanager: Alertmanager | None = None  # None: the project configures no Alertmanager routing
+    targets: tuple[str, ...] = ()  # optional targets every generate writes (`targets:`), sorted
 
 
 DEFAULT_PROJECT = Project(

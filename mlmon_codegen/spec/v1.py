@@ -7,12 +7,13 @@ are never handed to the renderers: `spec/validate.py` turns them into the intern
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from mlmon_codegen.core import durations
+from mlmon_codegen.core import durations, naming
 from mlmon_codegen.spec import ml
 
 # \Z, not $: `$` also matches before a trailing newline, so "m1\n" would pass and reach file names.
@@ -379,6 +380,14 @@ class ThanosSettings(Strict):
     partial_response_strategy: Literal["abort", "warn"] = "abort"
 
 
+def _target(value: str) -> str:
+    if value not in naming.OPTIONAL_TARGETS:
+        close = difflib.get_close_matches(value, naming.OPTIONAL_TARGETS, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"targets: {', '.join(naming.OPTIONAL_TARGETS)}"
+        raise ValueError(f"unknown target {value!r}; {hint}")
+    return value
+
+
 class Budget(Strict):
     series_per_model: int | None = Field(
         None, ge=1, description="generate refuses a model whose recording rules would create more series")
@@ -401,6 +410,9 @@ class Project(Strict):
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     mimir: MimirSettings = Field(default_factory=MimirSettings)
     thanos: ThanosSettings = Field(default_factory=ThanosSettings)
+    targets: list[Annotated[str, AfterValidator(_target)]] = Field(
+        default_factory=list, description="optional targets `generate` always writes, besides any --target "
+        f"({', '.join(naming.OPTIONAL_TARGETS)})")
     budget: Budget = Field(default_factory=Budget)
     templates: SafeText | None = Field(
         None, description="folder of Jinja2 templates that override mlmon's (runbooks/<kind>.md.j2, "
