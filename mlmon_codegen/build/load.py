@@ -21,7 +21,7 @@ def _checked(docs: list[Document], problems: list[Problem], check_budget: bool) 
         result, found = validate_all(docs)
         problems = problems + found + check.problems(result.fleet, check_budget)
     if problems or result is None:
-        raise SpecError(problems)
+        raise SpecError(problems, result.warnings if result is not None else [])
     return result
 
 
