@@ -471,7 +471,14 @@ def _related(field: str, dropped: str) -> bool:
     return bool(field) and (under(field, dropped) or under(dropped, field))
 
 
-def typed(doc: Document, problems: list[Problem]) -> Typed | None:
+def typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
+    """The document's spec, or None (its problems added) when any part of it is invalid."""
+    found = typed_in_part(doc, problems)
+    return found.spec if found is not None and not found.dropped else None
+
+
+def typed_in_part(doc: Document, problems: list[Problem]) -> Typed | None:
+    """The document's spec, with the fields pydantic rejects left out (and reported)."""
     kind = doc.data.get("kind")
     if not isinstance(kind, str) or kind not in v1.KINDS:  # a list or mapping is unhashable
         problems.append(doc.problem(("kind",), f"unknown kind {kind!r}" if kind else "`kind` is missing",
@@ -516,7 +523,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
     is still checked for meaning with the failing fields left out, but its model stays out of the
     fleet: planning would judge defaults the user never wrote."""
     problems: list[Problem] = []
-    documents = [(doc, t) for doc in docs if (t := typed(doc, problems)) is not None]
+    documents = [(doc, t) for doc in docs if (t := typed_in_part(doc, problems)) is not None]
     projects = [(d, t) for d, t in documents if isinstance(t.spec, v1.Project)]
     project = m.DEFAULT_PROJECT
     if len(projects) > 1:
