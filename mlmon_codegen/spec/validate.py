@@ -452,7 +452,10 @@ def _partial(cls: type[BaseModel], data: Any, exc: pydantic.ValidationError) -> 
     dropped: list[Loc] = []
     for _ in range(PRUNE_ROUNDS):
         for err in exc.errors():
-            cut = _prune(data, tuple(p for p in err["loc"] if p != "[key]"))
+            loc = tuple(p for p in err["loc"] if p != "[key]")
+            if any(loc[:len(d)] == d for d in dropped):  # gone with a list or mapping left out already
+                continue
+            cut = _prune(data, loc)
             if cut is None:
                 return None
             dropped.append(cut)
