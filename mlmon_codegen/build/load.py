@@ -25,7 +25,7 @@ def _checked(docs: list[Document], problems: list[Problem], check_budget: bool) 
         problems += [p for p in templates if not p.warning]
         result.warnings.extend(p for p in templates if p.warning)
     if problems or result is None:
-        raise SpecError(problems)
+        raise SpecError(problems, result.warnings if result is not None else [])
     return result
 
 

@@ -23,6 +23,7 @@ class Run:
     ok: bool
     output: str
     note: str = ""  # what was checked or how, shown as written after the step's name
+    warning: bool = False  # the note says the check was weaker than asked or the output needs care: --strict fails
 
 
 def binary(name: str) -> str:

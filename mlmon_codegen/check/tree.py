@@ -47,7 +47,7 @@ def check_config(config: Path) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         retry = promtool.check_config(_without_kubernetes_sd(config, Path(tmp)))
     note = "(this promtool lacks Kubernetes discovery; checked with kubernetes_sd_configs as static)"
-    return Run(run.command, retry.ok, retry.output, note)
+    return Run(run.command, retry.ok, retry.output, note, warning=True)
 
 
 def check_kubernetes_sizes(out: Path) -> list[Run]:
@@ -65,7 +65,8 @@ def check_kubernetes_sizes(out: Path) -> list[Run]:
     note = (f"({len(files)} objects; {len(large)} over 256 KiB: apply them server-side, e.g. "
             "`kubectl apply --server-side`)" if large else f"({len(files)} objects, each under 256 KiB)")
     hint = "split the model's features across specs, or drop `--target kubernetes` for its dashboard"
-    return [Run(["kubernetes", "object", "sizes"], not too_big, "\n".join([*too_big, hint] if too_big else []), note)]
+    return [Run(["kubernetes", "object", "sizes"], not too_big, "\n".join([*too_big, hint] if too_big else []), note,
+                warning=bool(large))]
 
 
 ENGINES = ("promtool", "amtool")

@@ -19,7 +19,7 @@ import click
 from mlmon_codegen.build.load import load_fleet
 from mlmon_codegen.check import promtool
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.core.errors import EXIT_INVALID, Problem, SpecError
+from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_INVALID, Problem, SpecError
 from mlmon_codegen.spec.load import MAX_BYTES, discover, load_file
 from mlmon_codegen.spec.validate import Result
 
@@ -103,16 +103,36 @@ def findings(paths: Sequence[str], check_budget: bool = True) -> Findings:
     try:
         result = load_fleet(with_project(paths), check_budget=check_budget)
     except SpecError as exc:
-        return Findings(None, errors=list(exc.problems))
+        return Findings(None, errors=list(exc.problems), warnings=list(exc.warnings))
     errors, notes = query_problems(result)
     return Findings(None if errors else result, errors, list(result.warnings), notes)
 
 
-def load(paths: Sequence[str], check_budget: bool = True) -> Result:
-    """The specs' fleet, or exit 2 after printing every problem. Warnings are printed, not fatal."""
+def strict_failure(found: Findings) -> int:
+    """How many warnings `--strict` turns into a failure: the spec warnings and the notes that
+    a check was skipped (a query promtool never parsed is as unchecked as a warned-about one)."""
+    return len(found.warnings) + len(found.notes)
+
+
+def exit_strict(n: int) -> NoReturn:
+    """`--strict`'s way out, after everything was printed: exit 1, as a failed check does."""
+    click.echo(f"mlmon: {n} warning{'s' if n != 1 else ''} found; --strict makes them fatal", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+# One flag for `validate`, `generate` and `check`, so they say the same thing.
+strict_option = click.option("--strict", is_flag=True,
+                             help="exit 1 when there are warnings (after printing them all); generate writes nothing")
+
+
+def load(paths: Sequence[str], check_budget: bool = True, strict: bool = False) -> Result:
+    """The specs' fleet, or exit 2 after printing every problem. Warnings are printed, and fatal
+    (exit 1) only with `strict`; errors come first in the exit code, so bad input is still 2."""
     found = findings(paths, check_budget)
     for line in [*map(str, found.warnings), *found.notes]:
         click.echo(line, err=True)
     if found.result is None:
         fail(found.errors)
+    if strict and strict_failure(found):
+        exit_strict(strict_failure(found))
     return found.result

@@ -17,7 +17,7 @@ from mlmon_codegen.check import promtool
 from mlmon_codegen.cli import explain, imports, init
 from mlmon_codegen.cli import ml as ml_commands
 from mlmon_codegen.cli import output as ci
-from mlmon_codegen.cli.load import fail, load
+from mlmon_codegen.cli.load import exit_strict, fail, load, strict_option
 from mlmon_codegen.cli.preview import preview_command
 from mlmon_codegen.cli.stats import stats_command
 from mlmon_codegen.cli.up import up as up_command
@@ -34,13 +34,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
-def validate(paths: tuple[str, ...], fmt: str) -> None:
+@strict_option
+def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
     """Validate spec files or folders; print every error found."""
     if fmt == "json":
-        report, code = ci.validate_report(paths)
+        report, code = ci.validate_report(paths, strict)
         ci.emit_json(report)
         sys.exit(code)
-    result = load(paths)
+    result = load(paths, strict=strict)
     n = len(result.fleet.models)
     click.echo(f"ok: {n} model{'s' if n != 1 else ''} valid")
 
@@ -53,9 +54,11 @@ def validate(paths: tuple[str, ...], fmt: str) -> None:
               help="also write an optional target")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for large fleets [default: one per CPU]; output is the same for any N")
-def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None) -> None:
+@strict_option
+def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None,
+             strict: bool) -> None:
     """Write every artifact for the specs into OUT."""
-    result = load(paths)
+    result = load(paths, strict=strict)
     # The project file's `targets:` and every --target: a --target adds one, it never removes one.
     selected = tuple(sorted({*result.fleet.project.targets, *(t for t in targets if t != "none")}))
     out_path = Path(out)
@@ -90,7 +93,8 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
 @cli.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
-def check(out: str, fmt: str) -> None:
+@strict_option
+def check(out: str, fmt: str, strict: bool) -> None:
     """Run promtool and amtool over a generated tree."""
     from mlmon_codegen.check import tree
 
@@ -100,9 +104,10 @@ def check(out: str, fmt: str) -> None:
     except promtool.ToolMissing as exc:
         fail([exc])
     engines = tree.engine_versions()
+    warned = sum(r.warning for r in runs) if strict else 0
     if fmt == "json":
         ci.emit_json(ci.check_report(out, runs, engines))
-        sys.exit(EXIT_OK if runs and all(r.ok for r in runs) else EXIT_FAILED)
+        sys.exit(EXIT_OK if runs and all(r.ok for r in runs) and not warned else EXIT_FAILED)
     failed = False
     if runs:
         click.echo(f"engines: {tree.versions_line(engines)}")
@@ -113,6 +118,8 @@ def check(out: str, fmt: str) -> None:
             click.echo(r.output, err=True)
     if not runs:
         fail([f"{out}: nothing to check (no prometheus/ or tests/ folder)"])
+    if warned and not failed:
+        exit_strict(warned)
     sys.exit(EXIT_FAILED if failed else EXIT_OK)
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from mlmon_codegen.check import promtool
-from mlmon_codegen.cli.load import findings
-from mlmon_codegen.core.errors import EXIT_INVALID, EXIT_OK, Problem
+from mlmon_codegen.cli.load import findings, strict_failure
+from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Problem
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -26,20 +26,23 @@ def problem_dict(p: Problem) -> dict[str, Any]:
             "hint": p.hint, "severity": "warning" if p.warning else "error"}
 
 
-def validate_report(paths: tuple[str, ...]) -> tuple[dict[str, Any], int]:
-    """What `mlmon validate` finds, as data, and the exit code (0 valid, 2 invalid)."""
+def validate_report(paths: tuple[str, ...], strict: bool = False) -> tuple[dict[str, Any], int]:
+    """What `mlmon validate` finds, as data, and the exit code (0 valid, 2 invalid; 1 valid with
+    warnings under --strict)."""
     found = findings(paths)
     for note in found.notes:
         click.echo(note, err=True)
     models = [x.name for x in found.result.fleet.models] if found.result is not None else []
     ok = found.result is not None
     problems = [problem_dict(p) for p in [*found.warnings, *found.errors]]
-    return {"ok": ok, "models": models, "problems": problems}, EXIT_OK if ok else EXIT_INVALID
+    code = EXIT_INVALID if not ok else EXIT_FAILED if strict and strict_failure(found) else EXIT_OK
+    return {"ok": ok, "models": models, "problems": problems}, code
 
 
 def check_report(out: str, runs: list[promtool.Run], engines: dict[str, str]) -> dict[str, Any]:
     return {"ok": bool(runs) and all(r.ok for r in runs), "out": out, "engines": engines,
-            "runs": [{"command": r.command, "ok": r.ok, "output": r.output, "note": r.note} for r in runs]}
+            "runs": [{"command": r.command, "ok": r.ok, "output": r.output, "note": r.note,
+                     "warning": r.warning} for r in runs]}
 
 
 def emit_json(data: dict[str, Any]) -> None:

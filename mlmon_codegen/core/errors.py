@@ -50,6 +50,8 @@ NOWHERE = Site("(none)", 0, 0, "")  # for models built in code rather than from 
 class SpecError(Exception):
     """Raised with every problem found, so the user fixes them all in one pass."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None):
         self.problems = sorted(set(problems))
+        # Said with the errors, so that a run shows every finding, fatal or not.
+        self.warnings = list(warnings or [])
         super().__init__("\n".join(str(p) for p in self.problems))

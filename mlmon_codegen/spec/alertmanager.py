@@ -200,7 +200,9 @@ def _time_range(doc: Document, loc: Loc, spec: v1.TimeInterval, problems: list[P
                 raise ValueError
             zoneinfo.ZoneInfo(spec.location)
         except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+            close = difflib.get_close_matches(spec.location, sorted(zoneinfo.available_timezones()), n=1)
             problems.append(doc.problem((*loc, "location"), f"{spec.location!r} is not an IANA time zone",
+                                        f"did you mean {close[0]!r}?" if close else
                                         "e.g. Europe/Berlin or America/New_York ('Local' depends on the host)"))
     return m.TimeRange(weekdays=ranges("weekdays", _weekday, "weekday"), times=tuple(times),
                        days_of_month=ranges("days_of_month", _day, "day of month"),
@@ -307,14 +309,33 @@ def unrouted(doc: Document, model: m.Model, project: m.Project) -> list[Problem]
     am = project.alertmanager
     if am is None or am.default_receiver is not None:
         return []
-    routing = effective_routing(model, am) or m.Routing()
+    return _unrouted(doc, model.name, model.team, effective_routing(model, am), bool(model.routing), am)
+
+
+def unrouted_team(doc: Document, name: str, team: str, project: m.Project) -> list[Problem]:
+    """`unrouted` for a model that did not validate but routes by its team, so that its warning
+    comes in the same run as its errors."""
+    am = project.alertmanager
+    if am is None or am.default_receiver is not None:
+        return []
+    return _unrouted(doc, name, team, dict(am.teams).get(team), False, am)
+
+
+def _unrouted(doc: Document, name: str, team: str, routing: m.Routing | None, own: bool,
+              am: m.Alertmanager) -> list[Problem]:
+    routing = routing or m.Routing()
     missing = [s for s in ("critical", "warning") if getattr(routing, s) is None]
     if not missing:
         return []
-    where = "its routing" if model.routing else f"team {model.team!r}"
-    return [doc.problem(("metadata", "team"), f"{' and '.join(missing)} alerts of model {model.name!r} reach "
+    where = "its routing" if own else f"team {team!r}"
+    hint = f"set alertmanager.teams.{team}.{missing[0]} in the project file"
+    teams = [t for t, _ in am.teams]
+    close = difflib.get_close_matches(team, teams, n=1) if not own and team not in teams else []
+    if close:
+        hint = f"did you mean {close[0]!r}? No alertmanager.teams entry is named {team!r}"
+    return [doc.problem(("metadata", "team"), f"{' and '.join(missing)} alerts of model {name!r} reach "
                         f"nobody: {where} names no receiver for them and there is no default_receiver",
-                        f"set alertmanager.teams.{model.team}.{missing[0]} in the project file", warning=True)]
+                        hint, warning=True)]
 
 
 def with_alertmanager(project: m.Project, doc: Document, spec: v1.Project, problems: list[Problem]) -> m.Project:

@@ -74,7 +74,10 @@ def _label_value(value: str) -> str:
 
 
 LabelValue = Annotated[str, AfterValidator(_safe_text), AfterValidator(_label_value)]
-TierName = Literal["page-fast", "page-slow", "ticket-fast", "ticket-slow"]
+# The tier names a spec may list; plan/burnrate.POLICY must define exactly these (a test checks),
+# here because validation sits below planning and names them in its did-you-mean hints.
+TIER_NAMES = ("page-fast", "page-slow", "ticket-fast", "ticket-slow")
+TierName = Literal[TIER_NAMES]  # type: ignore[valid-type]
 
 
 class Strict(BaseModel):

@@ -7,6 +7,7 @@ scrape intervals, latency thresholds against bucket bounds, names unique across 
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import re
 import types
@@ -23,10 +24,12 @@ from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.spec import alertmanager, v1
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import secrets as secret_scan
-from mlmon_codegen.spec.load import Document, Loc, discover, load_file
+from mlmon_codegen.spec.load import Document, Loc, discover, dotted, load_file
 from mlmon_codegen.spec.ml_validate import build_ml
 
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
+LITERAL_VALUE = re.compile(r"'([^']*)'")  # the values in pydantic's "Input should be 'a', 'b' or 'c'"
+BUILT_IN_KINDS = ("availability", "accuracy")
 PERCENTILE_FIELDS = {"p50_target_ms": 50.0, "p90_target_ms": 90.0, "p95_target_ms": 95.0,
                      "p99_target_ms": 99.0, "p999_target_ms": 99.9}
 
@@ -105,6 +108,14 @@ def _pydantic_problems(doc: Document, cls: type[BaseModel], exc: pydantic.Valida
             msg = "required field is missing"
         elif err["type"] == "literal_error":
             hint = f"got {err.get('input')!r}"
+            allowed = LITERAL_VALUE.findall(str((err.get("ctx") or {}).get("expected", "")))
+            close = difflib.get_close_matches(str(err.get("input")), allowed, n=1)
+            if close and len(allowed) > 1:  # with one allowed value, the message names it already
+                hint += f"; did you mean {close[0]!r}?"
+        elif err["type"] == "float_parsing" and str(err.get("input")).strip().endswith("%"):
+            number = str(err["input"]).strip().removesuffix("%").strip()
+            msg = f"{err['input']!r} is not a number: write the percent without the % sign"
+            hint = f"{loc[-1]}: {number}"
         problems.append(doc.problem(loc, msg, hint))
     return problems
 
@@ -143,6 +154,13 @@ def _objective(doc: Document, loc: Loc, slo: v1.SLO, problems: list[Problem]) ->
                                     "99.9 allows 43 minutes of errors in 30 days"))
         return None
     return value
+
+
+def _kind_hint(name: str) -> str:
+    close = difflib.get_close_matches(name, BUILT_IN_KINDS, n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {close[0]!r}? Or threshold: 100ms, or sli: {{error_query: ..., total_query: ...}}"
+    return "threshold: 100ms, or sli: {error_query: ..., total_query: ...}"
 
 
 def _slo_kind(name: str, slo: v1.SLO) -> str:
@@ -234,7 +252,7 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, scrape_ms: int, buckets: t
                     problems.append(doc.problem(
                         loc, f"SLO {name!r} is neither availability nor accuracy, so it needs a latency "
                         "`threshold` or a custom `sli`",
-                        "threshold: 100ms, or sli: {error_query: ..., total_query: ...}"))
+                        _kind_hint(name)))
                     continue
                 threshold = durations.parse(slo.threshold) / 1000
             elif slo.threshold:
@@ -390,7 +408,81 @@ def _kubernetes_settings(k: v1.KubernetesSettings) -> m.KubernetesSettings:
         dashboard_labels=labels(k.dashboard_labels), dashboard_namespace=k.dashboard_namespace or k.namespace)
 
 
+@dataclass(frozen=True)
+class Typed:
+    """A document's spec. `dropped` lists the fields that failed pydantic and were left out so
+    that the rest could still be checked for meaning; empty when the document parsed whole."""
+
+    spec: BaseModel
+    dropped: tuple[str, ...] = ()
+
+
+# Enough for every field pydantic rejects plus the parents of fields that go missing with them;
+# a document that needs more rounds is reported structurally only.
+PRUNE_ROUNDS = 8
+
+
+def _prune(data: Any, loc: Loc) -> Loc | None:
+    """Delete the deepest part of `loc` that exists in `data`; return what was deleted.
+
+    A list item is never deleted alone: the items after it would move, and every location
+    recorded for them (file:line) with them. The whole list goes instead.
+    """
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if not (in_list or (isinstance(node, dict) and part in node)):
+            break
+        node = node[part]
+        path.append(part)
+    while path and isinstance(path[-1], int):
+        path.pop()
+    if not path:
+        return None
+    parent = data
+    for part in path[:-1]:
+        parent = parent[part]
+    del parent[path[-1]]
+    return tuple(path)
+
+
+def _partial(cls: type[BaseModel], data: Any, exc: pydantic.ValidationError) -> Typed | None:
+    """The document validated with every failing field left out, or None when that leaves nothing."""
+    data = copy.deepcopy(data)
+    dropped: list[Loc] = []
+    for _ in range(PRUNE_ROUNDS):
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p != "[key]")
+            if any(loc[:len(d)] == d for d in dropped):  # gone with a list or mapping left out already
+                continue
+            cut = _prune(data, loc)
+            if cut is None:
+                return None
+            dropped.append(cut)
+        try:
+            return Typed(cls.model_validate(data), tuple(sorted({dotted(d) for d in dropped})))
+        except pydantic.ValidationError as again:
+            exc = again
+    return None
+
+
+def _related(field: str, dropped: str) -> bool:
+    """Whether a problem at `field` may only follow from leaving out `dropped` (under it, or above it)."""
+    def under(a: str, b: str) -> bool:
+        return a == b or a.startswith((f"{b}.", f"{b}["))
+
+    return bool(field) and (under(field, dropped) or under(dropped, field))
+
+
 def typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
+    """The document's spec, or None (its problems added) when any part of it is invalid."""
+    found = typed_in_part(doc, problems)
+    return found.spec if found is not None and not found.dropped else None
+
+
+def typed_in_part(doc: Document, problems: list[Problem]) -> Typed | None:
+    """The document's spec, with the fields pydantic rejects left out (and reported)."""
     kind = doc.data.get("kind")
     if not isinstance(kind, str) or kind not in v1.KINDS:  # a list or mapping is unhashable
         problems.append(doc.problem(("kind",), f"unknown kind {kind!r}" if kind else "`kind` is missing",
@@ -400,10 +492,10 @@ def typed(doc: Document, problems: list[Problem]) -> BaseModel | None:
     if kind == "ModelMonitor":
         _unwrap_seed_slos(doc)
     try:
-        return cls.model_validate(doc.data)
+        return Typed(cls.model_validate(doc.data))
     except pydantic.ValidationError as exc:
         problems.extend(_pydantic_problems(doc, cls, exc))
-        return None
+        return _partial(cls, doc.data, exc)
 
 
 # prometheus-operator's AlertmanagerConfig has no `location` on a time interval (operator issue
@@ -424,28 +516,41 @@ def _operator_time_zones(doc: Document, spec: v1.Project) -> list[Problem]:
             if t.location is not None and t.location not in UTC_LOCATIONS]
 
 
+def _semantic(typed_doc: Typed, found: list[Problem], problems: list[Problem]) -> None:
+    """Add the meaning checks' problems, less those that only follow from a field left out."""
+    problems.extend(p for p in found if not any(_related(p.field, d) for d in typed_doc.dropped))
+
+
 def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
     """Every problem of every file, and the fleet of the models that validated: planning checks
-    those too (build/load.py), so that one run reports every problem."""
+    those too (build/load.py), so that one run reports every problem. A document pydantic rejects
+    is still checked for meaning with the failing fields left out, but its model stays out of the
+    fleet: planning would judge defaults the user never wrote."""
     problems: list[Problem] = []
-    documents = [(doc, typed(doc, problems)) for doc in docs]
-    projects = [(d, t) for d, t in documents if isinstance(t, v1.Project)]
+    documents = [(doc, t) for doc in docs if (t := typed_in_part(doc, problems)) is not None]
+    projects = [(d, t) for d, t in documents if isinstance(t.spec, v1.Project)]
     project = m.DEFAULT_PROJECT
     if len(projects) > 1:
         first = projects[0][0].path
         problems.extend(d.problem(("kind",), f"a second Project file (the first is {first})",
                                   "keep one project file per spec folder") for d, _ in projects[1:])
     elif projects:
-        project = build_project(*projects[0])
-        project = alertmanager.with_alertmanager(project, *projects[0], problems)
+        doc, t = projects[0]
+        assert isinstance(t.spec, v1.Project)
+        found: list[Problem] = []
+        project = build_project(doc, t.spec)
+        project = alertmanager.with_alertmanager(project, doc, t.spec, found)
         if project.templates_dir and not Path(project.templates_dir).is_dir():
-            problems.append(projects[0][0].problem(("templates",), f"no such folder: {project.templates_dir}",
-                                                   "the path is relative to the project file"))
+            found.append(doc.problem(("templates",), f"no such folder: {project.templates_dir}",
+                                     "the path is relative to the project file"))
+        _semantic(t, found, problems)
     models: dict[str, m.Model] = {}
     seen: dict[str, str] = {}  # model name → the file that defined it first
     queries: list[QueryRef] = []
-    warnings = [w for doc, spec in projects[:1] for w in _operator_time_zones(doc, spec)]
-    for doc, spec in documents:
+    warnings = [w for doc, t in projects[:1] if isinstance(t.spec, v1.Project)
+                for w in _operator_time_zones(doc, t.spec)]
+    for doc, t in documents:
+        spec = t.spec
         if not isinstance(spec, v1.ModelMonitor):
             continue
         name = spec.metadata.name
@@ -457,10 +562,14 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
             problems.append(doc.problem(("metadata", "name"), f"{name!r} is reserved: its dashboard would be the "
                                         "fleet overview's file", "choose another model name"))
         seen.setdefault(name, doc.path)
-        built = build_model(doc, spec, project, problems, queries)  # still run: report all problems
-        if built is not None and not duplicate:
+        found = []
+        built = build_model(doc, spec, project, found, queries)  # still run: report all problems
+        _semantic(t, found, problems)
+        if built is not None and not duplicate and not t.dropped:
             models[built.name] = built
             warnings.extend(alertmanager.unrouted(doc, built, project))
+        elif spec.alerting.routing is None:  # the team's routing is known without the model
+            warnings.extend(alertmanager.unrouted_team(doc, name, spec.metadata.team, project))
     if not docs:
         problems.append(Problem("(arguments)", 0, 0, "", "no spec files found", "pass a folder of *.yaml specs"))
     # Secrets anywhere in a spec; one message per place, so not where a field check already spoke.
