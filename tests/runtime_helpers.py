@@ -40,7 +40,7 @@ def iris_features() -> tuple[m.Feature, ...]:
     for i, name in enumerate(IRIS_FEATURES):
         lo, hi = RANGES[name]
         inner = np.quantile(data[:, i], np.linspace(0.1, 0.9, 9))
-        edges = tuple(sorted({round(float(x), 6) for x in inner} | {lo, hi}))
+        edges = tuple(sorted({round(float(x), 6) for x in inner} | {m.range_floor(lo), hi}))
         counts = np.bincount(np.searchsorted(edges, data[:, i], side="left"), minlength=len(edges) + 1)
         out.append(m.Feature(name, "numeric", edges=edges, shares=tuple(float(c) / len(data) for c in counts),
                              expected_range=(lo, hi), allow_missing=True))

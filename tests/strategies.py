@@ -12,6 +12,7 @@ unreachable, or its windows collapse. A valid spec therefore only names tiers th
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import assume
@@ -131,7 +132,7 @@ def baseline(draw, model_name: str, feats: dict[str, Any]) -> dict[str, Any]:
         if f["type"] == "numeric":
             lo, hi = f["range"]
             inner = draw(st.lists(st.integers(lo + 1, hi - 1), max_size=8, unique=True)) if hi - lo > 1 else []
-            edges = [lo, *sorted(inner), hi]
+            edges = [math.nextafter(lo, -math.inf), *sorted(inner), hi]  # the min's edge is just below it
             out[fname] = {"kind": "numeric", "edges": edges, "shares": [1 / (len(edges) + 1)] * (len(edges) + 1),
                           "range": [lo, hi], "min": lo, "max": hi, "mean": (lo + hi) / 2, "std": 1.0}
         else:

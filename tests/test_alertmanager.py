@@ -173,6 +173,8 @@ def test_inhibitions(example_out: Path):
     assert sorted(slo_page["equal"]) == ["model", "slo"]
     down = next(r for r in rules if 'alertname="ModelDown"' in r["source_matchers"])
     assert down["target_matchers"] == ['alertname!="ModelDown"'] and down["equal"] == ["model"]
+    drift = next(r for r in rules if 'alertname="FeatureDriftSevere"' in r["source_matchers"])
+    assert drift["target_matchers"] == ['alertname="FeatureDrift"'] and drift["equal"] == ["model", "feature"]
 
 
 def test_templates_render_summary_links_and_tier(example_out: Path, tmp_path: Path):
@@ -338,7 +340,8 @@ def _http(url: str, body: Any = None) -> Any:
 
 
 def test_inhibitions_in_a_real_alertmanager(example_out: Path, tmp_path: Path):
-    """A critical SLO page silences that SLO's tickets only; ModelDown silences the rest of its model."""
+    """A critical SLO page silences that SLO's tickets only; FeatureDriftSevere silences FeatureDrift
+    on its feature only; ModelDown silences the rest of its model."""
     out = tmp_path / "out"
     shutil.copytree(example_out, out)
     # The generated tree and inhibitions as they are, but receivers that notify nobody: the test
@@ -366,29 +369,37 @@ def test_inhibitions_in_a_real_alertmanager(example_out: Path, tmp_path: Path):
         iris = {"team": "ml-platform", "model": "iris-classifier"}
         fraud = {"team": "risk", "model": "fraud_detector"}
 
-        def alert(base: dict[str, str], name: str, severity: str, slo: str | None = None) -> dict[str, Any]:
+        def alert(base: dict[str, str], name: str, severity: str, slo: str | None = None,
+                  feature: str | None = None) -> dict[str, Any]:
             labels = {**base, "alertname": name, "severity": severity}
-            return {"labels": {**labels, "slo": slo} if slo else labels}
+            extra = {k: v for k, v in (("slo", slo), ("feature", feature)) if v}
+            return {"labels": {**labels, **extra}}
 
         _http(f"{url}/api/v2/alerts", [
             alert(iris, "AvailabilityErrorBudgetBurnPageFast", "critical", "availability"),
             alert(iris, "AvailabilityErrorBudgetBurnTicketFast", "warning", "availability"),
             alert(iris, "LatencyErrorBudgetBurnTicketFast", "warning", "latency"),
+            alert(iris, "FeatureDriftSevere", "critical", feature="petal_width"),
+            alert(iris, "FeatureDrift", "warning", feature="petal_width"),
+            alert(iris, "FeatureDrift", "warning", feature="sepal_length"),
             alert(fraud, "ModelDown", "critical"),
             alert(fraud, "AvailabilityErrorBudgetBurnPageFast", "critical", "availability"),
             alert(fraud, "AccuracyErrorBudgetBurnTicketSlow", "warning", "accuracy"),
         ])
-        state: dict[tuple[str, str], bool] = {}
+        state: dict[tuple[str, ...], bool] = {}
         deadline = time.monotonic() + 10
-        while len(state) < 6 or not any(state.values()):  # inhibition is evaluated as alerts arrive
-            state = {(a["labels"]["model"], a["labels"]["alertname"]): bool(a["status"]["inhibitedBy"])
-                     for a in _http(f"{url}/api/v2/alerts")}
+        while len(state) < 9 or not any(state.values()):  # inhibition is evaluated as alerts arrive
+            state = {(a["labels"]["model"], a["labels"]["alertname"], *filter(None, [a["labels"].get("feature")])):
+                     bool(a["status"]["inhibitedBy"]) for a in _http(f"{url}/api/v2/alerts")}
             assert time.monotonic() < deadline, state
             time.sleep(0.1)
         assert state == {
             ("iris-classifier", "AvailabilityErrorBudgetBurnPageFast"): False,
             ("iris-classifier", "AvailabilityErrorBudgetBurnTicketFast"): True,  # same model and SLO
             ("iris-classifier", "LatencyErrorBudgetBurnTicketFast"): False,  # another SLO
+            ("iris-classifier", "FeatureDriftSevere", "petal_width"): False,
+            ("iris-classifier", "FeatureDrift", "petal_width"): True,  # same model and feature
+            ("iris-classifier", "FeatureDrift", "sepal_length"): False,  # another feature
             ("fraud_detector", "ModelDown"): False,
             ("fraud_detector", "AvailabilityErrorBudgetBurnPageFast"): True,
             ("fraud_detector", "AccuracyErrorBudgetBurnTicketSlow"): True,

@@ -339,6 +339,10 @@ def test_inhibitions_are_kept_for_each_team(variant):
         model_down = next(r for r in rules if {"name": "alertname", "value": "ModelDown", "matchType": "="}
                           in r["sourceMatch"])
         assert model_down["equal"] == ["model"]
+        drift = next(r for r in rules if {"name": "alertname", "value": "FeatureDriftSevere", "matchType": "="}
+                     in r["sourceMatch"])
+        assert {"name": "alertname", "value": "FeatureDrift", "matchType": "="} in drift["targetMatch"]
+        assert drift["equal"] == ["model", "feature"]
 
 
 def test_a_time_zone_the_operator_cannot_carry_is_a_located_warning(specs):

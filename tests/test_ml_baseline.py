@@ -54,7 +54,8 @@ def test_baseline_contents_follow_the_data(folder):
     table = mldata.read_table(IRIS)
     x, _ = mldata.numeric(table, "sepal_length")
     f = data["features"]["sepal_length"]
-    assert 4.0 in f["edges"] and 8.0 in f["edges"]  # the range ends are bucket edges
+    # The range ends are bucket edges; the min's edge is the float below it, so 4.0 itself is in range.
+    assert np.nextafter(4.0, -np.inf) in f["edges"] and 8.0 in f["edges"] and 4.0 not in f["edges"]
     assert f["edges"] == sorted(f["edges"])
     counts = [int(np.sum((x > lo) & (x <= hi))) for lo, hi in zip([-np.inf, *f["edges"]], [*f["edges"], np.inf],
                                                                      strict=True)]
@@ -69,7 +70,8 @@ def test_model_features_carry_the_baseline(example_fleet):
     assert [f.name for f in model.features] == ["sepal_length", "sepal_width", "petal_length", "petal_width"]
     for f in model.features:
         assert len(f.shares) == len(f.edges) + 1 and sum(f.shares) == pytest.approx(1)
-        assert f.expected_range is not None and set(f.expected_range) <= set(f.edges)
+        assert f.expected_range is not None
+        assert {np.nextafter(f.expected_range[0], -np.inf), f.expected_range[1]} <= set(f.edges)
 
 
 def write_csv(path: Path, rows: list[list[str]]) -> None:

@@ -62,8 +62,9 @@ def drifted(n: int, seed: int = 7) -> dict[str, np.ndarray]:
 
 
 def le_text(edge: float, go: bool) -> str:
-    """Bucket labels as Go clients print them ("4") or as prometheus_client does ("4.0")."""
-    return f"{edge:g}" if go else floatToGoString(edge)
+    """Bucket labels as Go clients print them ("4", shortest round-trip like strconv's -1 precision)
+    or as prometheus_client does ("4.0"); edges such as 3.9999999999999996 need all their digits."""
+    return repr(float(edge)).removesuffix(".0") if go else floatToGoString(edge)
 
 
 def histogram_series(model, sample: dict[str, np.ndarray], start: int, per_minute: bool,

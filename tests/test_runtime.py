@@ -188,7 +188,8 @@ def test_store_survives_a_restart_without_recounting(tmp_path, model):
     second = GroundTruthStore(path, mm)
     assert second.counts() == (10, 1)
     before = [s for s in samples(mm.exposition()) if s[0] == "ml_ground_truth_total"]
-    assert before == []  # nothing counted by an earlier process is exposed again
+    # Nothing counted by an earlier process is exposed again: the pairs exist, all at zero.
+    assert len(before) == 16 and all(v == 0 for _, _, v in before)
     assert second.add_label("p0", "setosa") is LabelResult.DUPLICATE
     assert second.add_label("p9", "virginica", at=400.0) is LabelResult.COUNTED
     assert second.get("p9") == ("setosa", 109.0, "virginica", 400.0)
@@ -250,3 +251,46 @@ def test_store_keeps_logged_predictions_through_a_kill(tmp_path):
     assert store.add_label("p3", "virginica") is LabelResult.DUPLICATE
     assert store.add_label("p49", "setosa") is LabelResult.COUNTED
     store.close()
+
+
+def test_a_fresh_model_metrics_exposes_every_known_series_at_zero(model):
+    """increase() never counts a series' first sample: a series born with the first unseen class
+    or category would lose that event after every start, so all of them exist before any traffic."""
+    exposed = samples(ModelMetrics(model).exposition())
+    at_zero = {(n, tuple(sorted(lab.items()))) for n, lab, v in exposed if v == 0}
+    met = model.metrics
+    name = met.model_label, model.name
+    classes = [*model.classes, UNKNOWN]
+
+    def total(counter: str) -> str:  # prometheus_client exposes a counter as <name>_total
+        return counter.removesuffix("_total") + "_total"
+
+    for c in classes:
+        assert (total(met.predicted_class), tuple(sorted([name, ("predicted_class", c)]))) in at_zero, c
+        assert (met.confidence + "_count", tuple(sorted([name, ("predicted_class", c)]))) in at_zero, c
+        for actual in classes:
+            truth = tuple(sorted([name, ("predicted_class", c), ("actual_class", actual)]))
+            assert (total(met.ground_truth), truth) in at_zero, (c, actual)
+    for f in model.features:
+        feature = ("feature", f.name)
+        if f.kind == "categorical":
+            for cat in [*f.categories, UNKNOWN]:
+                key = tuple(sorted([name, feature, ("category", cat)]))
+                assert (total(met.feature_category), key) in at_zero, (f.name, cat)
+            continue
+        # Every bucket, and _count: prometheus_client drops _count when the first bucket is negative.
+        for le in [*(repr(float(e)) for e in f.edges), "+Inf"]:
+            assert (met.feature_value + "_bucket", tuple(sorted([name, feature, ("le", le)]))) in at_zero, (f.name, le)
+        assert (met.feature_value + "_count", tuple(sorted([name, feature]))) in at_zero, f.name
+
+
+def test_a_feature_with_negative_buckets_still_exposes_its_count(model):
+    f = m.Feature("delta", "numeric", edges=(-2.0, -0.5, 1.0), shares=(0.25, 0.25, 0.25, 0.25))
+    mm = ModelMetrics(dataclasses.replace(model, features=(f,)))
+    values = [-3.0, -1.0, -1.0, 0.5, 4.0]
+    for x in values:
+        mm.record({"delta": x})
+    text = mm.exposition()
+    assert value(text, "ml_feature_value_count", feature="delta") == len(values)
+    assert value(text, "ml_feature_value_sum", feature="delta") == pytest.approx(float(np.sum(values)))
+    assert value(text, "ml_feature_value_bucket", feature="delta", le="-0.5") == np.sum(np.asarray(values) <= -0.5)

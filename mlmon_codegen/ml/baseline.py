@@ -7,6 +7,7 @@ categorical feature: the category shares. And the class priors of the label colu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ import numpy as np
 from mlmon_codegen.core.errors import SpecError
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.ml import data as mldata
-from mlmon_codegen.spec import v1
+from mlmon_codegen.spec import ml, v1
+from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import load_file
 from mlmon_codegen.spec.validate import typed
 
@@ -50,7 +52,7 @@ def numeric_feature(table: mldata.Table, name: str, spec_f: Any, bins: int) -> d
                                "distribution to drift from; drop it from `features` or fix the data")
     edges = set(mldata.quantile_edges(values, bins))
     if spec_f.range is not None:
-        edges |= {float(spec_f.range[0]), float(spec_f.range[1])}
+        edges |= {m.range_floor(spec_f.range[0]), float(spec_f.range[1])}
     ordered = sorted(edges)
     counts = mldata.bin_counts(values, ordered)
     out: dict[str, Any] = {
@@ -62,6 +64,25 @@ def numeric_feature(table: mldata.Table, name: str, spec_f: Any, bins: int) -> d
         out["range"] = [float(spec_f.range[0]), float(spec_f.range[1])]
     out.update({"min": mldata.tidy(lo), "max": mldata.tidy(hi), "mean": mldata.tidy(float(values.mean())),
                 "std": mldata.tidy(float(values.std())), "missing_share": _share(missing, table.rows)})
+    return out
+
+
+def range_warnings(table: mldata.Table, features: Mapping[str, ml.FeatureSpec]) -> list[str]:
+    """One line per numeric feature whose declared range leaves out training rows.
+
+    Such a range makes FeatureOutOfRange fire on traffic that looks exactly like training.
+    """
+    out = []
+    for name, f in features.items():
+        if f.type != "numeric" or f.range is None:
+            continue
+        values, _ = mldata.numeric(table, name)
+        lo, hi = float(f.range[0]), float(f.range[1])
+        below, above = int(np.sum(values < lo)), int(np.sum(values > hi))
+        if below or above:
+            out.append(f"{table.path}: feature {name!r}: {below + above} of {values.size} training values "
+                       f"({(below + above) / values.size:.1%}) are outside its range [{lo:g}, {hi:g}] "
+                       f"(min {float(values.min())!r}, max {float(values.max())!r}); widen the range")
     return out
 
 

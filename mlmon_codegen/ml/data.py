@@ -102,18 +102,25 @@ def numeric(table: Table, name: str) -> tuple[np.ndarray, int]:
 
 
 def tidy(x: float) -> float:
-    """10 significant digits: edges become the short bucket labels a client prints (5.8, not 5.799999)."""
+    """10 significant digits, for the baseline's summary numbers (min, mean, std) only.
+
+    Never for edges: rounding an edge can move it across a tied data value (diabetes' `sex` has two
+    values 5e-11 apart from their rounded forms), which merges bins the data keeps apart.
+    """
     return float(f"{x:.10g}")
 
 
 def quantile_edges(values: np.ndarray, bins: int) -> list[float]:
-    """Interior edges at the 1/bins .. (bins-1)/bins quantiles, taken from the data itself.
+    """Interior edges at the 1/bins .. (bins-1)/bins quantiles, each an observed value, unrounded.
 
-    Data values as edges keep ties (common in real data) on one side of an edge; repeated
-    quantiles collapse, so a feature with few distinct values simply gets fewer bins.
+    With `le` buckets an edge equal to a data value keeps all its ties in the bin below it, and the
+    float is written with repr (shortest round-trip text) by the baseline, the runtime and the rules
+    alike, so all three agree to the bit. Repeated quantiles collapse, so a feature with few
+    distinct values gets fewer bins; a value holding over 1/bins of the rows is always an edge, so
+    it never shares a bin with the values above it.
     """
     qs = np.quantile(values, [k / bins for k in range(1, bins)], method="inverted_cdf")
-    return sorted({tidy(float(v)) for v in qs})
+    return sorted({float(v) for v in qs})
 
 
 def bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:

@@ -124,7 +124,8 @@ def out_of_range_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
     assert f.expected_range is not None
     lo, hi = f.expected_range
     total = feature_total(model, f, window_ms)
-    outside = q.binop(cumulative(model, f, lo, window_ms), "+",
+    # The floor edge, not lo: values equal to the min are in range (a closed range, as written).
+    outside = q.binop(cumulative(model, f, m.range_floor(lo), window_ms), "+",
                       q.binop(total, "-", cumulative(model, f, hi, window_ms)))
     return per_positive(outside, total)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.samples import Sample
 
 from mlmon_codegen.spec import model as m
 
@@ -43,8 +44,10 @@ class FeatureCollector:
         self._met = met
         self._lock = threading.Lock()
         self._numeric: dict[str, _Numeric] = {f.name: _Numeric(f.edges) for f in features if f.kind == "numeric"}
+        # __unknown__ exists at zero from the start: increase() never counts a series' first
+        # sample, so a series born with the first unseen value would lose that value after every start.
         self._categorical: dict[str, dict[str, int]] = {
-            f.name: dict.fromkeys(f.categories, 0) for f in features if f.kind == "categorical"}
+            f.name: dict.fromkeys((*f.categories, UNKNOWN), 0) for f in features if f.kind == "categorical"}
         self._missing: dict[str, int] = {f.name: 0 for f in features}
         # (name, kind-specific state) in spec order: the loop in observe() does no lookups by kind.
         self._order: list[tuple[str, _Numeric | dict[str, int]]] = [
@@ -80,7 +83,7 @@ class FeatureCollector:
                     if key in state:
                         state[key] += 1
                     else:
-                        state[UNKNOWN] = state.get(UNKNOWN, 0) + 1
+                        state[UNKNOWN] += 1
 
     def collect(self) -> Iterator[Metric]:
         met = self._met
@@ -97,7 +100,13 @@ class FeatureCollector:
                 for bound, c in zip([*le, "+Inf"], counts, strict=True):
                     running += c
                     cumulative.append((bound, running))
-                hist.add_metric([met.model_value, name], cumulative, total)
+                # _count and _sum by hand: prometheus_client drops both when the first bucket is
+                # negative (any feature with negative values, or a range min of 0), and the rules
+                # read the sample count from _count.
+                hist.add_metric([met.model_value, name], cumulative, None)
+                series = {met.model_label: met.model_value, "feature": name}
+                hist.samples.append(Sample(met.feature_value + "_count", series, running))
+                hist.samples.append(Sample(met.feature_value + "_sum", series, total))
             yield hist
         if categorical:
             cat = CounterMetricFamily(met.feature_category, "Model input categories",

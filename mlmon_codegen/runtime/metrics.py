@@ -27,6 +27,8 @@ from mlmon_codegen.runtime.features import UNKNOWN, FeatureCollector
 from mlmon_codegen.spec import model as m
 
 MAX_CLASSES = 100  # distinct class labels when the spec lists no classes
+# Truth pairs created at zero up front: (classes + 1)², so only for specs with up to 31 classes.
+MAX_ZERO_TRUTH_SERIES = 1024
 MAX_ERROR_TYPES = 50  # distinct error_type labels; more become "other"
 # Label lag runs from minutes to days (human review, delayed outcomes).
 LABEL_LAG_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 43200.0, 86400.0, 172800.0,
@@ -85,9 +87,19 @@ class ModelMetrics:
         self._class_children: dict[str, tuple[Any, Any]] = {}
         self._error_children: dict[str, Any] = {}
         self._truth_children: dict[tuple[str, str], Any] = {}
-        # Declared classes exist from the first scrape, so rates and shares have series at zero.
+        # Every series known up front exists at zero from the first scrape: increase() never counts
+        # a series' first sample, so a series born with its first event would lose that event after
+        # every start. Declared classes, __unknown__, and the truth pairs among them (when few).
         for c in model.classes:
             self._class(c)
+        value = met.model_value
+        self._classes.labels(value, UNKNOWN)
+        self._confidence.labels(value, UNKNOWN)
+        known = [*model.classes, UNKNOWN] if model.classes else []
+        if len(known) ** 2 <= MAX_ZERO_TRUTH_SERIES:
+            for predicted in known:
+                for actual in known:
+                    self._ground_truth.labels(value, predicted, actual)
 
     @classmethod
     def from_spec(cls, path: str | Path, model_name: str | None = None, version: str | None = None,

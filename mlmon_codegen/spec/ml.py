@@ -40,7 +40,7 @@ Share = Annotated[float, Field(ge=0, le=1)]
 class FeatureSpec(_Strict):
     type: Literal["numeric", "categorical"] = "numeric"
     range: tuple[float, float] | None = Field(
-        None, description="expected [min, max] (numeric); values at or below min or above max are out of range")
+        None, description="expected [min, max] (numeric); values below min or above max are out of range")
     allow_missing: bool = Field(True, description="false: any missing value alerts")
 
 

@@ -65,15 +65,42 @@ def _numeric(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.NumericBas
         problems.append(bdoc.problem((*loc, "shares"), f"shares sum to {sum(b.shares):.9g}, not 1"))
     if spec_f.range is not None:
         lo, hi = spec_f.range
-        if tuple(b.range or ()) != (lo, hi) or lo not in edges or hi not in edges:
+        if tuple(b.range or ()) != (lo, hi) or m.range_floor(lo) not in edges or hi not in edges:
             problems.append(bdoc.problem(
-                (*loc, "range"), f"the baseline was made for range {b.range}, the spec says [{lo:g}, {hi:g}]",
-                "rerun `mlmon baseline` so the range ends are bucket edges"))
+                (*loc, "range"), f"the baseline was made for range {b.range} (or by an older mlmon, with the "
+                f"min itself as an edge), the spec says [{lo:g}, {hi:g}]",
+                "rerun `mlmon baseline` so the bucket edges are the float just below the min, and the max"))
     if len(problems) > start:
         return None
     return m.Feature(name=name, kind="numeric", edges=tuple(edges), shares=tuple(b.shares),
                      expected_range=tuple(spec_f.range) if spec_f.range else None,  # type: ignore[arg-type]
                      allow_missing=spec_f.allow_missing, missing_share=b.missing_share)
+
+
+def training_out_of_range_share(f: m.Feature) -> float:
+    """The baseline's share outside the feature's range: the bins at or below the floor edge and
+    above the max edge, so exactly what the out-of-range rule would record on training traffic."""
+    if f.expected_range is None:
+        return 0.0
+    lo, hi = m.range_floor(f.expected_range[0]), f.expected_range[1]
+    edges = (-math.inf, *f.edges)
+    return sum(share for low, up, share in zip(edges, (*f.edges, math.inf), f.shares, strict=True)
+               if up <= lo or low >= hi)
+
+
+def range_warnings(doc: Document, features: tuple[m.Feature, ...]) -> list[Problem]:
+    """A warning per feature whose range leaves out training data: FeatureOutOfRange would fire
+    on traffic that looks exactly like training. (For spec/validate.py's warnings list.)"""
+    out = []
+    for f in features:
+        share = training_out_of_range_share(f)
+        if share > 0 and f.expected_range is not None:
+            lo, hi = f.expected_range
+            out.append(doc.problem(("features", f.name, "range"),
+                                   f"{share:.2%} of the training values are outside the range [{lo:g}, {hi:g}]",
+                                   "widen the range to the training min and max, then rerun `mlmon baseline`",
+                                   warning=True))
+    return out
 
 
 def _categorical(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.CategoricalBaseline,

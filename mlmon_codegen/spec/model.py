@@ -4,6 +4,7 @@ derives from it (alert tiers and windows, rules, names) is planning's (plan/).""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from mlmon_codegen.core.errors import NOWHERE, Site
@@ -37,6 +38,16 @@ class Metrics:
     label_lag: str = "ml_ground_truth_lag_seconds"
 
 
+def range_floor(lo: float) -> float:
+    """The bucket edge for a range's min: the float just below it.
+
+    Buckets are `le`, so a bucket at `lo` itself would count `lo` as out of range, and training
+    data often sits exactly on its min (a 0 age, a 0 count). With the next float down,
+    x <= edge holds exactly when x < lo, so the range is the closed [min, max] a reader expects.
+    """
+    return math.nextafter(float(lo), -math.inf)
+
+
 @dataclass(frozen=True)
 class Feature:
     """One model input, with its training baseline (from `<spec>.baseline.yaml`).
@@ -53,7 +64,7 @@ class Feature:
     shares: tuple[float, ...] = ()  # reference share per bin, len(edges) + 1
     categories: tuple[str, ...] = ()
     category_shares: tuple[float, ...] = ()
-    expected_range: tuple[float, float] | None = None  # values <= min or > max are out of range
+    expected_range: tuple[float, float] | None = None  # values < min or > max are out of range
     allow_missing: bool = True
     missing_share: float = 0.0  # in the training data
 

@@ -143,6 +143,11 @@ def inhibit_rules() -> list[Inhibition]:
         Inhibition(source=((sev, "=", "critical"), (slo, "=~", ".+")),
                    target=((sev, "=", "warning"), (slo, "=~", ".+")),
                    equal=(naming.MODEL_LABEL, slo)),
+        # A severe drift page on a feature makes its drift ticket noise. Matched by name, not by
+        # severity and `slo` as above: drift alerts carry no `slo`, and both carry `feature`.
+        Inhibition(source=((alertname, "=", naming.ML_ALERTS["feature_drift_severe"]),),
+                   target=((alertname, "=", naming.ML_ALERTS["feature_drift"]),),
+                   equal=(naming.MODEL_LABEL, naming.FEATURE_LABEL)),
         # A model that is down makes every other alert about it noise.
         Inhibition(source=((alertname, "=", naming.MODEL_DOWN_ALERT),),
                    target=((alertname, "!=", naming.MODEL_DOWN_ALERT),),
