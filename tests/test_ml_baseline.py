@@ -167,3 +167,20 @@ def test_drift_report_table_and_exit_codes(folder):
     missing = invoke_mlmon("drift", "--reference", str(folder / "train.csv"), "--current", str(folder / "nope.csv"),
                            "--spec", str(folder / SPEC.name))
     assert_clean_error(missing, "nope.csv")
+
+
+def test_baseline_and_validate_warn_when_a_range_leaves_out_training_rows(tmp_path: Path) -> None:
+    """With range [5, 8], the 22 iris rows below 5 cm would count as out of range on healthy traffic."""
+    for name in ("iris-full.yaml", "mlmon.yaml"):
+        shutil.copy(ROOT / "specs" / name, tmp_path / name)
+    spec = tmp_path / "iris-full.yaml"
+    spec.write_text(spec.read_text().replace("sepal_length: {type: numeric, range: [4, 8]",
+                                             "sepal_length: {type: numeric, range: [5, 8]"))
+    made = invoke_mlmon("baseline", "--data", str(IRIS), "--spec", str(spec), "--label", "species")
+    assert made.returncode == 0, made.stderr
+    below = sum(1 for v in mldata.numeric(mldata.read_table(IRIS), "sepal_length")[0] if v < 5)
+    assert f"{below} of 150 training values" in made.stderr and "[5, 8]" in made.stderr
+    checked = invoke_mlmon("validate", str(tmp_path))
+    assert checked.returncode == 0, checked.stderr
+    assert f"{below / 150:.2%} of the training values are outside the range [5, 8]" in checked.stderr
+    assert "features.sepal_length.range" in checked.stderr

@@ -29,8 +29,10 @@ def baseline(data: str, spec_path: str, bins: int | None, label: str, no_label: 
     try:
         spec = bl.load_spec(Path(spec_path))
         nbins = bins or (spec.drift.bins if spec.drift else ml.DriftSpec().bins)
-        content = bl.render(bl.build(mldata.read_table(Path(data)), spec, nbins, None if no_label else label),
-                            spec_path)
+        table = mldata.read_table(Path(data))
+        content = bl.render(bl.build(table, spec, nbins, None if no_label else label), spec_path)
+        for line in bl.range_warnings(table, spec.features):
+            click.echo(f"warning: {line}", err=True)
     except SpecError as exc:
         fail(list(exc.problems))
     except mldata.DataError as exc:

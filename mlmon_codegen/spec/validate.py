@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.core.errors import Problem, SpecError
-from mlmon_codegen.spec import alertmanager, v1
+from mlmon_codegen.spec import alertmanager, ml_validate, v1
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import secrets as secret_scan
 from mlmon_codegen.spec.load import Document, Loc, discover, dotted, load_file
@@ -568,6 +568,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
         if built is not None and not duplicate and not t.dropped:
             models[built.name] = built
             warnings.extend(alertmanager.unrouted(doc, built, project))
+            warnings.extend(ml_validate.range_warnings(doc, built.features))
         elif spec.alerting.routing is None:  # the team's routing is known without the model
             warnings.extend(alertmanager.unrouted_team(doc, name, spec.metadata.team, project))
     if not docs:
