@@ -269,3 +269,17 @@ def test_unchanged_files_are_linked_not_rewritten_and_changed_ones_replaced(tmp_
     assert (out / "a/changes.yml").read_bytes() == b"two\n"
     assert not (out / "gone.yml").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".out.new-", ".out.old-"))]
+
+
+def test_the_scan_prefilter_covers_every_secret_key_name() -> None:
+    """The scan parses only files holding one of SECRET_KEY_WORDS: every key name the spec scanner
+    calls a secret must contain one, or a tree could hide one from `mlmon check`."""
+    import re
+
+    from mlmon_codegen.spec.secrets import SECRET_KEY
+
+    names = re.search(r"\(\?:(password[^)]*)\)", SECRET_KEY.pattern).group(1).replace("_?", "_").split("|")
+    assert len(names) >= 10
+    for name in names:
+        assert SECRET_KEY.match(name) and SECRET_KEY.match(f"my_{name}".upper()), name
+        assert any(word in name.lower() for word in secret_scan.SECRET_KEY_WORDS), name
