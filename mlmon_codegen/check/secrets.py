@@ -12,7 +12,6 @@ from mlmon_codegen.check.promtool import Run
 from mlmon_codegen.emit import yaml_emit
 from mlmon_codegen.spec.secrets import find, walk
 
-
 # Every key SECRET_KEY matches contains one of these: a file without any holds no such key.
 SECRET_KEY_WORDS = ("passw", "secret", "token", "key", "credential")
 
