@@ -482,3 +482,32 @@ def test_preview_draws_threshold_lines_on_round_ticks() -> None:
     assert ticks == [0.0, 0.05, 0.1, 0.15]
     for t in ticks:
         assert f">{preview.fmt(t, 's')}<" in svg
+
+
+def test_fleet_table_says_which_models_are_down(generated, fleet, tmp_path):
+    """The "scrape targets" column, evaluated by promtool: `up` by job becomes up or down by model."""
+    board = _load(generated)["fleet.json"]
+    table = next(p for p in board["panels"] if p["type"] == "table")
+    names = [t["expr"] for t in table["targets"]]
+    organize = next(t for t in table["transformations"] if t["id"] == "organize")["options"]["renameByName"]
+    ref = next(k for k, v in organize.items() if v == "scrape targets").removeprefix("Value #")
+    expr = next(t["expr"] for t in table["targets"] if t["refId"] == ref)
+    assert expr in names
+    down, up = fleet.models[0].name, fleet.models[1].name
+    (tmp_path / "empty.yml").write_text("groups: []\n")
+    (tmp_path / "t.yml").write_text(yaml.safe_dump({
+        "rule_files": ["empty.yml"], "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": [
+            {"series": f'up{{job="{naming.job(down)}", instance="a"}}', "values": "0x5"},
+            {"series": f'up{{job="{naming.job(up)}", instance="b"}}', "values": "1x5"},
+            {"series": 'up{job="someone-else", instance="c"}', "values": "1x5"}],
+            "promql_expr_test": [{"expr": expr, "eval_time": "4m", "exp_samples": [
+                {"labels": f'{{model="{down}"}}', "value": 0}, {"labels": f'{{model="{up}"}}', "value": 1}]}]}]}))
+    run = subprocess.run(["promtool", "test", "rules", str(tmp_path / "t.yml")], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    overrides = {o["matcher"]["options"]: o["properties"] for o in table["fieldConfig"]["overrides"]}
+    mapping = overrides["scrape targets"][0]["value"][0]["options"]
+    assert mapping["0"]["text"] == "down" and mapping["1"]["text"] == "up"
+    budget = {p["id"]: p["value"] for p in overrides["budget left (worst SLO)"]}
+    assert budget["custom.displayMode"] == "color-background" and budget["thresholds"]["steps"][0]["color"] == "red"

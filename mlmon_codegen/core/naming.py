@@ -20,8 +20,11 @@ TIER_LABEL = "tier"
 ACTION_LABEL = "action"
 
 
+JOB_PREFIX = "mlmon-"
+
+
 def job(model: str) -> str:
-    return f"mlmon-{model}"
+    return f"{JOB_PREFIX}{model}"
 
 
 # Output paths, relative to OUT.

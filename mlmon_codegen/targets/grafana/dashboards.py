@@ -247,7 +247,12 @@ def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
     # 0 for a model with nothing firing, rather than no row.
     firing = q.or_zero_for(q.agg("count", queries.firing_alerts(models), by=(naming.MODEL_LABEL,)),
                            q.agg("max", base, by=(naming.MODEL_LABEL,)))
-    return [("dashboard", Query(base)), ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
+    # `up` names the job, not the model: the job is the model's name behind naming.JOB_PREFIX.
+    up = q.call("label_replace", q.selector("up", [q.one_of("job", [naming.job(x) for x in models])]),
+                q.quote(naming.MODEL_LABEL), q.quote("$1"), q.quote("job"),
+                q.quote(q.regex_escape(naming.JOB_PREFIX) + "(.+)"))
+    return [("dashboard", Query(base)), ("scrape targets", Query(q.agg("max", up, by=(naming.MODEL_LABEL,)))),
+            ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
             ("budget left (worst SLO)", Query(budget)), ("firing alerts", Query(firing)),
             ("drifted features", ml_panels.fleet_drift_query(models))]
 
@@ -267,8 +272,20 @@ def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:
              "0": {"text": "budget spent", "color": "red", "index": 0},
              "1": {"text": "ok", "color": "green", "index": 1}}}]},
                         {"id": "custom.displayMode", "value": "color-background"}]},
-        *({"matcher": {"id": "byName", "options": name}, "properties": [{"id": "unit", "value": "percentunit"}]}
-          for name in ("budget left (worst SLO)", "drifted features")),
+        # A model whose targets are all down says so, rather than showing an empty or stale status.
+        {"matcher": {"id": "byName", "options": "scrape targets"},
+         "properties": [{"id": "mappings", "value": [{"type": "value", "options": {
+             "0": {"text": "down", "color": "red", "index": 0},
+             "1": {"text": "up", "color": "green", "index": 1}}}]},
+                        {"id": "custom.displayMode", "value": "color-background"}]},
+        {"matcher": {"id": "byName", "options": "budget left (worst SLO)"},
+         "properties": [{"id": "unit", "value": "percentunit"},
+                        {"id": "thresholds", "value": {"mode": "absolute", "steps": [
+                            {"color": "red", "value": None}, {"color": "orange", "value": 0.0},
+                            {"color": "green", "value": 0.25}]}},
+                        {"id": "custom.displayMode", "value": "color-background"}]},
+        {"matcher": {"id": "byName", "options": "drifted features"},
+         "properties": [{"id": "unit", "value": "percentunit"}]},
     ]
     transformations = [
         {"id": "merge", "options": {}},
