@@ -203,6 +203,11 @@ def substitute_window(template: str, ms: int) -> str:
     return re.sub(r"\{\{\s*window\s*\}\}", window(ms), template)
 
 
+def copy_label(expr: str, dst: str, src: str, regex: str = "(.*)") -> str:
+    """`expr` with label `dst` set to the first group of `regex` matched against label `src`."""
+    return call("label_replace", expr, quote(dst), quote("$1"), quote(src), quote(regex))
+
+
 def label_equal_filter(expr: str, a: str, b: str, keep_equal: bool = True) -> str:
     """Series of `expr` whose labels a and b hold the same value (or different, keep_equal=False).
 
@@ -212,7 +217,7 @@ def label_equal_filter(expr: str, a: str, b: str, keep_equal: bool = True) -> st
     duplicate label sets, which Prometheus rejects ("vector cannot contain metrics with the same
     labelset") as soon as two predicted classes share an actual class.
     """
-    pairs = call("label_replace", agg("max", expr, by=(b,)), quote(a), quote("$1"), quote(b), quote("(.*)"))
+    pairs = copy_label(agg("max", expr, by=(b,)), a, b)
     return f"({expr}) {'and' if keep_equal else 'unless'} {on((a, b))} ({pairs})"
 
 

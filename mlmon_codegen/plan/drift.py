@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
+from mlmon_codegen.plan.sli import model_matchers
 from mlmon_codegen.spec import model as m
 
 
@@ -28,8 +29,7 @@ class Bin:
     baseline: float
 
 
-def _model(model: m.Model) -> list[q.Matcher]:
-    return [(model.metrics.model_label, "=", model.metrics.model_value)]
+_model = model_matchers
 
 
 def increase(metric: str, matchers: list[q.Matcher], window_ms: int) -> str:
@@ -195,8 +195,7 @@ def _labelled(model: m.Model, window_ms: int) -> str:
 
 
 def _as_class(expr: str, src: str) -> str:
-    return q.agg("sum", q.call("label_replace", expr, q.quote(naming.CLASS_LABEL), q.quote("$1"), q.quote(src),
-                               q.quote("(.*)")), by=[naming.CLASS_LABEL])
+    return q.agg("sum", q.copy_label(expr, naming.CLASS_LABEL, src), by=[naming.CLASS_LABEL])
 
 
 def class_counts(model: m.Model, window_ms: int) -> tuple[str, str, str]:

@@ -11,7 +11,7 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.plan import alert_text, burnrate, eval_groups, ml_rules
 from mlmon_codegen.plan.records import Alert, Group, Recording, Rule, RulePlan
-from mlmon_codegen.plan.sli import period_base_window, window_queries, windows
+from mlmon_codegen.plan.sli import model_matchers, period_base_window, window_queries, windows
 from mlmon_codegen.spec import model as m
 
 
@@ -110,8 +110,7 @@ def model_down_alert(model: m.Model, project: m.Project) -> Alert:
     if model.no_traffic_for_ms:
         # Traffic is requests or errors: a service whose counter counts successes only and that
         # answers nothing but errors is up and failing (its SLOs page), not down.
-        matchers = {model.metrics.model_label: model.metrics.model_value}
-        requests, errors = (q.agg("sum", q.rate(q.selector(metric, matchers), model.no_traffic_for_ms))
+        requests, errors = (q.agg("sum", q.rate(q.selector(metric, model_matchers(model)), model.no_traffic_for_ms))
                             for metric in (model.metrics.requests, model.metrics.errors))
         parts.append(q.compare(q.binop(requests, "+", q.or_zero(errors)), "==", 0))
     name = naming.MODEL_DOWN_ALERT

@@ -248,9 +248,8 @@ def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
     firing = q.or_zero_for(q.agg("count", queries.firing_alerts(models), by=(naming.MODEL_LABEL,)),
                            q.agg("max", base, by=(naming.MODEL_LABEL,)))
     # `up` names the job, not the model: the job is the model's name behind naming.JOB_PREFIX.
-    up = q.call("label_replace", q.selector("up", [q.one_of("job", [naming.job(x) for x in models])]),
-                q.quote(naming.MODEL_LABEL), q.quote("$1"), q.quote("job"),
-                q.quote(q.regex_escape(naming.JOB_PREFIX) + "(.+)"))
+    up = q.copy_label(q.selector("up", [q.one_of("job", [naming.job(x) for x in models])]), naming.MODEL_LABEL,
+                      "job", q.regex_escape(naming.JOB_PREFIX) + "(.+)")
     return [("dashboard", Query(base)), ("scrape targets", Query(q.agg("max", up, by=(naming.MODEL_LABEL,)))),
             ("SLO status", Query(q.binop(budget, ">", "0", "bool"))),
             ("budget left (worst SLO)", Query(budget)), ("firing alerts", Query(firing)),
