@@ -79,13 +79,16 @@ DASHBOARD_UID_LABEL = "uid"
 SLO_OBJECTIVE = "mlmon_slo:objective:ratio"
 
 
+BUCKET_SUFFIX = "_bucket"  # a classic histogram's cumulative bucket counters (label `le`)
+COUNT_SUFFIX = "_count"
+
+
 def bucket(histogram: str) -> str:
-    """A classic histogram's cumulative bucket counters (label `le`)."""
-    return f"{histogram}_bucket"
+    return histogram + BUCKET_SUFFIX
 
 
 def count(histogram: str) -> str:
-    return f"{histogram}_count"
+    return histogram + COUNT_SUFFIX
 
 
 def camel(text: str) -> str:
@@ -362,7 +365,8 @@ def bin_label(index: int) -> str:
 ML_ALERTS = {
     "feature_drift": "FeatureDrift", "feature_drift_severe": "FeatureDriftSevere", "dataset_drift": "DatasetDrift",
     "prediction_drift": "PredictionDrift", "prediction_skew": "PredictionSkew", "low_confidence": "LowConfidence",
-    "out_of_range": "FeatureOutOfRange", "missing": "FeatureMissingValues", "no_labels": "NoGroundTruthLabels",
+    "out_of_range": "FeatureOutOfRange", "out_of_range_gauges": "FeatureExtremeOutOfRange",
+    "missing": "FeatureMissingValues", "no_labels": "NoGroundTruthLabels",
     "retrain_drift": "RetrainOnSustainedDrift", "retrain_accuracy": "RetrainOnLowAccuracy",
     "retrain_stale": "RetrainOnStaleModel", "retrain_labels": "RetrainOnNewLabels",
 }

@@ -208,6 +208,11 @@ def copy_label(expr: str, dst: str, src: str, regex: str = "(.*)") -> str:
     return call("label_replace", expr, quote(dst), quote("$1"), quote(src), quote(regex))
 
 
+def set_label(expr: str, dst: str, value: str) -> str:
+    """`expr` with label `dst` set to `value` (`$` doubled: label_replace expands `$1` in it)."""
+    return call("label_replace", expr, quote(dst), quote(value.replace("$", "$$")), quote(""), quote(""))
+
+
 def label_equal_filter(expr: str, a: str, b: str, keep_equal: bool = True) -> str:
     """Series of `expr` whose labels a and b hold the same value (or different, keep_equal=False).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
-from mlmon_codegen.plan import panel_keys
+from mlmon_codegen.plan import panel_keys, sli
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.spec import model as m
 
@@ -60,7 +60,8 @@ def model_down_summary(model: m.Model) -> str:
 
 
 def model_down_description(model: m.Model) -> str:
-    text = f"No scrape target of job {naming.job(model.name)} is up"
+    job = sli.scrape_job(model)
+    text = f"No scrape target of job {job} is up" if job else "The service's series are gone"
     if model.no_traffic_for_ms:
         text += f", or none served a prediction in the last {format_ms(model.no_traffic_for_ms)}"
     return text + "."

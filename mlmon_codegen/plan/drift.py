@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.plan.sli import model_matchers
+from mlmon_codegen.plan.sli import model_matchers, requests_total, series
 from mlmon_codegen.spec import model as m
 
 
@@ -27,9 +27,6 @@ class Bin:
     labels: dict[str, str]
     share: str
     baseline: float
-
-
-_model = model_matchers
 
 
 def increase(metric: str, matchers: list[q.Matcher], window_ms: int) -> str:
@@ -44,20 +41,30 @@ def per_positive(numerator: str, denominator: str) -> str:
 # ---------------------------------------------------------------- features
 
 
-def feature_matchers(model: m.Model, f: m.Feature) -> list[q.Matcher]:
-    return [*_model(model), (naming.FEATURE_LABEL, "=", f.name)]
+def feature_matchers(model: m.Model, f: m.Feature, role: str = "feature_value") -> list[q.Matcher]:
+    """The series of one feature: its own histogram's, or the role's with the feature label."""
+    if f.metric is not None:
+        return model_matchers(model)
+    return [*model_matchers(model, role), (model.metrics.feature_label, "=", f.name)]
+
+
+def feature_histogram(model: m.Model, f: m.Feature) -> str:
+    metric = f.metric or model.metrics.feature_value
+    assert metric is not None
+    return metric
 
 
 def feature_total(model: m.Model, f: m.Feature, window_ms: int) -> str:
     """Observations of the feature in the window: histogram count, or all category counts."""
     met = model.metrics
     if f.kind == "numeric":
-        return increase(naming.count(met.feature_value), feature_matchers(model, f), window_ms)
-    return increase(met.feature_category, feature_matchers(model, f), window_ms)
+        return increase(naming.count(feature_histogram(model, f)), feature_matchers(model, f), window_ms)
+    assert met.feature_category is not None
+    return increase(met.feature_category, feature_matchers(model, f, "feature_category"), window_ms)
 
 
 def cumulative(model: m.Model, f: m.Feature, edge: float, window_ms: int) -> str:
-    return increase(naming.bucket(model.metrics.feature_value), [*feature_matchers(model, f), q.le_matcher(edge)],
+    return increase(naming.bucket(feature_histogram(model, f)), [*feature_matchers(model, f), q.le_matcher(edge)],
                     window_ms)
 
 
@@ -94,15 +101,14 @@ def feature_bins(model: m.Model, f: m.Feature, window_ms: int) -> list[Bin]:
         return bins
     total = feature_total(model, f, window_ms)
     met = model.metrics
+    assert met.feature_category is not None
+    sel = feature_matchers(model, f, "feature_category")
     bins = []
     for cat, share in zip(f.categories, f.category_shares, strict=True):
-        count = q.or_zero(increase(met.feature_category, [*feature_matchers(model, f), ("category", "=", cat)],
-                                   window_ms))
+        count = q.or_zero(increase(met.feature_category, [*sel, (met.category_label, "=", cat)], window_ms))
         bins.append(Bin({**base, naming.BIN_LABEL: cat}, per_positive(count, total), share))
-    known = q.or_zero(increase(met.feature_category, [*feature_matchers(model, f),
-                                                      ("category", "=~", "|".join(map(q.regex_escape,
-                                                                                     f.categories)))],
-                               window_ms))
+    known = q.or_zero(increase(met.feature_category, [
+        *sel, (met.category_label, "=~", "|".join(map(q.regex_escape, f.categories)))], window_ms))
     bins.append(Bin({**base, naming.BIN_LABEL: naming.OTHER_BIN},
                     per_positive(q.binop(total, "-", known), total), 0.0))
     return bins
@@ -131,8 +137,26 @@ def out_of_range_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
 
 
 def missing_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
-    missing = q.or_zero(increase(model.metrics.feature_missing, feature_matchers(model, f), window_ms))
+    assert model.metrics.feature_missing is not None
+    missing = q.or_zero(increase(model.metrics.feature_missing, feature_matchers(model, f, "feature_missing"),
+                                 window_ms))
     return per_positive(missing, q.binop(missing, "+", feature_total(model, f, window_ms)))
+
+
+def gauges_out_of_range(model: m.Model, features: list[m.Feature], window_ms: int) -> str:
+    """The extreme a min/max gauge reached in the window, for each feature it left the range of."""
+    met = model.metrics
+    parts = []
+    for f in features:
+        assert f.expected_range is not None
+        lo, hi = f.expected_range
+        for role, fn, op, bound in (("feature_max", "max", ">", hi), ("feature_min", "min", "<", lo)):
+            if getattr(met, role) is None:
+                continue
+            sel = series(model, role, [(met.feature_label, "=", f.name)])
+            seen = q.agg(fn, q.call(f"{fn}_over_time", q.rng(sel, window_ms)))
+            parts.append(q.compare(q.set_label(seen, naming.FEATURE_LABEL, f.name), op, q.number(bound)))
+    return q.any_of(*parts)
 
 
 def drifted_share(psi_sel: str, samples_sel: str, warn: float, min_samples: int) -> str:
@@ -149,49 +173,57 @@ def drifted_share(psi_sel: str, samples_sel: str, warn: float, min_samples: int)
 
 
 def prediction_total(model: m.Model, window_ms: int) -> str:
-    return increase(model.metrics.predicted_class, _model(model), window_ms)
+    assert model.metrics.predicted_class is not None
+    return increase(model.metrics.predicted_class, model_matchers(model, "predicted_class"), window_ms)
 
 
 def class_bins(model: m.Model, window_ms: int) -> list[Bin]:
     ml = model.ml
     assert ml is not None
     met = model.metrics
+    assert met.predicted_class is not None
+    sel = model_matchers(model, "predicted_class")
     total = prediction_total(model, window_ms)
     base = {naming.MODEL_LABEL: model.name}
     bins = []
     for cls, share in ml.class_priors:
-        count = q.or_zero(increase(met.predicted_class, [*_model(model), ("predicted_class", "=", cls)], window_ms))
+        count = q.or_zero(increase(met.predicted_class, [*sel, (met.class_label, "=", cls)], window_ms))
         bins.append(Bin({**base, naming.CLASS_LABEL: cls}, per_positive(count, total), share))
     names = "|".join(q.regex_escape(c) for c, _ in ml.class_priors)
-    known = q.or_zero(increase(met.predicted_class, [*_model(model), ("predicted_class", "=~", names)], window_ms))
+    known = q.or_zero(increase(met.predicted_class, [*sel, (met.class_label, "=~", names)], window_ms))
     bins.append(Bin({**base, naming.CLASS_LABEL: naming.OTHER_BIN}, per_positive(q.binop(total, "-", known), total),
                     0.0))
     return bins
 
 
+def confidence_total(model: m.Model, window_ms: int) -> str:
+    """Predictions in the window, counted by the confidence histogram."""
+    return q.agg("sum", q.call("increase", q.rng(series(model, "confidence", suffix=naming.COUNT_SUFFIX),
+                                                  window_ms)))
+
+
 def top_class_share(model: m.Model, window_ms: int) -> str:
-    sel = q.selector(model.metrics.predicted_class, _model(model))
-    by_class = q.agg("sum", q.call("increase", q.rng(sel, window_ms)), by=["predicted_class"])
+    sel = series(model, "predicted_class")
+    by_class = q.agg("sum", q.call("increase", q.rng(sel, window_ms)), by=[model.metrics.class_label])
     return per_positive(q.agg("max", by_class), prediction_total(model, window_ms))
 
 
 def confidence_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
-    sel = q.selector(naming.bucket(model.metrics.confidence), _model(model))
+    sel = series(model, "confidence", suffix=naming.BUCKET_SUFFIX)
     return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))
 
 
 def confidence_below(model: m.Model, floor: float, window_ms: int) -> str:
-    met = model.metrics
-    under = q.agg("sum", q.rate(q.selector(naming.bucket(met.confidence), [*_model(model), q.le_matcher(floor)]),
-                                window_ms))
-    return per_positive(under, q.agg("sum", q.rate(q.selector(naming.count(met.confidence), _model(model)), window_ms)))
+    under = q.agg("sum", q.rate(series(model, "confidence", [q.le_matcher(floor)], naming.BUCKET_SUFFIX), window_ms))
+    return per_positive(under, q.agg("sum", q.rate(series(model, "confidence", suffix=naming.COUNT_SUFFIX),
+                                                   window_ms)))
 
 
 # ---------------------------------------------------------------- ground truth
 
 
 def _labelled(model: m.Model, window_ms: int) -> str:
-    return q.call("increase", q.rng(q.selector(model.metrics.ground_truth, _model(model)), window_ms))
+    return q.call("increase", q.rng(series(model, "ground_truth"), window_ms))
 
 
 def _as_class(expr: str, src: str) -> str:
@@ -201,10 +233,11 @@ def _as_class(expr: str, src: str) -> str:
 def class_counts(model: m.Model, window_ms: int) -> tuple[str, str, str]:
     """True positives, predicted and actual counts per class, each labelled `class`."""
     gt = _labelled(model, window_ms)
-    correct = q.label_equal_filter(gt, "predicted_class", "actual_class")
-    tp = _as_class(q.agg("sum", correct, by=["predicted_class"]), "predicted_class")
-    predicted = _as_class(q.agg("sum", gt, by=["predicted_class"]), "predicted_class")
-    actual = _as_class(q.agg("sum", gt, by=["actual_class"]), "actual_class")
+    pred, act = model.metrics.class_label, model.metrics.actual_class_label
+    correct = q.label_equal_filter(gt, pred, act)
+    tp = _as_class(q.agg("sum", correct, by=[pred]), pred)
+    predicted = _as_class(q.agg("sum", gt, by=[pred]), pred)
+    actual = _as_class(q.agg("sum", gt, by=[act]), act)
     return tp, predicted, actual
 
 
@@ -223,7 +256,8 @@ def labels_total(model: m.Model, window_ms: int) -> str:
 
 def accuracy(model: m.Model, window_ms: int) -> str:
     gt = _labelled(model, window_ms)
-    correct = q.or_zero(q.agg("sum", q.label_equal_filter(gt, "predicted_class", "actual_class")))
+    correct = q.or_zero(q.agg("sum", q.label_equal_filter(gt, model.metrics.class_label,
+                                                          model.metrics.actual_class_label)))
     return per_positive(correct, labels_total(model, window_ms))
 
 
@@ -231,20 +265,20 @@ LABEL_LAG_QUANTILES = (0.5, 0.9)  # recorded, and drawn on the dashboard, as p50
 
 
 def label_lag_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
-    sel = q.selector(naming.bucket(model.metrics.label_lag), _model(model))
+    sel = series(model, "label_lag", suffix=naming.BUCKET_SUFFIX)
     return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))
 
 
 def no_labels(model: m.Model, window_ms: int) -> str:
     """No label arrived in the window although predictions were served."""
-    gt = q.selector(model.metrics.ground_truth, _model(model))
+    gt = series(model, "ground_truth")
     none = q.binop(q.compare(labels_total(model, window_ms), "==", 0), "or", q.call("absent", gt))
-    served = q.compare(q.agg("sum", q.rate(q.selector(model.metrics.requests, _model(model)), window_ms)), ">", 0)
+    served = q.compare(requests_total(model, window_ms), ">", 0)
     return q.set_op(q.paren(none), "and", q.paren(served), on_labels=())
 
 
 def model_age_seconds(model: m.Model) -> str:
-    return q.minus(q.call("time"), q.agg("max", q.selector(model.metrics.trained_at, _model(model))))
+    return q.minus(q.call("time"), q.agg("max", series(model, "trained_at")))
 
 
 def labels_since_training(model: m.Model, lookback_ms: int, step_ms: int = 3_600_000) -> str:
@@ -254,8 +288,8 @@ def labels_since_training(model: m.Model, lookback_ms: int, step_ms: int = 3_600
     after the training time of the model serving now (`@ end()`: the value at evaluation time,
     not at each step). Labels in the first partial hour are not counted: it never overcounts.
     """
-    trained = q.agg("max", q.at_end(q.selector(model.metrics.trained_at, _model(model))))
+    trained = q.agg("max", q.at_end(series(model, "trained_at")))
     after = q.compare(q.call("vector", q.minus(q.call("time"), step_ms // 1000)), ">=", trained, on_labels=())
-    hourly = q.agg("sum", q.call("increase", q.rng(q.selector(model.metrics.ground_truth, _model(model)), step_ms)))
+    hourly = q.agg("sum", q.call("increase", q.rng(series(model, "ground_truth"), step_ms)))
     recent = q.set_op(hourly, "and", q.paren(after), on_labels=())
     return q.call("sum_over_time", q.subquery(recent, lookback_ms, step_ms))

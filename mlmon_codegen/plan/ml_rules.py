@@ -14,6 +14,7 @@ from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan import alert_text
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Group, Recording
+from mlmon_codegen.plan.signals import binned, confidence, gauged, has_labels, missing, predicts
 from mlmon_codegen.spec import model as m
 
 # One series per feature, or per class: the labels these recordings keep (their series estimate).
@@ -34,7 +35,7 @@ def _sel(name: str, model: m.Model, **extra: str) -> str:
 
 
 def _numeric(model: m.Model) -> list[m.Feature]:
-    return [f for f in model.features if f.kind == "numeric"]
+    return [f for f in binned(model) if f.kind == "numeric"]
 
 
 # ---------------------------------------------------------------- recording rules
@@ -45,13 +46,13 @@ def baseline_rules(model: m.Model) -> list[Recording]:
     assert ml is not None
     w = ml.drift.window_ms
     rules = []
-    for f in model.features:
+    for f in binned(model):
         for b in d.feature_bins(model, f, w):
             rules.append(Recording(naming.BASELINE_FEATURE_BIN_SHARE, _const(b.baseline), b.labels))
         for edge, cdf in zip(f.edges, d.baseline_cdf(f), strict=False):
             rules.append(Recording(naming.BASELINE_FEATURE_CDF, _const(cdf), {
                 **_model_label(model), naming.FEATURE_LABEL: f.name, naming.LE_LABEL: q.number(edge)}))
-    if ml.class_priors:
+    if ml.class_priors and predicts(model):
         for b in d.class_bins(model, w):
             rules.append(Recording(naming.BASELINE_PREDICTION_CLASS_SHARE, _const(b.baseline), b.labels))
     return rules
@@ -62,7 +63,7 @@ def feature_rules(model: m.Model) -> list[Recording]:
     assert ml is not None
     w = ml.drift.window_ms
     rules = []
-    for f in model.features:
+    for f in binned(model):
         labels = {**_model_label(model), naming.FEATURE_LABEL: f.name}
         rules.append(Recording(naming.feature_samples(w), d.feature_total(model, f, w), labels))
         for edge in f.edges:
@@ -73,9 +74,9 @@ def feature_rules(model: m.Model) -> list[Recording]:
         if f.expected_range is not None:
             rules.append(Recording(naming.feature_out_of_range_share(w),
                                  d.out_of_range_share(model, f, w), labels))
-        rules.append(Recording(naming.feature_missing_share(w),
-                             d.missing_share(model, f, w), labels))
-    if not model.features:
+        if model.metrics.feature_missing is not None:
+            rules.append(Recording(naming.feature_missing_share(w), d.missing_share(model, f, w), labels))
+    if not binned(model):
         return rules
     by = [naming.MODEL_LABEL, naming.FEATURE_LABEL]
     rules.append(Recording(naming.feature_psi(w), d.psi(
@@ -96,23 +97,26 @@ def prediction_rules(model: m.Model) -> list[Recording]:
     assert ml is not None
     w = ml.drift.window_ms
     labels = _model_label(model)
-    rules = [Recording(naming.ml_predictions(w), d.prediction_total(model, w), labels)]
-    if ml.class_priors:
-        for b in d.class_bins(model, w):
-            rules.append(Recording(naming.prediction_class_share(w), b.share, b.labels))
-        rules.append(Recording(naming.prediction_psi(w), d.psi(
-            _sel(naming.prediction_class_share(w), model),
-            _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
+    rules = []
     sw, cw = ml.skew_window_ms, ml.confidence_window_ms
-    if sw != w:
-        rules.append(Recording(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
-    rules.append(Recording(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
-    rules.append(Recording(naming.confidence_quantile(cw),
-                         d.confidence_quantile(model, ml.confidence_quantile, cw),
-                         {**labels, naming.QUANTILE_LABEL: q.number(ml.confidence_quantile)}))
-    rules.append(Recording(naming.confidence_below_floor_share(cw),
-                         d.confidence_below(model, ml.confidence_floor, cw),
-                         {**labels, naming.LE_LABEL: q.number(ml.confidence_floor)}))
+    if predicts(model):
+        rules.append(Recording(naming.ml_predictions(w), d.prediction_total(model, w), labels))
+        if ml.class_priors:
+            for b in d.class_bins(model, w):
+                rules.append(Recording(naming.prediction_class_share(w), b.share, b.labels))
+            rules.append(Recording(naming.prediction_psi(w), d.psi(
+                _sel(naming.prediction_class_share(w), model),
+                _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
+        if sw != w:
+            rules.append(Recording(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
+        rules.append(Recording(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
+    if confidence(model):
+        rules.append(Recording(naming.confidence_quantile(cw),
+                               d.confidence_quantile(model, ml.confidence_quantile, cw),
+                               {**labels, naming.QUANTILE_LABEL: q.number(ml.confidence_quantile)}))
+        rules.append(Recording(naming.confidence_below_floor_share(cw),
+                               d.confidence_below(model, ml.confidence_floor, cw),
+                               {**labels, naming.LE_LABEL: q.number(ml.confidence_floor)}))
     return rules
 
 
@@ -132,7 +136,7 @@ def ground_truth_rules(model: m.Model) -> list[Recording]:
     if aw != gw:
         rules.append(Recording(naming.ml_labels(aw), d.labels_total(model, aw), labels))
         rules.append(Recording(naming.ml_accuracy(aw), d.accuracy(model, aw), labels))
-    for quantile in d.LABEL_LAG_QUANTILES:
+    for quantile in d.LABEL_LAG_QUANTILES if model.metrics.label_lag is not None else ():
         rules.append(Recording(naming.label_lag_seconds(gw), d.label_lag_quantile(model, quantile, gw),
                              {**labels, naming.QUANTILE_LABEL: q.number(quantile)}))
     return rules
@@ -168,13 +172,11 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
     dr, w = ml.drift, ml.drift.window_ms
     win = format_ms(w)
     mf = (naming.MODEL_LABEL, naming.FEATURE_LABEL)
-    mo = (naming.MODEL_LABEL,)
     samples = _sel(naming.feature_samples(w), model)
     psi = _sel(naming.feature_psi(w), model)
     share = _sel(naming.drifted_features_share(w), model)
-    predictions = _sel(naming.ml_predictions(w), model)
     out: list[Alert] = []
-    if model.features:
+    if binned(model):
         out.append(_alert(
             model, project, "feature_drift",
             _guarded(psi, ">", dr.psi_warn, samples, dr.min_samples, mf),
@@ -192,7 +194,7 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
             f"{model.name}: many features drifted at once",
             f"{VALUE_PCT} of the features (with at least {dr.min_samples} samples in "
             f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {percent(dr.drifted_share)}."))
-        ranged = [f.name for f in model.features if f.expected_range is not None]
+        ranged = [f.name for f in binned(model) if f.expected_range is not None]
         if ranged:
             oor = _sel(naming.feature_out_of_range_share(w), model)
             out.append(_alert(
@@ -201,9 +203,10 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
                 "warning", dr.for_ms, f"{model.name}: feature values outside the expected range",
                 f"{VALUE_PCT} of feature {FEATURE_NAME} values over {win} "
                 f"are outside its expected range (limit {percent(ml.out_of_range_max)})."))
+    if missing(model):
         miss = naming.feature_missing_share(w)
-        strict = [f.name for f in model.features if not f.allow_missing]
-        lenient = [f.name for f in model.features if f.allow_missing]
+        strict = [f.name for f in binned(model) if not f.allow_missing]
+        lenient = [f.name for f in binned(model) if f.allow_missing]
         parts = []
         for names, limit in ((strict, 0.0), (lenient, ml.missing_max)):
             if names:
@@ -215,8 +218,34 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
             f"{model.name}: feature values are missing",
             f"{VALUE_PCT} of feature {FEATURE_NAME} values over {win} are "
             f"missing (features that allow missing values may miss {percent(ml.missing_max)})."))
-    if model.task != "classification":
+    if gauged(model):
+        out.append(_alert(
+            model, project, "out_of_range_gauges", d.gauges_out_of_range(model, gauged(model), w), "warning", dr.for_ms,
+            f"{model.name}: feature values outside the expected range",
+            f"Feature {FEATURE_NAME} reached {VALUE_3F} within {win}, outside its expected range (the service "
+            "exposes only its min and max, so the share of such values is unknown)."))
+    out.extend(prediction_alerts(model, project))
+    out.extend(confidence_alerts(model, project))
+    if has_labels(model) and ml.no_labels_for_ms:
+        out.append(_alert(
+            model, project, "no_labels", d.no_labels(model, ml.no_labels_for_ms), "warning", model.no_data_for_ms,
+            f"{model.name}: no ground-truth labels arrive",
+            f"No label arrived in {format_ms(ml.no_labels_for_ms)} while the model served predictions: the "
+            "label pipeline is probably broken, and accuracy alerts are blind."))
+    if ml.retraining:
         out.extend(retrain_rules(model, project))
+    return out
+
+
+def prediction_alerts(model: m.Model, project: m.Project) -> list[Alert]:
+    ml = model.ml
+    assert ml is not None
+    dr, w = ml.drift, ml.drift.window_ms
+    win = format_ms(w)
+    mo = (naming.MODEL_LABEL,)
+    predictions = _sel(naming.ml_predictions(w), model)
+    out: list[Alert] = []
+    if not predicts(model):
         return out
     if ml.class_priors:
         ppsi = _sel(naming.prediction_psi(w), model)
@@ -235,22 +264,25 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
         "warning", sw, f"{model.name}: predictions heavily skewed to one class",
         f"One class takes {VALUE_PCT} of the predictions over {format_ms(sw)} "
         f"(limit {percent(ml.skew_share)})."))
-    cw = ml.confidence_window_ms
+    return out
+
+
+def confidence_alerts(model: m.Model, project: m.Project) -> list[Alert]:
+    ml = model.ml
+    assert ml is not None
+    if not confidence(model):
+        return []
+    dr, cw = ml.drift, ml.confidence_window_ms
+    # Without a class counter the recorded prediction count does not exist; the histogram counts them.
+    predictions = (_sel(naming.ml_predictions(dr.window_ms), model) if predicts(model)
+                   else d.confidence_total(model, dr.window_ms))
     cq = _sel(naming.confidence_quantile(cw), model)
-    out.append(_alert(
+    return [_alert(
         model, project, "low_confidence",
-        _guarded(cq, "<", ml.confidence_threshold, predictions, dr.min_samples, mo),
+        _guarded(cq, "<", ml.confidence_threshold, predictions, dr.min_samples, (naming.MODEL_LABEL,)),
         "warning", cw, f"{model.name}: prediction confidence is low",
         f"{percent(ml.confidence_quantile)} of the predictions over {format_ms(cw)} have a confidence "
-        f"below {VALUE_3F} (threshold {ml.confidence_threshold:g})."))
-    if ml.no_labels_for_ms:
-        out.append(_alert(
-            model, project, "no_labels", d.no_labels(model, ml.no_labels_for_ms), "warning", model.no_data_for_ms,
-            f"{model.name}: no ground-truth labels arrive",
-            f"No label arrived in {format_ms(ml.no_labels_for_ms)} while the model served predictions: the "
-            "label pipeline is probably broken, and accuracy alerts are blind."))
-    out.extend(retrain_rules(model, project))
-    return out
+        f"below {VALUE_3F} (threshold {ml.confidence_threshold:g}).")]
 
 
 def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
@@ -259,14 +291,15 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
     assert ml is not None
     dr, w = ml.drift, ml.drift.window_ms
     out: list[Alert] = []
-    if ml.retrain_drift_for_ms and model.features:
+    met = model.metrics
+    if ml.retrain_drift_for_ms and binned(model):
         share = _sel(naming.drifted_features_share(w), model)
         out.append(_alert(
             model, project, "retrain_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "info",
             ml.retrain_drift_for_ms, f"{model.name}: retrain, the input data drifted for a sustained time",
             f"{VALUE_PCT} of the features have drifted for "
             f"{format_ms(ml.retrain_drift_for_ms)}.", retrain=True))
-    if ml.retrain_accuracy_floor is not None and model.task == "classification":
+    if ml.retrain_accuracy_floor is not None and model.task == "classification" and met.ground_truth is not None:
         aw = ml.retrain_accuracy_window_ms
         acc = _sel(naming.ml_accuracy(aw), model)
         labels = _sel(naming.ml_labels(aw), model)
@@ -277,14 +310,14 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
             "info", dr.for_ms, f"{model.name}: retrain, accuracy is below the floor",
             f"Accuracy over {format_ms(aw)} is {VALUE_PCT}, below the retraining floor "
             f"{percent(ml.retrain_accuracy_floor)}.", retrain=True))
-    if ml.retrain_max_age_ms:
+    if ml.retrain_max_age_ms and met.trained_at is not None:
         age = ml.retrain_max_age_ms // 1000
         out.append(_alert(
             model, project, "retrain_stale", q.compare(d.model_age_seconds(model), ">", age), "info", None,
             f"{model.name}: retrain, the model is stale",
             f"The model was trained {{{{ $value | humanizeDuration }}}} ago; the limit is "
             f"{format_ms(ml.retrain_max_age_ms)}.", retrain=True))
-    if ml.retrain_new_labels:
+    if ml.retrain_new_labels and met.trained_at is not None and met.ground_truth is not None:
         lookback = ml.retrain_max_age_ms or 30 * 86_400_000
         out.append(_alert(
             model, project, "retrain_labels",
@@ -303,10 +336,14 @@ def groups(model: m.Model, project: m.Project) -> list[Group]:
     base = baseline_rules(model)
     if base:
         out.append(Group(naming.group(model.name, "ml-baseline"), tuple(base)))
-    if model.features:
+    if binned(model):
         out.append(Group(naming.group(model.name, "ml-features"), tuple(feature_rules(model))))
-    if model.task == "classification":  # class shares, confidence and the confusion counter
-        out.append(Group(naming.group(model.name, "ml-predictions"), tuple(prediction_rules(model))))
+    predictions = prediction_rules(model)  # class shares and confidence
+    if predictions:
+        out.append(Group(naming.group(model.name, "ml-predictions"), tuple(predictions)))
+    if has_labels(model):  # the confusion counter
         out.append(Group(naming.group(model.name, "ml-ground-truth"), tuple(ground_truth_rules(model))))
-    out.append(Group(naming.group(model.name, "ml-alerts"), tuple(alert_rules(model, project))))
+    alerts = alert_rules(model, project)
+    if alerts:
+        out.append(Group(naming.group(model.name, "ml-alerts"), tuple(alerts)))
     return out

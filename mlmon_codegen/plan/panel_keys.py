@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from mlmon_codegen.core import naming
-from mlmon_codegen.plan import burnrate
+from mlmon_codegen.plan import burnrate, signals, sli
 from mlmon_codegen.spec import model as m
 
 # What the two panels an SLO's alerts open show: the burn of every tier (burn-rate alerts) and
@@ -28,6 +28,7 @@ TARGETS_UP = "traffic/targets-up"
 _ML_ALERT_PANELS = {
     "feature_drift": "drift/psi", "feature_drift_severe": "drift/psi",
     "dataset_drift": "drift/drifted-features", "out_of_range": "drift/out-of-range", "missing": "drift/missing",
+    "out_of_range_gauges": "drift/gauge-range",
     "prediction_drift": "drift/prediction-psi", "prediction_skew": "drift/top-class-share",
     "low_confidence": "predictions/confidence", "no_labels": "ground-truth/labels-per-second",
     "retrain_drift": "retraining/drifted-features", "retrain_accuracy": "retraining/accuracy",
@@ -50,7 +51,7 @@ def alert_panel(model: m.Model, alert: str) -> str | None:
     """The key of the panel an alert's dashboard link opens, from the alert's name and SLO;
     None for a name that none of the model's generated alerts can have."""
     if alert == naming.MODEL_DOWN_ALERT:
-        return TARGETS_UP
+        return TARGETS_UP if sli.scrape_job(model) else slo_panel("traffic", "requests")
     for slo in model.slos:
         if alert == naming.no_data_alert(slo.name):
             return slo_panel(slo.name, SLI)
@@ -72,26 +73,12 @@ def alert_panels(model: m.Model) -> tuple[str, ...]:
     The same conditions the dashboard's rows use to draw those panels; dashboards.py refuses to
     render a dashboard whose panels disagree with this, so a link never opens a missing panel.
     """
-    keys = {TARGETS_UP, ml_alert_panel("low_confidence")}  # the confidence panel is drawn with or without ML
-    keys |= {slo_panel(s.name, what) for s in model.slos for what in (SLI, BURN_TIERS)}
-    ml = model.ml
-    if ml is not None:
-        shown = ["prediction_skew"]
-        if model.features:
-            shown += ["feature_drift", "dataset_drift", "out_of_range", "missing"]
-            if ml.retrain_drift_for_ms:
-                shown.append("retrain_drift")
-        if ml.class_priors:
-            shown.append("prediction_drift")
-        if model.task == "classification":
-            shown.append("no_labels")
-            if ml.retrain_accuracy_floor is not None:
-                shown.append("retrain_accuracy")
-        if ml.retrain_max_age_ms:
-            shown.append("retrain_stale")
-        if ml.retrain_new_labels:
-            shown.append("retrain_labels")
-        keys |= {ml_alert_panel(k) for k in shown}
+    keys = {slo_panel(s.name, what) for s in model.slos for what in (SLI, BURN_TIERS)}
+    if sli.scrape_job(model):
+        keys.add(TARGETS_UP)
+    keys |= {ml_alert_panel(k) for k in signals.ml_alerts(model)}
+    if signals.has_labels(model):  # the ground-truth row draws the label rate, with or without its alert
+        keys.add(ml_alert_panel("no_labels"))
     return tuple(sorted(keys))
 
 

@@ -12,53 +12,61 @@ from collections.abc import Iterable
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.plan.sli import model_matchers
+from mlmon_codegen.plan.sli import requests_total, role_rate, scrape_job, series
 from mlmon_codegen.spec import model as m
 
 Range = int | str  # milliseconds, or a Grafana variable such as "$__rate_interval"
 
 
-def model_rate(model: m.Model, metric: str, range_: Range, extra: Iterable[q.Matcher] = ()) -> str:
-    """Per-second rate of one of the model's counters (its series only)."""
-    return q.rate(q.selector(metric, [*model_matchers(model), *extra]), range_)
+def model_rate(model: m.Model, role: str, range_: Range, extra: Iterable[q.Matcher] = ()) -> str:
+    """Per-second rate of one of the model's counters (its series of that role only)."""
+    return role_rate(model, role, range_, list(extra))
 
 
-def targets_up(model: m.Model) -> str:
-    return q.selector("up", {"job": naming.job(model.name)})
+def role_series(model: m.Model, role: str) -> str:
+    """The model's series of one role, e.g. a gauge."""
+    return series(model, role)
+
+
+def targets_up(model: m.Model) -> str | None:
+    """The model's scrape targets, None when no job is known (an unnamed job collects them)."""
+    job = scrape_job(model)
+    return q.selector("up", {"job": job}) if job else None
 
 
 def predictions_per_second(model: m.Model, range_: Range, by: Iterable[str] = (),
                            extra: Iterable[q.Matcher] = ()) -> str:
-    return q.agg("sum", model_rate(model, model.metrics.requests, range_, extra), by=by)
+    """Requests per second, failed ones included."""
+    return requests_total(model, range_, tuple(by), list(extra))
 
 
 def errors_per_second(model: m.Model, range_: Range, by: Iterable[str] = ()) -> str:
-    return q.agg("sum", model_rate(model, model.metrics.errors, range_), by=by)
+    return q.agg("sum", model_rate(model, "errors", range_), by=by)
 
 
 def errors_per_second_by_type(model: m.Model, range_: Range) -> str:
-    return errors_per_second(model, range_, by=("error_type",))
+    return errors_per_second(model, range_, by=(model.metrics.error_type_label,))
 
 
 def predictions_per_class(model: m.Model, range_: Range, by_class: bool = True) -> str:
     """Predictions per second by predicted class; summed over the classes with `by_class=False`."""
-    return q.agg("sum", model_rate(model, model.metrics.predicted_class, range_),
-                 by=("predicted_class",) if by_class else ())
+    return q.agg("sum", model_rate(model, "predicted_class", range_),
+                 by=(model.metrics.class_label,) if by_class else ())
 
 
 def labelled_predictions(model: m.Model, range_: Range, by: Iterable[str] = ()) -> str:
-    """Ground-truth labels arriving per second, e.g. by ("predicted_class", "actual_class")."""
-    return q.agg("sum", model_rate(model, model.metrics.ground_truth, range_), by=by)
+    """Ground-truth labels arriving per second, e.g. by (class label, actual class label)."""
+    return q.agg("sum", model_rate(model, "ground_truth", range_), by=by)
 
 
-def histogram_quantile(model: m.Model, histogram: str, quantile: float, range_: Range) -> str:
+def histogram_quantile(model: m.Model, role: str, quantile: float, range_: Range) -> str:
     """A quantile of one of the model's classic histograms, over every label but `le`."""
-    buckets = q.agg("sum", model_rate(model, naming.bucket(histogram), range_), by=(naming.LE_LABEL,))
+    buckets = q.agg("sum", role_rate(model, role, range_, suffix=naming.BUCKET_SUFFIX), by=(naming.LE_LABEL,))
     return q.call("histogram_quantile", q.number(quantile), buckets)
 
 
 def latency_quantile(model: m.Model, quantile: float, range_: Range) -> str:
-    return histogram_quantile(model, model.metrics.latency, quantile, range_)
+    return histogram_quantile(model, "latency", quantile, range_)
 
 
 def firing_alerts(models: list[str] | str) -> str:

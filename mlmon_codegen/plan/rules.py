@@ -11,7 +11,7 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.plan import alert_text, burnrate, eval_groups, ml_rules
 from mlmon_codegen.plan.records import Alert, Group, Recording, Rule, RulePlan
-from mlmon_codegen.plan.sli import model_matchers, period_base_window, window_queries, windows
+from mlmon_codegen.plan.sli import exposed, period_base_window, role_rate, scrape_job, series, window_queries, windows
 from mlmon_codegen.spec import model as m
 
 
@@ -87,14 +87,22 @@ def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[Alert]:
     return alerts
 
 
-def up_selector(model: m.Model) -> str:
-    return q.selector("up", {"job": naming.job(model.name)})
+def up_selector(model: m.Model) -> str | None:
+    job = scrape_job(model)
+    return q.selector("up", {"job": job}) if job else None
+
+
+def _presence(model: m.Model) -> str:
+    """The model's own series, for a service no known job scrapes: present while it is scraped."""
+    role = exposed(model, "requests", "errors", "latency")[0]
+    return series(model, role, suffix=naming.COUNT_SUFFIX if role == "latency" else "")
 
 
 def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> Alert:
     shortest = windows(slo)[0]
     name = naming.no_data_alert(slo.name)
-    service_up = q.binop(q.agg("max", up_selector(model)), "==", "1")
+    up = up_selector(model)
+    service_up = (q.binop(q.agg("max", up), "==", "1") if up else q.compare(q.agg("count", _presence(model)), ">", 0))
     absent = q.call("absent", _sel(naming.slo_error_ratio(shortest), model, slo))
     return Alert(
         name, "no_data", "warning", q.set_op(absent, "and", service_up, on_labels=()), model.no_data_for_ms,
@@ -104,15 +112,21 @@ def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> Alert:
         slo=slo.name)
 
 
-def model_down_alert(model: m.Model, project: m.Project) -> Alert:
+def model_down_alert(model: m.Model, project: m.Project) -> Alert | None:
     up = up_selector(model)
-    parts = [q.compare(q.agg("max", up), "==", 0), q.call("absent", up)]
-    if model.no_traffic_for_ms:
+    parts = [q.compare(q.agg("max", up), "==", 0), q.call("absent", up)] if up else []
+    traffic = exposed(model, "requests", "errors")
+    if not up and traffic:
+        # max(): absent() copies the selector's equality matchers onto the alert as labels.
+        parts.append(q.agg("max", q.call("absent", series(model, traffic[0]))))
+    if model.no_traffic_for_ms and traffic:
         # Traffic is requests or errors: a service whose counter counts successes only and that
         # answers nothing but errors is up and failing (its SLOs page), not down.
-        requests, errors = (q.agg("sum", q.rate(q.selector(metric, model_matchers(model)), model.no_traffic_for_ms))
-                            for metric in (model.metrics.requests, model.metrics.errors))
-        parts.append(q.compare(q.binop(requests, "+", q.or_zero(errors)), "==", 0))
+        rates = [q.agg("sum", role_rate(model, role, model.no_traffic_for_ms)) for role in traffic]
+        total = rates[0] if len(rates) == 1 else q.binop(rates[0], "+", q.or_zero(rates[1]))
+        parts.append(q.compare(total, "==", 0))
+    if not parts:
+        return None
     name = naming.MODEL_DOWN_ALERT
     return Alert(
         name, "model_down", "critical", q.any_of(*parts), model.model_down_for_ms,
@@ -155,7 +169,8 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
                             eval_groups.period_interval(project.evaluation_interval_ms)))
     # The info series rides in the alerts group, which every model has: a group of its own would add
     # Prometheus' fixed per-group cost for every model of a fleet.
-    alerts: list[Rule] = [info_rule(model), model_down_alert(model, project)]
+    down = model_down_alert(model, project)
+    alerts: list[Rule] = [info_rule(model), *([down] if down else [])]
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
         alerts.append(no_data_alert(model, slo, project))

@@ -20,28 +20,61 @@ class WindowQueries:
     ratio: str | None  # set only for ratio-only custom SLIs
 
 
-def model_matchers(model: m.Model) -> list[q.Matcher]:
-    return [(model.metrics.model_label, "=", model.metrics.model_value)]
+def model_matchers(model: m.Model, role: str | None = None) -> list[q.Matcher]:
+    """The matchers of the model's series of one metric role (README, "The metric contract")."""
+    return model.metrics.matchers(role)
+
+
+def scrape_job(model: m.Model) -> str | None:
+    """The job whose `up` says whether the model's targets answer: mlmon's own, the existing one
+    the spec names, or None (an unnamed job collects the series)."""
+    return naming.job(model.name) if model.scrape.own_job else model.scrape.job
+
+
+def exposed(model: m.Model, *roles: str) -> list[str]:
+    """The roles among `roles` the service exposes, in the order given."""
+    return [r for r in roles if getattr(model.metrics, r) is not None]
+
+
+def series(model: m.Model, role: str, extra: list[q.Matcher] | None = None, suffix: str = "") -> str:
+    """The selector of one role's series, e.g. series(model, "latency", suffix="_bucket")."""
+    metric = getattr(model.metrics, role)
+    assert metric is not None, f"{role} is not exposed; validation keeps rules from reading it"
+    return q.selector(metric + suffix, [*model_matchers(model, role), *(extra or [])])
+
+
+def role_rate(model: m.Model, role: str, window: int | str, extra: list[q.Matcher] | None = None,
+              suffix: str = "") -> str:
+    return q.rate(series(model, role, extra, suffix), window)
+
+
+def requests_total(model: m.Model, window: int | str, by: tuple[str, ...] = (),
+                   extra: list[q.Matcher] | None = None) -> str:
+    """Requests per second, failed ones included: a counter of successes only gets the errors added
+    (per group of `by`: either side may lack a group, e.g. a version that only failed)."""
+    total = q.agg("sum", role_rate(model, "requests", window, extra), by=by)
+    if not model.metrics.requests_count_successes or model.metrics.errors is None:
+        return total
+    errors = q.agg("sum", role_rate(model, "errors", window, extra), by=by)
+    return q.binop(q.binop(q.binop(total, "+", errors), "or", total), "or", errors)
 
 
 def window_queries(model: m.Model, slo: m.SLO, window_ms: int) -> WindowQueries:
     met = model.metrics
-    sel = model_matchers(model)
     if slo.kind == "availability":
-        errors = q.or_zero(q.agg("sum", q.rate(q.selector(met.errors, sel), window_ms)))
-        total = q.agg("sum", q.rate(q.selector(met.requests, sel), window_ms))
-        return WindowQueries(errors, total, None)
+        errors = q.or_zero(q.agg("sum", role_rate(model, "errors", window_ms)))
+        return WindowQueries(errors, requests_total(model, window_ms), None)
     if slo.kind == "latency":
-        assert slo.threshold_s is not None
-        total = q.agg("sum", q.rate(q.selector(naming.count(met.latency), sel), window_ms))
-        good = q.agg("sum", q.rate(q.selector(naming.bucket(met.latency), [*sel, q.le_matcher(slo.threshold_s)]),
-                                   window_ms))
+        assert slo.threshold_s is not None and met.latency is not None
+        total = q.agg("sum", role_rate(model, "latency", window_ms, suffix=naming.COUNT_SUFFIX))
+        good = q.agg("sum", role_rate(model, "latency", window_ms, [q.le_matcher(slo.threshold_s)],
+                                      naming.BUCKET_SUFFIX))
         # No `or vector(0)` on `good`: a missing bucket must leave the SLI empty, which the
         # no-data alert reports, rather than count every request as slow.
         return WindowQueries(q.binop(total, "-", good), total, None)
     if slo.kind == "accuracy":
-        labelled = q.rate(q.selector(met.ground_truth, sel), window_ms)
-        wrong = q.label_equal_filter(labelled, "predicted_class", "actual_class", keep_equal=False)
+        labelled = role_rate(model, "ground_truth", window_ms)
+        wrong = q.label_equal_filter(labelled, met.class_label, met.actual_class_label, keep_equal=False)
         return WindowQueries(q.or_zero(q.agg("sum", wrong)), q.agg("sum", labelled), None)
     assert slo.custom is not None
     c = slo.custom

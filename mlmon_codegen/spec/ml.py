@@ -33,6 +33,16 @@ def _duration(value: str) -> str:
 
 
 FeatureName = Annotated[str, AfterValidator(_feature_name)]
+METRIC_NAME_RE = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+
+
+def _metric_name(value: str) -> str:
+    if not METRIC_NAME_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid Prometheus metric name")
+    return value
+
+
+MetricName = Annotated[str, AfterValidator(_metric_name)]
 Duration = Annotated[str, AfterValidator(_duration)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -42,6 +52,10 @@ class FeatureSpec(_Strict):
     range: tuple[float, float] | None = Field(
         None, description="expected [min, max] (numeric); values below min or above max are out of range")
     allow_missing: bool = Field(True, description="false: any missing value alerts")
+    metric: MetricName | None = Field(
+        None, description="the feature's own histogram (no feature label), e.g. ml_input_feature_age")
+    buckets: list[float] | None = Field(
+        None, description="with `metric`: its bucket bounds; the baseline's bins are then these buckets")
 
 
 class DriftSpec(_Strict):

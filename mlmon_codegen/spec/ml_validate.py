@@ -14,7 +14,7 @@ import pydantic
 
 from mlmon_codegen.core import durations
 from mlmon_codegen.core.errors import Problem
-from mlmon_codegen.spec import ml
+from mlmon_codegen.spec import metrics_validate, ml
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import Document, load_file
 
@@ -63,7 +63,11 @@ def _numeric(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.NumericBas
                                      "there is one bin more than edges (the last is above the top edge)"))
     elif abs(sum(b.shares) - 1) > SUM_TOLERANCE:
         problems.append(bdoc.problem((*loc, "shares"), f"shares sum to {sum(b.shares):.9g}, not 1"))
-    if spec_f.range is not None:
+    if spec_f.metric is not None:
+        if edges != sorted(set(spec_f.buckets or ())):
+            problems.append(bdoc.problem((*loc, "edges"), f"the baseline's edges are not the buckets of "
+                                         f"{spec_f.metric}", "rerun `mlmon baseline`: it bins on those buckets"))
+    elif spec_f.range is not None:
         lo, hi = spec_f.range
         if tuple(b.range or ()) != (lo, hi) or m.range_floor(lo) not in edges or hi not in edges:
             problems.append(bdoc.problem(
@@ -74,7 +78,7 @@ def _numeric(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.NumericBas
         return None
     return m.Feature(name=name, kind="numeric", edges=tuple(edges), shares=tuple(b.shares),
                      expected_range=tuple(spec_f.range) if spec_f.range else None,  # type: ignore[arg-type]
-                     allow_missing=spec_f.allow_missing, missing_share=b.missing_share)
+                     allow_missing=spec_f.allow_missing, missing_share=b.missing_share, metric=spec_f.metric)
 
 
 def training_out_of_range_share(f: m.Feature) -> float:
@@ -118,31 +122,70 @@ def _categorical(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.Catego
                      allow_missing=spec_f.allow_missing, missing_share=b.missing_share)
 
 
-def _features(doc: Document, spec: object, problems: list[Problem]) -> tuple[tuple[m.Feature, ...],
-                                                                              tuple[tuple[str, float], ...]]:
-    wanted: dict[str, ml.FeatureSpec] = spec.features  # type: ignore[attr-defined]
-    for name, f in wanted.items():
+def _feature_shape(doc: Document, name: str, f: ml.FeatureSpec, met: m.Metrics,
+                   problems: list[Problem]) -> m.Feature | None:
+    """Problems with how the service exposes the feature; a gauge-only feature, built here (no baseline)."""
+    loc = ("features", name)
+    if f.buckets is not None and f.metric is None:
+        problems.append(doc.problem((*loc, "buckets"), "buckets belong to a feature's own histogram",
+                                    "name it in features.<name>.metric"))
+    if f.type == "categorical":
+        if f.metric is not None:
+            problems.append(doc.problem((*loc, "metric"), "a categorical feature is counted by "
+                                        "metrics.feature_category, not a histogram of its own"))
+        elif met.feature_category is None:
+            problems.append(metrics_validate.role_problem(doc, loc, "feature_category", "a categorical feature"))
+        return None
+    if f.metric is not None:
+        buckets = sorted(set(f.buckets or ()))
+        if not buckets or not _finite(buckets):
+            problems.append(doc.problem((*loc, "buckets"), f"the bucket bounds of {f.metric} are needed",
+                                        "list them as the service's histogram defines them"))
+        elif f.range is not None and f.range[1] not in buckets:
+            problems.append(doc.problem((*loc, "range"), f"the range's max {f.range[1]:g} is not a bucket bound "
+                                        f"of {f.metric} ({', '.join(f'{b:g}' for b in buckets)})",
+                                        "use a bound as the max, or add the bound to the histogram"))
+        return None
+    if met.feature_value is not None:
+        return None
+    if met.feature_min is None and met.feature_max is None:
+        problems.append(metrics_validate.role_problem(doc, loc, "feature_value", "a numeric feature"))
+    elif f.range is None:
+        problems.append(doc.problem((*loc, "range"), "a feature exposed only as min/max gauges allows range checks "
+                                    "only, and needs a range", "range: [min, max]"))
+    else:
+        return m.Feature(name=name, kind="numeric", expected_range=tuple(f.range),  # type: ignore[arg-type]
+                         allow_missing=f.allow_missing, gauges_only=True)
+    return None
+
+
+def _features(doc: Document, spec: object, met: m.Metrics,
+              problems: list[Problem]) -> tuple[tuple[m.Feature, ...], tuple[tuple[str, float], ...]]:
+    declared: dict[str, ml.FeatureSpec] = spec.features  # type: ignore[attr-defined]
+    for name, f in declared.items():
         if f.range is not None:
             lo, hi = f.range
             if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
                 problems.append(doc.problem(("features", name, "range"), "range must be finite [min, max], min < max"))
         if f.type == "categorical" and f.range is not None:
             problems.append(doc.problem(("features", name, "range"), "a categorical feature has no range"))
+    gauged = {n: g for n, f in declared.items() if (g := _feature_shape(doc, n, f, met, problems)) is not None}
+    wanted = {n: f for n, f in declared.items() if n not in gauged}
     path = baseline_path(doc.path)
     if not path.exists():
         if wanted:
             problems.append(doc.problem(("features",), f"no baseline file {path}",
                                         f"run `mlmon baseline --data train.csv --spec {doc.path}`"))
-        return (), ()
+        return tuple(gauged.values()), ()
     loaded = load_baseline(path, problems)
     if loaded is None:
-        return (), ()
+        return tuple(gauged.values()), ()
     bdoc, base = loaded
     name = spec.metadata.name  # type: ignore[attr-defined]
     if base.metadata.model != name:
         problems.append(bdoc.problem(("metadata", "model"), f"baseline is for model {base.metadata.model!r}, "
                                      f"the spec next to it is {name!r}"))
-    for extra in sorted(set(base.features) - set(wanted)):
+    for extra in sorted(set(base.features) - set(declared)):
         problems.append(bdoc.problem(("features", extra), f"feature {extra!r} is not in the spec {doc.path}",
                                      "declare it under `features:` or rerun `mlmon baseline`"))
     out: list[m.Feature] = []
@@ -160,6 +203,8 @@ def _features(doc: Document, spec: object, problems: list[Problem]) -> tuple[tup
                  else _categorical(bdoc, fname, f, b, problems))
         if built is not None:
             out.append(built)
+    out.extend(gauged.values())
+    out.sort(key=lambda f: list(declared).index(f.name))
     priors = tuple(sorted(base.label.items()))
     classes = spec.model.classes  # type: ignore[attr-defined]
     unknown = sorted(set(base.label) - set(classes)) if classes else []
@@ -174,12 +219,23 @@ def _ms(value: str | None) -> int | None:
     return durations.parse(value) if value else None
 
 
-def build_ml(doc: Document, spec: object, problems: list[Problem]) -> tuple[tuple[m.Feature, ...],
-                                                                             m.MLSignals | None]:
-    """The model's features and ML settings; problems are appended, never raised."""
+def _section_problems(doc: Document, spec: object, met: m.Metrics, problems: list[Problem]) -> None:
+    if spec.predictions is not None and met.predicted_class is None and met.confidence is None:  # type: ignore[attr-defined]
+        problems.append(doc.problem(("predictions",), "predictions needs metrics.predicted_class or "
+                                    "metrics.confidence; this spec sets both to null",
+                                    "name the service's class counter or confidence histogram, or remove this"))
+    if spec.ground_truth is not None and met.ground_truth is None:  # type: ignore[attr-defined]
+        problems.append(metrics_validate.role_problem(doc, ("ground_truth",), "ground_truth", "ground_truth"))
+
+
+def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem]) -> tuple[
+        tuple[m.Feature, ...], m.MLSignals | None]:
+    """The model's features and ML settings; problems are appended, never raised. Each section
+    turns on its own rules: a `predictions:` section alone gives no ground-truth or retraining rules."""
     if not wants_ml(spec):
         return (), None
-    features, priors = _features(doc, spec, problems)
+    _section_problems(doc, spec, met, problems)
+    features, priors = _features(doc, spec, met, problems)
     d = spec.drift or ml.DriftSpec()  # type: ignore[attr-defined]
     if d.psi_page < d.psi_warn:
         problems.append(doc.problem(("drift", "psi_page"), "psi_page is below psi_warn"))
@@ -189,6 +245,9 @@ def build_ml(doc: Document, spec: object, problems: list[Problem]) -> tuple[tupl
     r = spec.retraining or ml.RetrainingSpec()  # type: ignore[attr-defined]
     accuracy = next((s for n, s in spec.slos.items() if n == "accuracy"), None)  # type: ignore[attr-defined]
     signals = m.MLSignals(
+        predictions=spec.predictions is not None,  # type: ignore[attr-defined]
+        ground_truth=spec.ground_truth is not None,  # type: ignore[attr-defined]
+        retraining=spec.retraining is not None,  # type: ignore[attr-defined]
         drift=m.DriftSettings(psi_warn=d.psi_warn, psi_page=d.psi_page, drifted_share=d.drifted_share,
                               window_ms=durations.parse(d.window), min_samples=d.min_samples, bins=d.bins,
                               epsilon=d.epsilon, for_ms=durations.parse(d.for_)),

@@ -18,24 +18,47 @@ DEFAULT_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75
 DEFAULT_CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 
 
+Matcher = tuple[str, str, str]  # (label, op, value), op one of = != =~ !~; values escaped by the PromQL builder
+
+
 @dataclass(frozen=True)
 class Metrics:
-    model_label: str
+    """The metric contract of one model: per role the metric name (None: the service does not
+    expose it, and nothing reads it), the matchers that pick the role's series, and label names."""
+
+    model_label: str  # the label mlmon's runtime writes the model name into
     model_value: str
-    requests: str
-    errors: str
-    latency: str
+    requests: str | None
+    errors: str | None
+    latency: str | None
     latency_buckets: tuple[float, ...]
-    predicted_class: str
-    confidence: str
-    feature_value: str
-    feature_missing: str
-    ground_truth: str
-    trained_at: str
-    # Categorical features count each category; added after the first metric contract, so it has a default.
-    feature_category: str = "ml_feature_category_total"
-    # Label lag (seconds from prediction to its ground-truth label), a histogram by the runtime's store.
-    label_lag: str = "ml_ground_truth_lag_seconds"
+    predicted_class: str | None
+    confidence: str | None
+    feature_value: str | None
+    feature_missing: str | None
+    ground_truth: str | None
+    trained_at: str | None
+    feature_category: str | None = "ml_feature_category_total"
+    label_lag: str | None = "ml_ground_truth_lag_seconds"
+    feature_min: str | None = None
+    feature_max: str | None = None
+    # The model's series: `model_label="model_value"` unless the spec selects otherwise; () when
+    # its scrape job alone selects them (validation then puts the job here).
+    select: tuple[Matcher, ...] | None = None
+    role_matchers: tuple[tuple[str, tuple[Matcher, ...]], ...] = ()  # role → its own extra matchers
+    requests_count_successes: bool = False  # the requests counter leaves out failed requests
+    class_label: str = "predicted_class"
+    actual_class_label: str = "actual_class"
+    feature_label: str = "feature"
+    category_label: str = "category"
+    error_type_label: str = "error_type"
+    version_label: str | None = "model_version"
+
+    def matchers(self, role: str | None = None) -> list[Matcher]:
+        """The matchers of one role's series (the model's selector, then the role's own)."""
+        select = self.select if self.select is not None else ((self.model_label, "=", self.model_value),)
+        own = dict(self.role_matchers).get(role, ()) if role else ()
+        return [*select, *own]
 
 
 def range_floor(lo: float) -> float:
@@ -56,6 +79,8 @@ class Feature:
     upper bounds (+Inf implied). Bin i is (edges[i-1], edges[i]], bin 0 is (-Inf, edges[0]] and the
     last bin is (edges[-1], +Inf), so `shares` has len(edges) + 1 entries summing to 1.
     Categorical: the service counts `ml_feature_category_total{feature=name, category=c}`.
+    `metric`: the feature has a histogram of its own (no feature label); its buckets are `edges`.
+    `gauges_only`: the service exposes only min/max gauges of it, which allow range checks, not drift.
     """
 
     name: str
@@ -67,6 +92,8 @@ class Feature:
     expected_range: tuple[float, float] | None = None  # values < min or > max are out of range
     allow_missing: bool = True
     missing_share: float = 0.0  # in the training data
+    metric: str | None = None
+    gauges_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -83,7 +110,14 @@ class DriftSettings:
 
 @dataclass(frozen=True)
 class MLSignals:
-    """Settings for the ML rules (spec `drift`, `predictions`, `ground_truth`, `retraining`)."""
+    """Settings for the ML rules (spec `drift`, `predictions`, `ground_truth`, `retraining`).
+
+    Each section turns on its own rules only: `predictions`, `ground_truth` and `retraining` say
+    whether the spec has that section (features and drift come with `features`)."""
+
+    predictions: bool = True
+    ground_truth: bool = True
+    retraining: bool = True
 
     drift: DriftSettings = field(default_factory=DriftSettings)
     class_priors: tuple[tuple[str, float], ...] = ()  # from the baseline's label column
@@ -144,12 +178,20 @@ class KubernetesScrape:
 
 @dataclass(frozen=True)
 class Scrape:
+    """How the model's series are collected. No targets and no discovery: an existing scrape job
+    (`job`, or none named) collects them, and mlmon writes no job of its own."""
+
     targets: tuple[str, ...]
     kubernetes: KubernetesScrape | None
     interval_ms: int
     timeout_ms: int | None
     metrics_path: str
     scheme: str
+    job: str | None = None  # an existing job's name (its `up` series), when mlmon does not scrape
+
+    @property
+    def own_job(self) -> bool:
+        return bool(self.targets) or self.kubernetes is not None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import difflib
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.spec import ml
@@ -111,6 +111,8 @@ class KubernetesScrape(Strict):
 
 
 class Scrape(Strict):
+    job: SafeText | None = Field(
+        None, description="an existing scrape job that already collects the series: mlmon writes no scrape job")
     targets: list[SafeText] = Field(default_factory=list)
     kubernetes: KubernetesScrape | None = None
     interval: Duration | None = None
@@ -119,26 +121,90 @@ class Scrape(Strict):
     scheme: Literal["http", "https"] = "http"
 
 
+class MatchOp(Strict):
+    """A matcher other than equality; exactly one field. (A plain string value means `=`.)"""
+
+    regex: str | None = Field(None, description='`=~`: the value matches this regex, e.g. "5.."')
+    not_: SafeText | None = Field(None, alias="not", description="`!=`")
+    not_regex: str | None = Field(None, description="`!~`")
+
+
+MatchValue = SafeText | MatchOp
+Matchers = dict[LabelName, MatchValue]
+
+
+def _role_name(value: str) -> str:
+    if "{" in value:
+        raise ValueError(
+            f"{value!r} is a PromQL selector; a role takes a metric name, with its matchers apart: "
+            "errors: {name: http_requests_total, matchers: {status: {regex: \"5..\"}}}")
+    return _metric_name(value)
+
+
+RoleName = Annotated[str, AfterValidator(_role_name)]
+
+
+class Role(Strict):
+    """One metric role in full: the metric, and matchers that pick the role's series of it."""
+
+    name: RoleName
+    matchers: Matchers = Field(default_factory=dict, description='e.g. {status: {regex: "5.."}} or {handler: /predict}')
+    counts: Literal["all", "successes"] | None = Field(
+        None, description="requests only: `successes` when failed requests are not counted (total = requests + errors)")
+
+
+def _role_input(value: object) -> object:
+    # A bare name is the short form of {name: ...}; checked here so that a bad name gets one
+    # message at the role's own field, not one per member of a union.
+    if isinstance(value, str):
+        return Role(name=_role_name(value))
+    return value
+
+
+# A role is a metric name, a Role, or null: the service does not expose it (no rules, alerts or panels read it).
+RoleSpec = Annotated[Role | None, BeforeValidator(_role_input, json_schema_input_type=MetricName | Role | None)]
+
+
+class MetricLabels(Strict):
+    """The label names the roles use, when they are not mlmon's runtime's."""
+
+    class_: LabelName = Field("predicted_class", alias="class",
+                              description="predicted class, on predicted_class and ground_truth")
+    actual_class: LabelName = Field("actual_class", description="true class, on ground_truth")
+    feature: LabelName = Field("feature", description="feature name, on feature_value/missing/category/min/max")
+    category: LabelName = Field("category", description="category, on feature_category")
+    error_type: LabelName = Field("error_type", description="error type, on errors")
+    version: LabelName | None = Field("model_version", description="model version, on requests: the dashboard "
+                                      "shows traffic by version; never a selector")
+
+
 class Metrics(Strict):
     """The metric contract (README, "The metric contract"): every name defaults to what mlmon's runtime
-    exposes; override them to fit an existing service."""
+    exposes; override them, their label names and matchers to fit an existing service."""
 
+    preset: SafeText | None = Field(
+        None, description="a named instrumentation (README: presets); fields given here win")
     model_label: LabelName = "model_name"
     model_value: SafeText | None = Field(None, description="defaults to metadata.name")
-    requests: MetricName = "ml_prediction_requests_total"
-    errors: MetricName = "ml_prediction_errors_total"
-    latency: MetricName = "ml_prediction_latency_seconds"
+    select: Matchers | None = Field(
+        None, description="matchers that pick this model's series (default: {model_label: model_value}); "
+        "{} when the scrape job alone selects them")
+    labels: MetricLabels = Field(default_factory=MetricLabels)
+    requests: RoleSpec = "ml_prediction_requests_total"
+    errors: RoleSpec = "ml_prediction_errors_total"
+    latency: RoleSpec = "ml_prediction_latency_seconds"
     latency_buckets: list[float] | None = Field(
-        None, description="required when `latency` names your own histogram: its bucket bounds"
-    )
-    predicted_class: MetricName = "ml_prediction_class_total"
-    confidence: MetricName = "ml_prediction_confidence"
-    feature_value: MetricName = "ml_feature_value"
-    feature_missing: MetricName = "ml_feature_missing_total"
-    ground_truth: MetricName = "ml_ground_truth_total"
-    trained_at: MetricName = "ml_model_trained_timestamp_seconds"
-    feature_category: MetricName = "ml_feature_category_total"
-    label_lag: MetricName = "ml_ground_truth_lag_seconds"
+        None, description="required when `latency` names your own histogram: its bucket bounds")
+    predicted_class: RoleSpec = "ml_prediction_class_total"
+    confidence: RoleSpec = "ml_prediction_confidence"
+    feature_value: RoleSpec = "ml_feature_value"
+    feature_missing: RoleSpec = "ml_feature_missing_total"
+    feature_category: RoleSpec = "ml_feature_category_total"
+    feature_min: RoleSpec = Field(None, description="a gauge of each feature's latest minimum (range checks only)")
+    feature_max: RoleSpec = Field(None, description="a gauge of each feature's latest maximum (range checks only)")
+    ground_truth: RoleSpec = "ml_ground_truth_total"
+    label_lag: RoleSpec = "ml_ground_truth_lag_seconds"
+    trained_at: RoleSpec = "ml_model_trained_timestamp_seconds"
 
 
 class AlertOptions(Strict):
@@ -300,7 +366,8 @@ class ModelMonitor(Strict):
     kind: Literal["ModelMonitor"]
     metadata: Metadata
     model: ModelInfo = Field(default_factory=ModelInfo)
-    scrape: Scrape = Field(default_factory=Scrape)
+    scrape: Scrape | None = Field(
+        None, description="omit when an existing scrape job collects the series (or give scrape.job)")
     metrics: Metrics = Field(default_factory=Metrics)
     slos: dict[Name, SLO] = Field(default_factory=dict)
     alerting: Alerting = Field(default_factory=Alerting)

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.core.errors import Problem, SpecError
-from mlmon_codegen.spec import alertmanager, ml_validate, v1
+from mlmon_codegen.spec import alertmanager, metrics_validate, ml_validate, v1
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import secrets as secret_scan
 from mlmon_codegen.spec.load import Document, Loc, discover, dotted, load_file
@@ -213,7 +213,10 @@ def _nearest_bounds(value: float, buckets: tuple[float, ...]) -> str:
     return " and ".join(parts) or "no buckets"
 
 
-def _build_slos(doc: Document, spec: v1.ModelMonitor, scrape_ms: int, buckets: tuple[float, ...],
+SLO_ROLES = {"availability": ("requests", "errors"), "latency": ("latency",), "accuracy": ("ground_truth",)}
+
+
+def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms: int, buckets: tuple[float, ...],
                 problems: list[Problem], queries: list[QueryRef]) -> list[m.SLO]:
     slos: list[m.SLO] = []
     # The seed's slo.yaml nests SLOs under the model's name; accept that shape as written.
@@ -230,6 +233,10 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, scrape_ms: int, buckets: t
         candidates: list[tuple[str, float, float | None, Loc]] = []  # name, objective, threshold, loc
         kind = _slo_kind(name, slo)
         custom = None
+        missing = [r for r in SLO_ROLES.get("latency" if percentiles else kind, ()) if getattr(met, r) is None]
+        if missing:
+            problems.extend(metrics_validate.role_problem(doc, loc, r, f"a {kind} SLO") for r in missing)
+            continue
         if percentiles:
             if slo.threshold or slo.objective is not None or slo.target is not None:
                 problems.append(doc.problem(loc, "percentile targets (pNN_target_ms) replace objective and threshold",
@@ -280,7 +287,7 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, scrape_ms: int, buckets: t
             if threshold is not None and not any(abs(b - threshold) < 1e-9 for b in buckets):
                 problems.append(doc.problem(
                     where, f"latency threshold {threshold:g}s is not a bucket bound of "
-                    f"{spec.metrics.latency}", f"nearest bounds: {_nearest_bounds(threshold, buckets)}; "
+                    f"{metrics_validate.role_name(met.latency)}", f"nearest bounds: {_nearest_bounds(threshold, buckets)}; "
                     "add it to metrics.latency_buckets and to the service's histogram"))
                 continue
             if any(s.name == slo_name for s in slos):
@@ -293,10 +300,11 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, scrape_ms: int, buckets: t
     return slos
 
 
-def _latency_buckets(doc: Document, spec: v1.ModelMonitor, problems: list[Problem]) -> tuple[float, ...]:
-    custom_metric = spec.metrics.latency != v1.Metrics.model_fields["latency"].default
-    if spec.metrics.latency_buckets is not None:
-        buckets = tuple(sorted(set(spec.metrics.latency_buckets)))
+def _latency_buckets(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics,
+                     problems: list[Problem]) -> tuple[float, ...]:
+    custom_metric = metrics_validate.role_name(met.latency) != v1.Metrics.model_fields["latency"].default
+    if met.latency_buckets is not None:
+        buckets = tuple(sorted(set(met.latency_buckets)))
         if any(b <= 0 for b in buckets):
             problems.append(doc.problem(("metrics", "latency_buckets"), "bucket bounds must be above 0"))
         return buckets
@@ -335,40 +343,40 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
     for label in sorted(set(spec.metadata.labels) & set(naming.RESERVED_ALERT_LABELS)):
         problems.append(doc.problem(("metadata", "labels", label), f"`{label}` is a label mlmon sets on every alert",
                                     f"reserved: {', '.join(naming.RESERVED_ALERT_LABELS)}; name yours differently"))
-    scrape_ms = _ms(spec.scrape.interval) or project.scrape_interval_ms
-    if not spec.scrape.targets and spec.scrape.kubernetes is None:
-        problems.append(doc.problem(("scrape",), "no targets and no kubernetes discovery",
-                                    'scrape: {targets: ["my-model:8000"]}'))
-    if spec.scrape.targets and spec.scrape.kubernetes is not None:
+    scrape = spec.scrape or v1.Scrape()
+    scrape_ms = _ms(scrape.interval) or project.scrape_interval_ms
+    if spec.scrape is not None and not (scrape.targets or scrape.kubernetes or scrape.job):
+        problems.append(doc.problem(("scrape",), "no targets, no kubernetes discovery and no job",
+                                    'scrape: {targets: ["my-model:8000"]}; or scrape: {job: NAME} (or no '
+                                    "scrape section) when an existing scrape job collects the series"))
+    if scrape.targets and scrape.kubernetes is not None:
         problems.append(doc.problem(("scrape",), "give static targets or kubernetes discovery, not both"))
-    timeout_ms = _ms(spec.scrape.timeout)
+    if scrape.job and (scrape.targets or scrape.kubernetes is not None):
+        problems.append(doc.problem(("scrape", "job"), "an existing job is for series mlmon does not scrape",
+                                    "drop scrape.job, or the targets and discovery"))
+    timeout_ms = _ms(scrape.timeout)
     if timeout_ms and timeout_ms > scrape_ms:
         problems.append(doc.problem(("scrape", "timeout"), "scrape timeout is longer than the interval"))
-    buckets = _latency_buckets(doc, spec, problems)
-    slos = _build_slos(doc, spec, scrape_ms, buckets, problems, queries)
-    features, ml_signals = build_ml(doc, spec, problems)  # ML sections and the baseline file
+    met = metrics_validate.effective(doc, spec, problems)
+    buckets = _latency_buckets(doc, spec, met, problems)
+    metrics = metrics_validate.build(doc, spec, met, buckets, problems)
+    slos = _build_slos(doc, spec, met, scrape_ms, buckets, problems, queries)
+    features, ml_signals = build_ml(doc, spec, metrics, problems)  # ML sections and the baseline file
     routing = alertmanager.build_model_routing(doc, spec, project, problems)
     if len(problems) > start:
         return None
-    met = spec.metrics
-    k8s = spec.scrape.kubernetes
+    k8s = scrape.kubernetes
     return m.Model(
         name=spec.metadata.name, team=spec.metadata.team, source=doc.path,
         labels=tuple(sorted(spec.metadata.labels.items())), description=spec.metadata.description,
         version=spec.model.version, task=spec.model.task, classes=tuple(spec.model.classes),
         scrape=m.Scrape(
-            targets=tuple(spec.scrape.targets),
+            targets=tuple(scrape.targets),
             kubernetes=m.KubernetesScrape(tuple(k8s.namespaces), k8s.role, tuple(sorted(k8s.selector.items())),
                                           k8s.port) if k8s else None,
-            interval_ms=scrape_ms, timeout_ms=timeout_ms, metrics_path=spec.scrape.metrics_path,
-            scheme=spec.scrape.scheme),
-        metrics=m.Metrics(
-            model_label=met.model_label, model_value=met.model_value or spec.metadata.name,
-            requests=met.requests, errors=met.errors, latency=met.latency, latency_buckets=buckets,
-            predicted_class=met.predicted_class, confidence=met.confidence,
-            feature_value=met.feature_value, feature_missing=met.feature_missing,
-            ground_truth=met.ground_truth, trained_at=met.trained_at,
-            feature_category=met.feature_category, label_lag=met.label_lag),
+            interval_ms=scrape_ms, timeout_ms=timeout_ms, metrics_path=scrape.metrics_path,
+            scheme=scrape.scheme, job=scrape.job),
+        metrics=metrics,
         slos=tuple(slos), features=features, ml=ml_signals,
         model_down_for_ms=durations.parse(spec.alerting.model_down.for_),
         no_traffic_for_ms=_ms(spec.alerting.model_down.no_traffic_for),
@@ -569,6 +577,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
             models[built.name] = built
             warnings.extend(alertmanager.unrouted(doc, built, project))
             warnings.extend(ml_validate.range_warnings(doc, built.features))
+            warnings.extend(metrics_validate.warnings(doc, spec, built))
         elif spec.alerting.routing is None:  # the team's routing is known without the model
             warnings.extend(alertmanager.unrouted_team(doc, name, spec.metadata.team, project))
     if not docs:

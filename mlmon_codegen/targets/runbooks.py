@@ -19,7 +19,7 @@ from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.core.text import human
 from mlmon_codegen.emit.artifact import Artifact, ArtifactError
-from mlmon_codegen.plan import queries
+from mlmon_codegen.plan import queries, signals
 from mlmon_codegen.plan.explain import TierMath, explain_slo
 from mlmon_codegen.plan.records import Alert, RulePlan
 from mlmon_codegen.spec import model as m
@@ -31,7 +31,7 @@ SLO_ALERT_KINDS = {"availability": "errors", "latency": "latency", "accuracy": "
 FAMILY_TEMPLATES = {
     "no_data": "no-data", "model_down": "model-down",
     **dict.fromkeys(("feature_drift", "feature_drift_severe", "dataset_drift", "prediction_drift", "out_of_range",
-                     "missing"), "drift"),
+                     "out_of_range_gauges", "missing"), "drift"),
     "prediction_skew": "skew", "low_confidence": "skew", "no_labels": "accuracy",
     **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
 }
@@ -103,20 +103,24 @@ def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
     # Ranges a person pastes into Prometheus: 5m for what moves fast, 1h for ML signals, which
     # need enough predictions and labels to mean anything.
     five_min, hour = 300_000, 3_600_000
-    if kind == "errors":
+    met = model.metrics
+    if kind == "errors" and met.errors is not None:
         out.append({"title": "Errors per second by type", "query": queries.errors_per_second_by_type(model, five_min)})
-    elif kind == "latency":
+    elif kind == "latency" and met.latency is not None:
         out.append({"title": "p99 latency (seconds)", "query": queries.latency_quantile(model, 0.99, five_min)})
-    elif kind == "accuracy":
+    elif kind == "accuracy" and met.ground_truth is not None:
         out.append({"title": "Labelled predictions by predicted and actual class (per second, 1h)",
-                    "query": queries.labelled_predictions(model, hour, by=("predicted_class", "actual_class"))})
+                    "query": queries.labelled_predictions(model, hour, by=(met.class_label, met.actual_class_label))})
     elif kind in ("model-down", "no-data"):
-        out.append({"title": "Scrape targets up", "query": queries.targets_up(model)})
-        out.append({"title": "Predictions per second", "query": queries.predictions_per_second(model, five_min)})
-    elif kind == "drift":
+        up = queries.targets_up(model)
+        if up is not None:
+            out.append({"title": "Scrape targets up", "query": up})
+        if met.requests is not None:
+            out.append({"title": "Predictions per second", "query": queries.predictions_per_second(model, five_min)})
+    elif kind == "drift" and signals.missing(model):
         out.append({"title": "Missing feature values per second, by feature", "query": q.agg(
-            "sum", queries.model_rate(model, model.metrics.feature_missing, hour), by=(naming.FEATURE_LABEL,))})
-    elif kind == "skew":
+            "sum", queries.model_rate(model, "feature_missing", hour), by=(met.feature_label,))})
+    elif kind == "skew" and signals.predicts(model):
         out.append({"title": "Predictions per second by class", "query": queries.predictions_per_class(model, hour)})
     return out
 

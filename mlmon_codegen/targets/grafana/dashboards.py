@@ -19,7 +19,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.emit.artifact import Artifact
 from mlmon_codegen.plan import panel_keys, queries
-from mlmon_codegen.plan.sli import model_matchers
+from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana import ml_panels
 from mlmon_codegen.targets.grafana.panels import sections
@@ -210,11 +210,11 @@ def _modern_bargauge(panel: dict[str, Any]) -> None:
 def _templating(model: m.Model | None) -> g.Templating:
     variables = [g.Template(name=DATASOURCE_VAR, label="Data source", query="prometheus", type="datasource",
                             default="Prometheus")]
-    if model is not None:
-        requests = q.selector(model.metrics.requests, model_matchers(model))
+    if model is not None and model.metrics.version_label and model.metrics.requests:
         variables.append(g.Template(
             name=VERSION_VAR, label="Model version", dataSource=DATASOURCE, type="query",
-            query=q.call("label_values", requests, "model_version"), includeAll=True, multi=True,
+            query=q.call("label_values", series(model, "requests"), model.metrics.version_label),
+            includeAll=True, multi=True,
             allValue=".*", default="$__all", refresh=g.REFRESH_ON_TIME_RANGE_CHANGE))
     return g.Templating(list=variables)
 

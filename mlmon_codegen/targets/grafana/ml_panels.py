@@ -13,7 +13,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan import panel_keys as keys
-from mlmon_codegen.plan import queries
+from mlmon_codegen.plan import queries, signals
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana.records import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
 
@@ -29,7 +29,7 @@ def _rule(model: m.Model, name: Callable[[int], str], window_ms: int) -> str:
 def class_share_queries(model: m.Model) -> tuple[Query, ...] | None:
     """Recorded class shares and their training baseline, when the ML rules record them."""
     ml = model.ml
-    if ml is None or not ml.class_priors:
+    if ml is None or not ml.class_priors or not signals.predicts(model):
         return None
     w = ml.drift.window_ms
     return (Query(_rule(model, naming.prediction_class_share, w), "{{class}}"),
@@ -38,7 +38,7 @@ def class_share_queries(model: m.Model) -> tuple[Query, ...] | None:
 
 def confidence_queries(model: m.Model) -> tuple[Query, ...]:
     """The recorded confidence quantile that the low-confidence alert reads."""
-    if model.ml is None:
+    if model.ml is None or not signals.confidence(model):
         return ()
     cw = model.ml.confidence_window_ms
     return (Query(_rule(model, naming.confidence_quantile, cw), f"p{{{{quantile}}}} over {q.window(cw)} (alert)"),)
@@ -46,21 +46,24 @@ def confidence_queries(model: m.Model) -> tuple[Query, ...]:
 
 def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
     ml = model.ml
-    if ml is None or model.task != "classification":
+    if ml is None or not signals.has_labels(model):
         return ()
     gw = ml.ground_truth_window_ms
     win = q.window(gw)
+    lag = (Panel(f"Label lag ({win})", "timeseries",
+                 tuple(Query(q.selector(naming.label_lag_seconds(gw), {naming.MODEL_LABEL: model.name,
+                                                                        naming.QUANTILE_LABEL: q.number(p)}),
+                             f"p{round(p * 100)}") for p in d.LABEL_LAG_QUANTILES), w=8, h=8, unit="s",
+                 description="How long after a prediction its ground-truth label arrives.",
+                 key="ground-truth/label-lag"),
+           ) if model.metrics.label_lag is not None else ()
     return (
         Panel(f"Per-class precision and recall ({win})", "bargauge",
               (Query(_rule(model, naming.class_precision, gw), "precision {{class}}"),
                Query(_rule(model, naming.class_recall, gw), "recall {{class}}")),
               w=12, h=8, unit="percentunit", min=0.0, max=1.0,
               steps=(Step(None, RED), Step(0.8, ORANGE), Step(0.9, GREEN)), key="ground-truth/precision-recall"),
-        Panel(f"Label lag ({win})", "timeseries",
-              tuple(Query(q.selector(naming.label_lag_seconds(gw), {naming.MODEL_LABEL: model.name,
-                                                                     naming.QUANTILE_LABEL: q.number(p)}),
-                          f"p{round(p * 100)}") for p in d.LABEL_LAG_QUANTILES), w=8, h=8, unit="s",
-              description="How long after a prediction its ground-truth label arrives.", key="ground-truth/label-lag"),
+        *lag,
         Panel(f"Labels per {win}", "stat", (Query(_rule(model, naming.ml_labels, gw)),), w=8, h=8,
               steps=(Step(None, RED), Step(1.0, GREEN)),
               description="Labelled predictions that arrived in the window.", key="ground-truth/labels"),
@@ -79,8 +82,9 @@ def drift_section(model: m.Model) -> Section | None:
     dr, w = ml.drift, ml.drift.window_ms
     win = q.window(w)
     psi_steps = (Step(None, GREEN), Step(dr.psi_warn, ORANGE), Step(dr.psi_page, RED))
+    shown = signals.ml_alerts(model)
     panels: list[Panel] = []
-    if model.features:
+    if "feature_drift" in shown:
         panels += [
             Panel(f"PSI per feature ({win})", "timeseries",
                   (Query(_rule(model, naming.feature_psi, w), "{{feature}}"),), w=9, h=8, steps=psi_steps,
@@ -96,30 +100,44 @@ def drift_section(model: m.Model) -> Section | None:
                   steps=(Step(None, GREEN), Step(dr.drifted_share, RED)),
                   description=f"Share of features with PSI above {dr.psi_warn:g}.",
                   key=keys.ml_alert_panel("dataset_drift")),
-            Panel(f"Out-of-range share ({win})", "bargauge",
-                  (Query(_rule(model, naming.feature_out_of_range_share, w), "{{feature}}"),), w=12, h=8,
-                  unit="percentunit", min=0.0, max=max(0.05, ml.out_of_range_max * 5),
-                  steps=(Step(None, GREEN), Step(ml.out_of_range_max, RED)), key=keys.ml_alert_panel("out_of_range")),
-            Panel(f"Missing share ({win})", "bargauge",
-                  (Query(_rule(model, naming.feature_missing_share, w), "{{feature}}"),), w=12, h=8,
-                  unit="percentunit", min=0.0, max=max(0.1, ml.missing_max * 2),
-                  steps=(Step(None, GREEN), Step(ml.missing_max, RED)), key=keys.ml_alert_panel("missing")),
         ]
-    if ml.class_priors:
+    if "out_of_range" in shown:
+        panels.append(Panel(f"Out-of-range share ({win})", "bargauge",
+                            (Query(_rule(model, naming.feature_out_of_range_share, w), "{{feature}}"),), w=12, h=8,
+                            unit="percentunit", min=0.0, max=max(0.05, ml.out_of_range_max * 5),
+                            steps=(Step(None, GREEN), Step(ml.out_of_range_max, RED)),
+                            key=keys.ml_alert_panel("out_of_range")))
+    if "missing" in shown:
+        panels.append(Panel(f"Missing share ({win})", "bargauge",
+                            (Query(_rule(model, naming.feature_missing_share, w), "{{feature}}"),), w=12, h=8,
+                            unit="percentunit", min=0.0, max=max(0.1, ml.missing_max * 2),
+                            steps=(Step(None, GREEN), Step(ml.missing_max, RED)), key=keys.ml_alert_panel("missing")))
+    if "out_of_range_gauges" in shown:
+        met = model.metrics
+        gauges = tuple(Query(q.agg(fn, queries.role_series(model, role), by=(met.feature_label,)),
+                             f"{fn} {{{{{met.feature_label}}}}}")
+                       for role, fn in (("feature_min", "min"), ("feature_max", "max")) if getattr(met, role))
+        panels.append(Panel("Feature min and max (gauges)", "timeseries", gauges, w=24, h=8,
+                            description="The service exposes only these gauges of the features: they show "
+                                        "range breaches, not distributions (no drift).",
+                            key=keys.ml_alert_panel("out_of_range_gauges")))
+    if "prediction_drift" in shown:
         panels.append(Panel(f"Prediction PSI against priors ({win})", "stat",
                             (Query(_rule(model, naming.prediction_psi, w)),), w=12, h=6, steps=psi_steps,
                             key=keys.ml_alert_panel("prediction_drift")))
     sw = ml.skew_window_ms
-    panels.append(Panel(f"Top class share ({q.window(sw)})", "stat",
-                        (Query(_rule(model, naming.top_class_share, sw)),), w=12, h=6, unit="percentunit",
-                        steps=(Step(None, GREEN), Step(ml.skew_share, RED)),
-                        key=keys.ml_alert_panel("prediction_skew")))
+    if "prediction_skew" in shown:
+        panels.append(Panel(f"Top class share ({q.window(sw)})", "stat",
+                            (Query(_rule(model, naming.top_class_share, sw)),), w=12, h=6, unit="percentunit",
+                            steps=(Step(None, GREEN), Step(ml.skew_share, RED)),
+                            key=keys.ml_alert_panel("prediction_skew")))
     return Section("Data quality and drift", tuple(panels), key="drift")
 
 
 def retraining_section(model: m.Model) -> Section | None:
     ml = model.ml
-    if ml is None:
+    shown = signals.ml_alerts(model)
+    if ml is None or not ml.retraining:
         return None
     retrain = q.selector("ALERTS", [(naming.MODEL_LABEL, "=", model.name), (naming.ACTION_LABEL, "=",
                                     naming.RETRAIN_ACTION), ("alertstate", "=", "firing")])
@@ -127,22 +145,22 @@ def retraining_section(model: m.Model) -> Section | None:
                     steps=(Step(None, GREEN), Step(1.0, ORANGE)),
                     description="Alerts with action=retrain; Alertmanager sends them to the retraining webhook.",
                     key="retraining/firing")]
-    if ml.retrain_max_age_ms:
+    if "retrain_stale" in shown:
         panels.append(Panel("Model age", "stat", (Query(d.model_age_seconds(model)),), w=6, h=6, unit="dtdurations",
                             steps=(Step(None, GREEN), Step(ml.retrain_max_age_ms / 1000, ORANGE)),
                             key=keys.ml_alert_panel("retrain_stale")))
-    if ml.retrain_new_labels:
+    if "retrain_labels" in shown:
         lookback = ml.retrain_max_age_ms or 30 * 86_400_000
         panels.append(Panel("Labels since training", "stat", (Query(d.labels_since_training(model, lookback)),),
                             w=6, h=6, steps=(Step(None, GREEN), Step(float(ml.retrain_new_labels), ORANGE)),
                             key=keys.ml_alert_panel("retrain_labels")))
-    if ml.retrain_accuracy_floor is not None and model.task == "classification":
+    if "retrain_accuracy" in shown:
         aw = ml.retrain_accuracy_window_ms
         panels.append(Panel(f"Accuracy against the retraining floor ({q.window(aw)})", "timeseries",
                             (Query(_rule(model, naming.ml_accuracy, aw), "accuracy"),), w=6, h=6,
                             unit="percentunit", steps=(Step(None, RED), Step(ml.retrain_accuracy_floor, GREEN)),
                             lines=True, key=keys.ml_alert_panel("retrain_accuracy")))
-    if ml.retrain_drift_for_ms and model.features:
+    if "retrain_drift" in shown:
         w = ml.drift.window_ms
         panels.append(Panel("Drifted features (sustained drift retrains)", "timeseries",
                             (Query(_rule(model, naming.drifted_features_share, w), "drifted share"),),

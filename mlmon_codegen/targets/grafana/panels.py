@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.plan import burnrate, queries
+from mlmon_codegen.plan import burnrate, queries, signals, sli
 from mlmon_codegen.plan import panel_keys as keys
 from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
@@ -80,23 +80,32 @@ def slo_section(model: m.Model) -> Section:
 
 
 def traffic_section(model: m.Model) -> Section:
-    version = (("model_version", "=~", f"${VERSION_VAR}"),)
-    return Section("Traffic", (
-        Panel("Targets up", "stat", (Query(q.agg("sum", queries.targets_up(model))),), w=4, h=8,
-              steps=steps_from((None, RED), (1.0, GREEN)),
-              description=f"Scrape targets of job {naming.job(model.name)} up.", key=keys.TARGETS_UP),
-        Panel("Predictions per second", "stat", (Query(queries.predictions_per_second(model, RATE_INTERVAL)),),
-              w=4, h=8, unit="reqps", key="traffic/predictions"),
-        Panel("Predictions per second by version", "timeseries",
-              (Query(queries.predictions_per_second(model, RATE_INTERVAL, by=("model_version",), extra=version),
-                     "{{model_version}}"),), w=8, h=8, unit="reqps", key="traffic/predictions-by-version"),
-        Panel("Predictions per second by class", "timeseries",
-              (Query(queries.predictions_per_class(model, RATE_INTERVAL), "{{predicted_class}}"),),
-              w=8, h=8, unit="reqps", key="traffic/predictions-by-class"),
-    ), key="traffic")
+    met = model.metrics
+    panels = []
+    up = queries.targets_up(model)
+    if up is not None:
+        panels.append(Panel("Targets up", "stat", (Query(q.agg("sum", up)),), w=4, h=8,
+                            steps=steps_from((None, RED), (1.0, GREEN)),
+                            description=f"Scrape targets of job {sli.scrape_job(model)} up.", key=keys.TARGETS_UP))
+    if met.requests is not None:
+        panels.append(Panel("Predictions per second", "stat",
+                            (Query(queries.predictions_per_second(model, RATE_INTERVAL)),),
+                            w=4, h=8, unit="reqps", key="traffic/predictions"))
+    if met.requests is not None and met.version_label:
+        version = ((met.version_label, "=~", f"${VERSION_VAR}"),)
+        panels.append(Panel("Predictions per second by version", "timeseries", (Query(
+            queries.predictions_per_second(model, RATE_INTERVAL, by=(met.version_label,), extra=version),
+            f"{{{{{met.version_label}}}}}"),), w=8, h=8, unit="reqps", key="traffic/predictions-by-version"))
+    if signals.predicts(model):
+        panels.append(Panel("Predictions per second by class", "timeseries",
+                            (Query(queries.predictions_per_class(model, RATE_INTERVAL), f"{{{{{met.class_label}}}}}"),),
+                            w=8, h=8, unit="reqps", key="traffic/predictions-by-class"))
+    return Section("Traffic", tuple(panels), key="traffic")
 
 
-def latency_section(model: m.Model) -> Section:
+def latency_section(model: m.Model) -> Section | None:
+    if model.metrics.latency is None:
+        return None
     latency_slos = [s for s in model.slos if s.kind == "latency" and s.threshold_s is not None]
     thresholds = sorted({s.threshold_s for s in latency_slos if s.threshold_s is not None})
     quantiles = Panel(
@@ -121,44 +130,55 @@ def latency_section(model: m.Model) -> Section:
     return Section("Latency", tuple(panels), key="latency")
 
 
-def errors_section(model: m.Model) -> Section:
-    availability = next((s for s in model.slos if s.kind == "availability"), None)
-    if availability is not None:
-        ws = windows(availability)[:2]
-        ratio = tuple(Query(_slo_sel(naming.slo_error_ratio(w), model, availability), q.window(w)) for w in ws)
-        steps = steps_from((None, GREEN), (availability.budget, RED))
-    else:
-        ratio = (Query(q.binop(queries.errors_per_second(model, RATE_INTERVAL), "/",
-                               queries.predictions_per_second(model, RATE_INTERVAL)), "error ratio"),)
-        steps = ()
-    return Section("Errors", (
-        Panel("Error ratio", "timeseries", ratio, w=12, h=8, unit="percentunit", steps=steps, lines=bool(steps),
-              description="Errors over requests; the line is the availability SLO's error budget.",
-              key="errors/ratio"),
-        Panel("Errors per second by type", "timeseries",
-              (Query(queries.errors_per_second_by_type(model, RATE_INTERVAL), "{{error_type}}"),),
-              w=12, h=8, unit="reqps", key="errors/by-type"),
-    ), key="errors")
+def errors_section(model: m.Model) -> Section | None:
+    """The error ratio as the SLOs measure it: the availability SLO's, else a custom SLO's (its own
+    SLI), else the raw counters'."""
+    met = model.metrics
+    measured = next((s for s in model.slos if s.kind == "availability"), None) or next(
+        (s for s in model.slos if s.kind == "custom"), None)
+    panels = []
+    if measured is not None:
+        ws = windows(measured)[:2]
+        ratio = tuple(Query(_slo_sel(naming.slo_error_ratio(w), model, measured), q.window(w)) for w in ws)
+        panels.append(Panel("Error ratio", "timeseries", ratio, w=12, h=8, unit="percentunit",
+                            steps=steps_from((None, GREEN), (measured.budget, RED)), lines=True,
+                            description=f"Bad events over all events as the {measured.name} SLO counts them; the "
+                                        "line is its error budget.", key="errors/ratio"))
+    elif met.errors is not None and met.requests is not None:
+        panels.append(Panel("Error ratio", "timeseries", (Query(q.binop(
+            queries.errors_per_second(model, RATE_INTERVAL), "/", queries.predictions_per_second(model, RATE_INTERVAL)),
+            "error ratio"),), w=12, h=8, unit="percentunit", description="Errors over requests.", key="errors/ratio"))
+    if met.errors is not None:
+        panels.append(Panel("Errors per second by type", "timeseries",
+                            (Query(queries.errors_per_second_by_type(model, RATE_INTERVAL),
+                                   f"{{{{{met.error_type_label}}}}}"),),
+                            w=12, h=8, unit="reqps", key="errors/by-type"))
+    return Section("Errors", tuple(panels), key="errors")
 
 
-def predictions_section(model: m.Model) -> Section:
-    share = q.binop(queries.predictions_per_class(model, RATE_INTERVAL), "/",
-                    queries.predictions_per_class(model, RATE_INTERVAL, by_class=False),
-                    q.group_left(q.ignoring(("predicted_class",))))
-    # The recorded shares and training priors when the ML rules record them; raw shares otherwise.
-    shares = ml_panels.class_share_queries(model) or (Query(share, "{{predicted_class}}"),)
-    conf_steps = steps_from((None, RED), (model.ml.confidence_threshold, GREEN)) if model.ml else ()
-    return Section("Predictions", (
-        Panel("Class shares against training priors", "timeseries", shares, w=12, h=8, unit="percentunit",
-              description="Share of predictions per class; `prior` lines are the training label shares.",
-              key="predictions/class-shares"),
-        Panel("Confidence quantiles", "timeseries",
-              (*(Query(queries.histogram_quantile(model, model.metrics.confidence, p, RATE_INTERVAL),
-                       f"p{round(p * 100)}")
-                 for p in (0.1, 0.25, 0.5, 0.9)), *ml_panels.confidence_queries(model)),
-              w=12, h=8, unit="percentunit", steps=conf_steps, lines=bool(conf_steps), min=0.0, max=1.0,
-              key=keys.ml_alert_panel("low_confidence")),
-    ), key="predictions")
+def predictions_section(model: m.Model) -> Section | None:
+    """Class shares and confidence, when the spec has a `predictions:` section and the metrics."""
+    ml, met = model.ml, model.metrics
+    panels = []
+    if signals.predicts(model):
+        share = q.binop(queries.predictions_per_class(model, RATE_INTERVAL), "/",
+                        queries.predictions_per_class(model, RATE_INTERVAL, by_class=False),
+                        q.group_left(q.ignoring((met.class_label,))))
+        # The recorded shares and training priors when the ML rules record them; raw shares otherwise.
+        shares = ml_panels.class_share_queries(model) or (Query(share, f"{{{{{met.class_label}}}}}"),)
+        panels.append(Panel("Class shares against training priors", "timeseries", shares, w=12, h=8,
+                            unit="percentunit",
+                            description="Share of predictions per class; `prior` lines are the training label shares.",
+                            key="predictions/class-shares"))
+    if signals.confidence(model) and ml is not None:
+        conf_steps = steps_from((None, RED), (ml.confidence_threshold, GREEN))
+        panels.append(Panel("Confidence quantiles", "timeseries",
+                            (*(Query(queries.histogram_quantile(model, "confidence", p, RATE_INTERVAL),
+                                     f"p{round(p * 100)}")
+                               for p in (0.1, 0.25, 0.5, 0.9)), *ml_panels.confidence_queries(model)),
+                            w=12, h=8, unit="percentunit", steps=conf_steps, lines=True, min=0.0, max=1.0,
+                            key=keys.ml_alert_panel("low_confidence")))
+    return Section("Predictions", tuple(panels), key="predictions")
 
 
 def ground_truth_section(model: m.Model) -> Section | None:

@@ -7,13 +7,14 @@ not know, so they get no generated scenario.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import LADDER_MS, format_ms
 from mlmon_codegen.core.text import percent
-from mlmon_codegen.plan import alert_text, burnrate
+from mlmon_codegen.plan import alert_text, burnrate, sli
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.plan.records import RulePlan
 from mlmon_codegen.spec import model as m
@@ -40,31 +41,75 @@ def _counter(per_step: int, steps: int) -> str:
 
 
 def _up(model: m.Model) -> str:
-    return q.selector("up", {"job": naming.job(model.name), "instance": "model:8000"})
+    job = sli.scrape_job(model)
+    # A model no known job scrapes has no `up`; the series stands in for another job's target.
+    return q.selector("up", {"job": job or "other", "instance": "model:8000"})
 
 
-def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int) -> list[dict[str, str]]:
+def _example(regex: str) -> str | None:
+    """A value the regex matches in full, for the common shapes ("5..", "5xx|503", "2.*")."""
+    first = regex.split("|")[0]
+    for candidate in (regex, first, first.replace(".*", "").replace(".+", "0").replace(".", "0"), "5xx", "500"):
+        if re.fullmatch(regex, candidate):
+            return candidate
+    return None
+
+
+def _labels(model: m.Model, role: str, extra: dict[str, str] | None = None) -> dict[str, str] | None:
+    """Labels of a synthetic series the role's selector matches; None when no simple value fits."""
+    out: dict[str, str] = {}
+    for label, op, value in model.metrics.matchers(role):
+        if op == "=":
+            out[label] = value
+        elif op == "=~":
+            example = _example(value)
+            if example is None:
+                return None
+            out[label] = example
+        # != and !~: a series without the label matches them (its value is empty)
+    return {**out, **(extra or {})}
+
+
+def _requests_and_errors(model: m.Model, good: str, bad: str) -> list[dict[str, str]] | None:
+    """Series of `good` successful and `bad` failed requests, in the shape the spec declares."""
     met = model.metrics
-    sel = {met.model_label: met.model_value}
+    assert met.requests is not None and met.errors is not None
+    err_labels = _labels(model, "errors", {met.error_type_label: "internal"})
+    ok_labels = _labels(model, "requests")
+    if err_labels is None or ok_labels is None:
+        return None
+    if met.errors == met.requests:  # errors are the requests counter's failed series
+        return [{"series": q.selector(met.requests, ok_labels), "values": good},
+                {"series": q.selector(met.errors, {**ok_labels, **err_labels}), "values": bad}]
+    return [{"series": q.selector(met.requests, ok_labels), "values": good},
+            {"series": q.selector(met.errors, err_labels), "values": bad}]
+
+
+def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int) -> list[dict[str, str]] | None:
+    met = model.metrics
     good = REQUESTS_PER_STEP - errors_per_step
     up = {"series": _up(model), "values": f"1x{steps}"}
     if slo.kind == "availability":
-        return [up,
-                {"series": q.selector(met.requests, sel), "values": _counter(REQUESTS_PER_STEP, steps)},
-                {"series": q.selector(met.errors, {**sel, "error_type": "internal"}),
-                 "values": _counter(errors_per_step, steps)}]
+        counted = good if met.requests_count_successes or met.errors == met.requests else REQUESTS_PER_STEP
+        pair = _requests_and_errors(model, _counter(counted, steps), _counter(errors_per_step, steps))
+        return None if pair is None else [up, *pair]
     if slo.kind == "latency":
-        assert slo.threshold_s is not None
+        assert slo.threshold_s is not None and met.latency is not None
+        sel = _labels(model, "latency")
+        if sel is None:
+            return None
         le = q.number(slo.threshold_s)
         return [up,
                 {"series": q.selector(naming.count(met.latency), sel), "values": _counter(REQUESTS_PER_STEP, steps)},
                 {"series": q.selector(naming.bucket(met.latency), {**sel, "le": le}), "values": _counter(good, steps)}]
-    assert slo.kind == "accuracy"
+    assert slo.kind == "accuracy" and met.ground_truth is not None
+    right = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "a"})
+    wrong = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "b"})
+    if right is None or wrong is None:
+        return None
     return [up,
-            {"series": q.selector(met.ground_truth, {**sel, "predicted_class": "a", "actual_class": "a"}),
-             "values": _counter(good, steps)},
-            {"series": q.selector(met.ground_truth, {**sel, "predicted_class": "a", "actual_class": "b"}),
-             "values": _counter(errors_per_step, steps)}]
+            {"series": q.selector(met.ground_truth, right), "values": _counter(good, steps)},
+            {"series": q.selector(met.ground_truth, wrong), "values": _counter(errors_per_step, steps)}]
 
 
 def _step_ms(tier: Tier) -> int:
@@ -76,7 +121,7 @@ def _align(ms: int, interval: int) -> int:
     return -(-ms // interval) * interval
 
 
-def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires: bool) -> dict[str, Any]:
+def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires: bool) -> dict[str, Any] | None:
     step = _step_ms(tier)
     ratio_wanted = min(1.0, tier.threshold * 2) if fires else tier.threshold / 2
     # Three significant digits: the description shows the ratio with four (humanizePercentage),
@@ -102,21 +147,28 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
                 **alert_text.links(project, model, name),
             },
         }]
+    series = _series(model, slo, errors_per_step, steps)
+    if series is None:
+        return None
     return {
         "name": f"{slo.name} {tier.name} {'fires at 2x' if fires else 'stays quiet at 0.5x'} its threshold",
         "interval": format_ms(step),
-        "input_series": _series(model, slo, errors_per_step, steps),
+        "input_series": series,
         "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": name, "exp_alerts": expected}],
     }
 
 
-def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any]:
+def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any] | None:
     interval = evaluation_interval_ms(model)
     eval_ms = _align(model.model_down_for_ms, interval) + interval
+    # Every target down; for a model no known job scrapes, its series gone (another target up).
+    up = "1" if sli.scrape_job(model) is None else "0"
+    if sli.scrape_job(model) is None and not sli.exposed(model, "requests", "errors"):
+        return None
     return {
-        "name": "ModelDown fires when every target is down",
+        "name": f"ModelDown fires when {'every target is down' if up == '0' else 'the series are gone'}",
         "interval": format_ms(interval),
-        "input_series": [{"series": _up(model), "values": f"0x{eval_ms // interval + 2}"}],
+        "input_series": [{"series": _up(model), "values": f"{up}x{eval_ms // interval + 2}"}],
         "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": naming.MODEL_DOWN_ALERT,
                              "exp_alerts": [{
                                  "exp_labels": alert_text.base_labels(model, "critical"),
@@ -127,24 +179,23 @@ def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any]:
     }
 
 
-def _failing_but_up_case(model: m.Model) -> dict[str, Any]:
-    """A service answering nothing but errors, its requests counter counting successes only:
-    ModelDown stays quiet (the SLOs page instead)."""
+def _failing_but_up_case(model: m.Model) -> dict[str, Any] | None:
+    """A service answering nothing but errors: ModelDown stays quiet (the SLOs page instead)."""
     assert model.no_traffic_for_ms is not None
+    if model.metrics.requests is None or model.metrics.errors is None:
+        return None
     interval = evaluation_interval_ms(model)
     # At least five samples per no-traffic window, or the rate is empty and nothing could fire.
     step = max(1000, model.no_traffic_for_ms // 5 // 1000 * 1000)
     eval_ms = _align(model.no_traffic_for_ms + model.model_down_for_ms, interval) + interval
     steps = eval_ms // step + 2
-    met = model.metrics
-    sel = {met.model_label: met.model_value}
+    pair = _requests_and_errors(model, f"0x{steps}", _counter(REQUESTS_PER_STEP, steps))
+    if pair is None:
+        return None
     return {
         "name": "ModelDown stays quiet while the service is up and every request fails",
         "interval": format_ms(step),
-        "input_series": [{"series": _up(model), "values": f"1x{steps}"},
-                         {"series": q.selector(met.requests, sel), "values": f"0x{steps}"},
-                         {"series": q.selector(met.errors, {**sel, "error_type": "internal"}),
-                          "values": _counter(REQUESTS_PER_STEP, steps)}],
+        "input_series": [{"series": _up(model), "values": f"1x{steps}"}, *pair],
         "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": naming.MODEL_DOWN_ALERT,
                              "exp_alerts": []}],
     }
@@ -154,9 +205,11 @@ def render(model: m.Model, project: m.Project, rules: RulePlan, tested_with: str
     """Tests for the model's planned rules (plan/rules.py). A model whose rules have the shape of
     `tested_with`'s (plan/shapes.py) gets only its own ModelDown case: the tier cases there prove
     its rules too, and `mlmon check` stays O(distinct shapes) for a fleet cut from one template."""
-    cases: list[dict[str, Any]] = [_model_down_case(model, project)]
+    down = _model_down_case(model, project)
+    cases: list[dict[str, Any] | None] = [down]
     if tested_with is not None and tested_with != model.name:
-        cases[0]["name"] += f" (every tier of this rule shape is tested in {naming.unit_test_file(tested_with)})"
+        if down is not None:
+            down["name"] += f" (every tier of this rule shape is tested in {naming.unit_test_file(tested_with)})"
         slos: tuple[m.SLO, ...] = ()
     else:
         slos = model.slos
@@ -174,5 +227,5 @@ def render(model: m.Model, project: m.Project, rules: RulePlan, tested_with: str
         # Without this promtool evaluates groups in random order, and an alert may read the
         # previous tick's recording, which is stale when the interval exceeds the 5m lookback.
         "group_eval_order": [g.name for g in rules.groups],
-        "tests": cases,
+        "tests": [c for c in cases if c is not None],
     }
