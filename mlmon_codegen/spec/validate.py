@@ -287,7 +287,8 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
             if threshold is not None and not any(abs(b - threshold) < 1e-9 for b in buckets):
                 problems.append(doc.problem(
                     where, f"latency threshold {threshold:g}s is not a bucket bound of "
-                    f"{metrics_validate.role_name(met.latency)}", f"nearest bounds: {_nearest_bounds(threshold, buckets)}; "
+                    f"{metrics_validate.role_name(met.latency)}",
+                    f"nearest bounds: {_nearest_bounds(threshold, buckets)}; "
                     "add it to metrics.latency_buckets and to the service's histogram"))
                 continue
             if any(s.name == slo_name for s in slos):
