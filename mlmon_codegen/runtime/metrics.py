@@ -56,8 +56,34 @@ class Prediction:
         self.predicted_class, self.confidence = predicted_class, confidence
 
 
+DEFAULT_LABELS = {"class_label": "predicted_class", "actual_class_label": "actual_class", "feature_label": "feature",
+                  "category_label": "category", "error_type_label": "error_type", "version_label": "model_version"}
+
+
+def unservable(model: m.Model) -> str | None:
+    """Why this runtime cannot expose the model's metric contract, or None when it can.
+
+    The runtime writes mlmon's own contract (README, "The metric contract"). A spec that describes
+    another instrumentation (a preset, other label names, matchers, roles it lacks) is monitored,
+    not served: its service is the user's own."""
+    met = model.metrics
+    roles = ("requests", "errors", "latency", "predicted_class", "confidence", "feature_value", "feature_missing",
+             "feature_category", "ground_truth", "label_lag", "trained_at")
+    missing = [r for r in roles if getattr(met, r) is None]
+    renamed = [k for k, v in DEFAULT_LABELS.items() if getattr(met, k) != v]
+    if missing or renamed or met.select is not None or met.role_matchers or met.requests_count_successes \
+            or any(f.metric or f.gauges_only for f in model.features):
+        what = (f"roles it lacks ({', '.join(missing)})" if missing else
+                f"label names of its own ({', '.join(renamed)})" if renamed else "selectors or shapes of its own")
+        return f"{model.name}'s metrics section describes another instrumentation: {what}"
+    return None
+
+
 class ModelMetrics:
     def __init__(self, model: m.Model, version: str | None = None, registry: CollectorRegistry | None = None):
+        reason = unservable(model)
+        if reason is not None:
+            raise ValueError(f"{reason}; mlmon's runtime exposes only its own metric contract")
         self.model = model
         self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         met = model.metrics
