@@ -21,6 +21,7 @@ from mlmon_codegen.cli.load import exit_strict, fail, load, strict_option
 from mlmon_codegen.cli.preview import preview_command
 from mlmon_codegen.cli.stats import stats_command
 from mlmon_codegen.cli.up import up as up_command
+from mlmon_codegen.cli.verify import verify as verify_command
 from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
 from mlmon_codegen.emit.write import WriteError, diff, replace_file
 
@@ -155,6 +156,7 @@ cli.add_command(init.init)
 cli.add_command(imports.import_group)
 ml_commands.register(cli)  # `mlmon baseline`, `mlmon drift`
 cli.add_command(stats_command)  # `mlmon stats`: series per model before writing
+cli.add_command(verify_command)  # `mlmon verify`: the specs' selectors against a live exposition
 cli.add_command(up_command)  # `mlmon up`: the generated tree running on 127.0.0.1 (mlmon_codegen/stack/)
 
 
