@@ -50,10 +50,13 @@ def numeric_feature(table: mldata.Table, name: str, spec_f: Any, bins: int) -> d
     if lo == hi:
         raise mldata.DataError(f"{table.path}: column {name!r} is constant ({lo:g} in every row): it has no "
                                "distribution to drift from; drop it from `features` or fix the data")
-    edges = set(mldata.quantile_edges(values, bins))
-    if spec_f.range is not None:
-        edges |= {m.range_floor(spec_f.range[0]), float(spec_f.range[1])}
-    ordered = sorted(edges)
+    if spec_f.metric is not None:  # the feature's own histogram: its buckets are the only edges there are
+        ordered = sorted({float(b) for b in spec_f.buckets or ()})
+    else:
+        edges = set(mldata.quantile_edges(values, bins))
+        if spec_f.range is not None:
+            edges |= {m.range_floor(spec_f.range[0]), float(spec_f.range[1])}
+        ordered = sorted(edges)
     counts = mldata.bin_counts(values, ordered)
     out: dict[str, Any] = {
         "kind": "numeric",

@@ -43,7 +43,7 @@ def per_positive(numerator: str, denominator: str) -> str:
 
 def feature_matchers(model: m.Model, f: m.Feature, role: str = "feature_value") -> list[q.Matcher]:
     """The series of one feature: its own histogram's, or the role's with the feature label."""
-    if f.metric is not None:
+    if f.metric is not None and role == "feature_value":  # other roles still tell features apart by label
         return model_matchers(model)
     return [*model_matchers(model, role), (model.metrics.feature_label, "=", f.name)]
 
@@ -130,10 +130,13 @@ def out_of_range_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
     assert f.expected_range is not None
     lo, hi = f.expected_range
     total = feature_total(model, f, window_ms)
+    above = q.binop(total, "-", cumulative(model, f, hi, window_ms))
     # The floor edge, not lo: values equal to the min are in range (a closed range, as written).
-    outside = q.binop(cumulative(model, f, m.range_floor(lo), window_ms), "+",
-                      q.binop(total, "-", cumulative(model, f, hi, window_ms)))
-    return per_positive(outside, total)
+    # A feature's own histogram has only its buckets: the highest one below the min, if any.
+    floor = m.range_floor(lo) if f.metric is None else max((e for e in f.edges if e < lo), default=None)
+    if floor is None:
+        return per_positive(above, total)
+    return per_positive(q.binop(cumulative(model, f, floor, window_ms), "+", above), total)
 
 
 def missing_share(model: m.Model, f: m.Feature, window_ms: int) -> str:

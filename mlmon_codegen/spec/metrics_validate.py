@@ -121,7 +121,7 @@ def _label_clashes(doc: Document, met: v1.Metrics, select: tuple[m.Matcher, ...]
                                         f"(also labels.{seen[label]})", "each role needs a label of its own"))
         seen.setdefault(label, role)
     for label, _, _ in select or ():
-        if label in seen and label != "job":
+        if label in seen and label != "job" and seen[label] != "version":  # _select says why, once
             problems.append(doc.problem(("metrics", "select", label), f"{label!r} is also labels.{seen[label]}",
                                         "a label that tells series apart cannot also select the model"))
 

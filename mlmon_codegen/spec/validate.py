@@ -303,7 +303,9 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
 
 def _latency_buckets(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics,
                      problems: list[Problem]) -> tuple[float, ...]:
-    custom_metric = metrics_validate.role_name(met.latency) != v1.Metrics.model_fields["latency"].default
+    latency = metrics_validate.role_name(met.latency)
+    # null: no latency metric at all (the latency SLO itself says so), not one of the user's own
+    custom_metric = latency is not None and latency != v1.Metrics.model_fields["latency"].default
     if met.latency_buckets is not None:
         buckets = tuple(sorted(set(met.latency_buckets)))
         if any(b <= 0 for b in buckets):

@@ -1,4 +1,4 @@
-"""prometheus/prometheus.yml: global settings, one scrape job per model, rule files, alerting."""
+"""prometheus/prometheus.yml: global settings, one scrape job per model mlmon scrapes, rule files, alerting."""
 
 from __future__ import annotations
 
@@ -71,5 +71,6 @@ def render(fleet: m.Fleet) -> dict[str, Any]:
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(p.alertmanagers)}]}]},
         # Relative to this file, which is how Prometheus resolves rule_files.
         "rule_files": [naming.from_prometheus_config(naming.rules_file(model.name)) for model in fleet.models],
-        "scrape_configs": [scrape_job(model, p) for model in fleet.models],
+        # A model collected by an existing job (scrape.job, or no scrape section) gets no job here.
+        "scrape_configs": [scrape_job(model, p) for model in fleet.models if model.scrape.own_job],
     }
