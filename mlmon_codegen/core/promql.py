@@ -53,6 +53,29 @@ def le_matcher(bound: float) -> Matcher:
     return ("le", "=", number(bound))
 
 
+# A string literal (skipped whole, so a `le="1"` inside one is left alone), a comment, or an
+# equality matcher on `le` with an integer bound in any of PromQL's three quotes.
+_LE_OR_SKIP = re.compile(r"""(?P<le>(?<![\w:])le\s*=\s*(?P<q>["'`])(?P<bound>\d+)(?P=q))"""
+                         r"""|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|\#[^\n]*""")
+
+
+def dual_le_matchers(query: str) -> tuple[str, tuple[str, ...]]:
+    """`query` with each `le="<integer>"` (or `le='..'`, `le=`..``) replaced by le_matcher's
+    regex, which finds the bucket however it is spelled: Prometheus 3 reads every bucket bound as a
+    float (a Go client's `le="1"` is stored as "1.0"), Prometheus 2 keeps the client's text (Go
+    writes "1", prometheus_client "1.0"). Returns the new query and the matchers replaced, as written."""
+    replaced: list[str] = []
+
+    def swap(match: re.Match[str]) -> str:
+        if match.group("le") is None:
+            return match.group(0)
+        replaced.append(match.group("le"))
+        label, op, value = le_matcher(int(match.group("bound")))
+        return f"{label}{op}{quote(value)}"
+
+    return _LE_OR_SKIP.sub(swap, query), tuple(replaced)
+
+
 def one_of(label: str, values: Iterable[str]) -> Matcher:
     """A matcher for any of the literal values, each regex-escaped: `label=~"a|b"`."""
     return (label, "=~", "|".join(regex_escape(v) for v in values))

@@ -20,6 +20,7 @@ import pydantic
 from pydantic import BaseModel
 
 from mlmon_codegen.core import durations, naming
+from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.spec import alertmanager, metrics_validate, ml_validate, v1
 from mlmon_codegen.spec import model as m
@@ -185,8 +186,12 @@ def _check_custom(doc: Document, loc: Loc, sli: v1.CustomSLI, problems: list[Pro
         problems.append(doc.problem(loc, "a custom SLI needs error_query and total_query, or error_ratio_query"))
         return None
     ok = True
+    written: dict[str, str | None] = {}
     for key in ("error_query", "total_query", "error_ratio_query"):
         query = getattr(sli, key)
+        if query is not None:
+            query = q.dual_le_matchers(query)[0]  # _le_warnings says so
+        written[key] = query
         if query is None:
             continue
         if not WINDOW_PLACEHOLDER.search(query):
@@ -199,7 +204,28 @@ def _check_custom(doc: Document, loc: Loc, sli: v1.CustomSLI, problems: list[Pro
             queries.append(QueryRef(doc, (*loc, key), query))
     if not ok:
         return None
-    return m.CustomSLI(sli.error_query, sli.total_query, sli.error_ratio_query)
+    return m.CustomSLI(written["error_query"], written["total_query"], written["error_ratio_query"])
+
+
+def _le_warnings(doc: Document, spec: v1.ModelMonitor) -> list[Problem]:
+    """A warning per custom SLI query whose integer `le` matchers _check_custom rewrote."""
+    out = []
+    for name, slo in spec.slos.items():
+        if slo.sli is None:
+            continue
+        for key in ("error_query", "total_query", "error_ratio_query"):
+            query = getattr(slo.sli, key)
+            replaced = q.dual_le_matchers(query)[1] if query else ()
+            if not replaced:
+                continue
+            swaps = ", ".join(f"{r} as {q.dual_le_matchers(r)[0]}" for r in replaced)
+            out.append(doc.problem(
+                ("slos", name, "sli", key),
+                f"rewrote {swaps}, which matches both spellings of the bound: Prometheus 3 reads every "
+                "bucket bound as a float, so le=\"1\" is stored as \"1.0\" and an exact integer matcher "
+                "finds no series, while Prometheus 2 keeps the client's spelling (Go clients write \"1\")",
+                "write the regex matcher yourself to silence this", warning=True))
+    return out
 
 
 def _nearest_bounds(value: float, buckets: tuple[float, ...]) -> str:
@@ -581,6 +607,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
             warnings.extend(alertmanager.unrouted(doc, built, project))
             warnings.extend(ml_validate.range_warnings(doc, built.features))
             warnings.extend(metrics_validate.warnings(doc, spec, built))
+            warnings.extend(_le_warnings(doc, spec))
         elif spec.alerting.routing is None:  # the team's routing is known without the model
             warnings.extend(alertmanager.unrouted_team(doc, name, spec.metadata.team, project))
     if not docs:

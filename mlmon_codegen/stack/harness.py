@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,14 +144,18 @@ class Stack:
     from before Prometheus' first scrape (so no "no traffic" ModelDown at start) until `stop()`:
     `stack.traffic[job]`. `rule_files` (job → its model's rule file, as prometheus.yml names it):
     the rules of a job with no local service are left out too, so a model that cannot run here
-    (Kubernetes discovery) raises no ModelDown; without it every rule file is loaded."""
+    (Kubernetes discovery) raises no ModelDown; without it every rule file is loaded. `external`:
+    job → a service the user already runs (configs.Target), scraped where it is; nothing is
+    started for it and no traffic is sent."""
 
     def __init__(self, out: Path, services: dict[str, Path], workdir: Path | None = None,
                  max_seconds: float = 900.0, log: Callable[[str], None] | None = None, traffic_rps: float = 0.0,
                  label_share: float = 0.0, invalid_at_start: int = 0, wrong_at_start: int = 0,
-                 rule_files: dict[str, str] | None = None):
+                 rule_files: Mapping[str, str | Collection[str]] | None = None,
+                 external: Mapping[str, configs.Target] | None = None):
         self.out = Path(out)
         self.rule_files = rule_files
+        self.external = dict(external or {})
         self.services = {job: Service(job, Path(spec).resolve()) for job, spec in services.items()}
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="mlmon-stack-"))
@@ -235,7 +239,9 @@ class Stack:
 
     def _write_configs(self) -> configs.Rewritten:
         assert self.webhook is not None
-        written = configs.rewrite(self.out, self.workdir, {j: s.address for j, s in self.services.items()},
+        targets: dict[str, str | configs.Target] = {j: s.address for j, s in self.services.items()}
+        targets.update(self.external)
+        written = configs.rewrite(self.out, self.workdir, targets,
                                   f"{HOST}:{self.am_port}", self.webhook.url, self.rule_files)
         self.dropped_jobs = written.dropped_jobs
         return written
@@ -358,4 +364,6 @@ class Stack:
             out["webhook recorder"] = self.webhook.url
         for job, svc in self.services.items():
             out[job] = svc.url
+        for job, target in self.external.items():
+            out[job] = " ".join(target.urls)
         return out
