@@ -22,6 +22,7 @@ from mlmon_codegen.build import generate as gen
 from mlmon_codegen.cli.load import fail, load
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.emit.write import WriteError, diff
+from mlmon_codegen.runtime.metrics import unservable
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.configs import PROMETHEUS_CONFIG, Target
 from mlmon_codegen.stack.harness import Stack, StackError
@@ -125,11 +126,15 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
     if d.stale or d.missing:  # extra files are other targets' (out/ holds kubernetes/ and more)
         click.echo(f"warning: {out} is not what {', '.join(spec_paths)} generate: run `mlmon generate`", err=True)
     named, external = _external(service_args, fleet.models)
+    # The example service speaks mlmon's own metric contract; a spec of another instrumentation needs its own.
+    foreign = {x.name: reason for x in fleet.models
+               if x.name not in named and x.scrape.own_job and (reason := unservable(x)) is not None}
     services = {naming.job(x.name): Path(x.source) for x in fleet.models
-                if x.name not in named and x.scrape.own_job and x.scrape.kubernetes is None}
+                if x.name not in named and x.name not in foreign and x.scrape.own_job and x.scrape.kubernetes is None}
     rule_files: dict[str, list[str]] = {}
     for x in fleet.models:  # a model that does not run here keys its rules to a job that never runs
-        key = _local_job(x) if x.scrape.own_job or x.name in named else f"(model {x.name})"
+        runs = (x.scrape.own_job and x.name not in foreign) or x.name in named
+        key = _local_job(x) if runs else f"(model {x.name})"
         rule_files.setdefault(key, []).append(naming.from_prometheus_config(naming.rules_file(x.name)))
     unscraped = [x.name for x in fleet.models if not x.scrape.own_job and x.name not in named]
     stack = Stack(out_path, services, max_seconds=seconds, log=click.echo, traffic_rps=rps, label_share=label_share,
@@ -142,9 +147,12 @@ def up(out: str, spec_paths: tuple[str, ...], rps: float, label_share: float, ru
         stack.start()
         for name, url in stack.urls().items():
             click.echo(f"  {name:<24} {url}")
-        for job in stack.dropped_jobs:
+        for job in [j for j in stack.dropped_jobs if j not in {naming.job(n) for n in foreign}]:
             click.echo(f"  left out: job {job} needs Kubernetes discovery, so neither it nor its rules run here "
                        "(or give --service MODEL=URL)")
+        for name, reason in foreign.items():
+            click.echo(f"  left out: {reason}, which the example service does not speak, so its rules do not run "
+                       f"here: give --service {name}=URL to scrape your service")
         for name in unscraped:
             click.echo(f"  left out: model {name} has no scrape section (an existing job collects it), so its "
                        f"rules do not run here: give --service {name}=URL to scrape your service")
