@@ -65,8 +65,9 @@ def histogram_quantile(model: m.Model, role: str, quantile: float, range_: Range
     return q.call("histogram_quantile", q.number(quantile), buckets)
 
 
-def latency_quantile(model: m.Model, quantile: float, range_: Range) -> str:
-    return histogram_quantile(model, "latency", quantile, range_)
+def latency_quantile(model: m.Model, quantile: float, range_: Range, role: str = "latency") -> str:
+    """A quantile of a latency histogram: `latency`, or `first_token_latency`/`inter_token_latency`."""
+    return histogram_quantile(model, role, quantile, range_)
 
 
 def firing_alerts(models: list[str] | str) -> str:

@@ -65,9 +65,10 @@ def window_queries(model: m.Model, slo: m.SLO, window_ms: int) -> WindowQueries:
         errors = q.or_zero(q.agg("sum", role_rate(model, "errors", window_ms)))
         return WindowQueries(errors, requests_total(model, window_ms), None)
     if slo.kind == "latency":
-        assert slo.threshold_s is not None and met.latency is not None
-        total = q.agg("sum", role_rate(model, "latency", window_ms, suffix=naming.COUNT_SUFFIX))
-        good = q.agg("sum", role_rate(model, "latency", window_ms, [q.le_matcher(slo.threshold_s)],
+        role = slo.histogram  # latency, or another histogram role (first_token_latency, ...)
+        assert slo.threshold_s is not None and getattr(met, role) is not None
+        total = q.agg("sum", role_rate(model, role, window_ms, suffix=naming.COUNT_SUFFIX))
+        good = q.agg("sum", role_rate(model, role, window_ms, [q.le_matcher(slo.threshold_s)],
                                       naming.BUCKET_SUFFIX))
         # No `or vector(0)` on `good`: a missing bucket must leave the SLI empty, which the
         # no-data alert reports, rather than count every request as slow.

@@ -18,7 +18,10 @@ from mlmon_codegen.spec import presets, v1
 from mlmon_codegen.spec.load import Document
 
 COUNTER_ROLES = ("requests", "errors", "predicted_class", "feature_missing", "feature_category", "ground_truth")
-HISTOGRAM_ROLES = ("latency", "confidence", "feature_value", "label_lag")
+HISTOGRAM_ROLES = ("latency", "confidence", "feature_value", "label_lag", "first_token_latency",
+                   "inter_token_latency")
+# The histogram roles a latency SLO can read (`slos.NAME.histogram`), each with its buckets field.
+LATENCY_ROLES = ("latency", "first_token_latency", "inter_token_latency")
 GAUGE_ROLES = ("trained_at", "feature_min", "feature_max")
 ROLE_KIND = {**dict.fromkeys(COUNTER_ROLES, "counter"), **dict.fromkeys(HISTOGRAM_ROLES, "histogram"),
              **dict.fromkeys(GAUGE_ROLES, "gauge")}
@@ -151,8 +154,9 @@ def _shape_problems(doc: Document, roles: dict[str, v1.Role | None], problems: l
                     'give errors the matchers of failed requests, e.g. matchers: {status: {regex: "5.."}}'))
 
 
-def build(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, buckets: tuple[float, ...],
+def build(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, buckets: dict[str, tuple[float, ...]],
           problems: list[Problem]) -> m.Metrics:
+    """`buckets`: the bucket bounds of each latency role (LATENCY_ROLES) that has them."""
     roles = {role: _role(getattr(met, role)) for role in ROLE_KIND}
     _shape_problems(doc, roles, problems)
     select = _select(doc, spec, met, problems)
@@ -164,7 +168,8 @@ def build(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, buckets: tuple[
     lab = met.labels
     return m.Metrics(
         model_label=met.model_label, model_value=met.model_value or spec.metadata.name,
-        latency_buckets=buckets, select=select, role_matchers=own,
+        latency_buckets=buckets.get("latency", ()), select=select, role_matchers=own,
+        other_latency_buckets=tuple((r, b) for r, b in buckets.items() if r != "latency" and b),
         requests_count_successes=requests is not None and requests.counts == "successes",
         class_label=lab.class_, actual_class_label=lab.actual_class, feature_label=lab.feature,
         category_label=lab.category, error_type_label=lab.error_type, version_label=lab.version, **names)

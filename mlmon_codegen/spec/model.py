@@ -42,6 +42,10 @@ class Metrics:
     label_lag: str | None = "ml_ground_truth_lag_seconds"
     feature_min: str | None = None
     feature_max: str | None = None
+    first_token_latency: str | None = None  # LLM serving: time to first token, a histogram in seconds
+    inter_token_latency: str | None = None  # LLM serving: time between output tokens
+    # The bucket bounds of each histogram role SLOs may read but `latency` (first_token_latency, ...).
+    other_latency_buckets: tuple[tuple[str, tuple[float, ...]], ...] = ()
     # The model's series: `model_label="model_value"` unless the spec selects otherwise; () when
     # its scrape job alone selects them (validation then puts the job here).
     select: tuple[Matcher, ...] | None = None
@@ -53,6 +57,12 @@ class Metrics:
     category_label: str = "category"
     error_type_label: str = "error_type"
     version_label: str | None = "model_version"
+
+    def bucket_bounds(self, role: str) -> tuple[float, ...]:
+        """The bucket bounds of one latency histogram role (`latency`, `first_token_latency`, ...)."""
+        if role == "latency":
+            return self.latency_buckets
+        return dict(self.other_latency_buckets).get(role, ())
 
     def matchers(self, role: str | None = None) -> list[Matcher]:
         """The matchers of one role's series (the model's selector, then the role's own)."""
@@ -158,6 +168,7 @@ class SLO:
     scrape_interval_ms: int  # the model's: no alert window may be shorter than a few scrapes
     description: str = ""
     threshold_s: float | None = None  # latency
+    histogram: str = "latency"  # latency: the metrics role whose histogram the SLI reads
     custom: CustomSLI | None = None
     for_ms: int | None = None
     min_events: int | None = None

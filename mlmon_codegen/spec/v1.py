@@ -195,6 +195,14 @@ class Metrics(Strict):
     latency: RoleSpec = "ml_prediction_latency_seconds"
     latency_buckets: list[float] | None = Field(
         None, description="required when `latency` names your own histogram: its bucket bounds")
+    first_token_latency: RoleSpec = Field(
+        None, description="a histogram of the time to the first token (LLM serving), in seconds")
+    first_token_latency_buckets: list[float] | None = Field(
+        None, description="its bucket bounds: required when an SLO reads it")
+    inter_token_latency: RoleSpec = Field(
+        None, description="a histogram of the time between output tokens (LLM serving), in seconds")
+    inter_token_latency_buckets: list[float] | None = Field(
+        None, description="its bucket bounds: required when an SLO reads it")
     predicted_class: RoleSpec = "ml_prediction_class_total"
     confidence: RoleSpec = "ml_prediction_confidence"
     feature_value: RoleSpec = "ml_feature_value"
@@ -227,6 +235,8 @@ class SLO(Strict):
     period: Duration | None = None
     window: Duration | None = Field(None, description="seed-article spelling of period")
     threshold: Duration | None = Field(None, description="latency: requests faster than this are good")
+    histogram: Literal["latency", "first_token_latency", "inter_token_latency"] = Field(
+        "latency", description="latency: the metrics role whose histogram the SLO reads")
     p50_target_ms: float | None = None
     p90_target_ms: float | None = None
     p95_target_ms: float | None = None

@@ -242,8 +242,9 @@ def _nearest_bounds(value: float, buckets: tuple[float, ...]) -> str:
 SLO_ROLES = {"availability": ("requests", "errors"), "latency": ("latency",), "accuracy": ("ground_truth",)}
 
 
-def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms: int, buckets: tuple[float, ...],
-                problems: list[Problem], queries: list[QueryRef]) -> list[m.SLO]:
+def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms: int,
+                buckets: dict[str, tuple[float, ...]], problems: list[Problem],
+                queries: list[QueryRef]) -> list[m.SLO]:
     slos: list[m.SLO] = []
     # The seed's slo.yaml nests SLOs under the model's name; accept that shape as written.
     entries = dict(spec.slos)
@@ -259,7 +260,20 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
         candidates: list[tuple[str, float, float | None, Loc]] = []  # name, objective, threshold, loc
         kind = _slo_kind(name, slo)
         custom = None
-        missing = [r for r in SLO_ROLES.get("latency" if percentiles else kind, ()) if getattr(met, r) is None]
+        if "histogram" in slo.model_fields_set and kind != "latency" and not percentiles:
+            problems.append(doc.problem((*loc, "histogram"), f"`histogram` has no meaning for {kind}",
+                                        "it names the histogram a latency SLO reads; remove it here"))
+            continue
+        roles = SLO_ROLES.get("latency" if percentiles else kind, ())
+        if roles == ("latency",):
+            roles = (slo.histogram,)
+        missing = [r for r in roles if getattr(met, r) is None]
+        if missing and "histogram" in slo.model_fields_set:
+            problems.append(doc.problem(
+                (*loc, "histogram"), f"this latency SLO reads metrics.{slo.histogram}, which is null (the service "
+                "does not expose it)", f"name the service's histogram in metrics.{slo.histogram} "
+                f"(and its buckets in metrics.{slo.histogram}_buckets), or another histogram here"))
+            continue
         if missing:
             problems.extend(metrics_validate.role_problem(doc, loc, r, f"a {kind} SLO") for r in missing)
             continue
@@ -309,13 +323,15 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
         elif slo.min_samples is not None:
             problems.append(doc.problem((*loc, "min_samples"), "min_samples belongs to accuracy",
                                         "use alerts.min_events for a traffic guard"))
+        role = slo.histogram
+        bounds = buckets.get(role, ())
         for slo_name, objective, threshold, where in candidates:
-            if threshold is not None and not any(abs(b - threshold) < 1e-9 for b in buckets):
+            if threshold is not None and not any(abs(b - threshold) < 1e-9 for b in bounds):
                 problems.append(doc.problem(
                     where, f"latency threshold {threshold:g}s is not a bucket bound of "
-                    f"{metrics_validate.role_name(met.latency)}",
-                    f"nearest bounds: {_nearest_bounds(threshold, buckets)}; "
-                    "add it to metrics.latency_buckets and to the service's histogram"))
+                    f"{metrics_validate.role_name(getattr(met, role))}",
+                    f"nearest bounds: {_nearest_bounds(threshold, bounds)}; "
+                    f"add it to metrics.{role}_buckets and to the service's histogram"))
                 continue
             if any(s.name == slo_name for s in slos):
                 problems.append(doc.problem(where, f"SLO name {slo_name!r} is used twice"))
@@ -323,6 +339,7 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
             # Whether the tiers can fire is planning's question (plan/check.py); it reports there.
             slos.append(m.SLO(name=slo_name, kind=kind, objective=objective, alert_tiers=wanted,
                               scrape_interval_ms=scrape_ms, threshold_s=threshold, custom=custom,
+                              histogram=role if kind == "latency" else "latency",
                               site=doc.site((*loc, "alerts", "tiers") if wanted else loc), **common))
     return slos
 
@@ -337,18 +354,42 @@ def _latency_buckets(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics,
         if any(b <= 0 for b in buckets):
             problems.append(doc.problem(("metrics", "latency_buckets"), "bucket bounds must be above 0"))
         return buckets
-    if custom_metric and any(_slo_kind(n, s) == "latency" for n, s in spec.slos.items()):
+    if custom_metric and _reads(spec, "latency"):
         problems.append(doc.problem(("metrics", "latency"), "a latency metric of your own needs its buckets",
                                     "list them in metrics.latency_buckets (seconds)"))
         return ()
     # The default contract: standard buckets plus every SLO threshold (the runtime creates these).
     extra = set()
     for slo in spec.slos.values():
+        if slo.histogram != "latency":
+            continue
         if slo.threshold:
             with contextlib.suppress(durations.DurationError):
                 extra.add(durations.parse(slo.threshold) / 1000)
         extra.update(getattr(slo, k) / 1000 for k in PERCENTILE_FIELDS if getattr(slo, k))
     return tuple(sorted(set(m.DEFAULT_LATENCY_BUCKETS) | extra))
+
+
+def _reads(spec: v1.ModelMonitor, role: str) -> bool:
+    """Whether some latency SLO of the spec reads this histogram role."""
+    return any(_slo_kind(n, s) == "latency" and s.histogram == role for n, s in spec.slos.items())
+
+
+def _other_buckets(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics,
+                   problems: list[Problem]) -> dict[str, tuple[float, ...]]:
+    """The buckets of the latency roles but `latency`: mlmon's runtime exposes none of them, so
+    the spec lists them whenever an SLO reads the role."""
+    out = {}
+    for role in metrics_validate.LATENCY_ROLES[1:]:
+        given = getattr(met, f"{role}_buckets")
+        if given is not None:
+            out[role] = tuple(sorted(set(given)))
+            if any(b <= 0 for b in out[role]):
+                problems.append(doc.problem(("metrics", f"{role}_buckets"), "bucket bounds must be above 0"))
+        elif getattr(met, role) is not None and _reads(spec, role):
+            problems.append(doc.problem(("metrics", role), f"a latency SLO reads {role}, which needs its buckets",
+                                        f"list them in metrics.{role}_buckets (seconds)"))
+    return out
 
 
 def _unwrap_seed_slos(doc: Document) -> None:
@@ -387,7 +428,7 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
     if timeout_ms and timeout_ms > scrape_ms:
         problems.append(doc.problem(("scrape", "timeout"), "scrape timeout is longer than the interval"))
     met = metrics_validate.effective(doc, spec, problems)
-    buckets = _latency_buckets(doc, spec, met, problems)
+    buckets = {"latency": _latency_buckets(doc, spec, met, problems), **_other_buckets(doc, spec, met, problems)}
     metrics = metrics_validate.build(doc, spec, met, buckets, problems)
     slos = _build_slos(doc, spec, met, scrape_ms, buckets, problems, queries)
     features, ml_signals = build_ml(doc, spec, metrics, problems)  # ML sections and the baseline file

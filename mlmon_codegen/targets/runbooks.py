@@ -36,6 +36,8 @@ FAMILY_TEMPLATES = {
     **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
 }
 FALLBACK = "runbooks/alert.md.j2"
+LATENCY_TITLES = {"latency": "latency", "first_token_latency": "time to first token",
+                  "inter_token_latency": "inter-token latency"}
 BAD_EVENTS = {"availability": "failed requests", "latency": "slow requests",
               "accuracy": "wrong predictions among the labelled ones", "custom": "bad events"}
 
@@ -106,8 +108,9 @@ def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
     met = model.metrics
     if kind == "errors" and met.errors is not None:
         out.append({"title": "Errors per second by type", "query": queries.errors_per_second_by_type(model, five_min)})
-    elif kind == "latency" and met.latency is not None:
-        out.append({"title": "p99 latency (seconds)", "query": queries.latency_quantile(model, 0.99, five_min)})
+    elif kind == "latency" and getattr(met, role := slo.histogram if slo else "latency") is not None:
+        out.append({"title": f"p99 {LATENCY_TITLES[role]} (seconds)",
+                    "query": queries.latency_quantile(model, 0.99, five_min, role)})
     elif kind == "accuracy" and met.ground_truth is not None:
         out.append({"title": "Labelled predictions by predicted and actual class (per second, 1h)",
                     "query": queries.labelled_predictions(model, hour, by=(met.class_label, met.actual_class_label))})
@@ -129,6 +132,10 @@ def _bad_events(slo: m.SLO | None) -> str:
     if slo is None:
         return ""
     if slo.kind == "latency" and slo.threshold_s is not None:
+        if slo.histogram == "first_token_latency":
+            return f"requests whose first token took longer than {slo.threshold_s * 1000:g}ms"
+        if slo.histogram == "inter_token_latency":
+            return f"gaps between output tokens longer than {slo.threshold_s * 1000:g}ms"
         return f"requests slower than {slo.threshold_s * 1000:g}ms"
     return BAD_EVENTS[slo.kind]
 

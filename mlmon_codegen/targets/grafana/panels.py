@@ -103,19 +103,33 @@ def traffic_section(model: m.Model) -> Section:
     return Section("Traffic", tuple(panels), key="traffic")
 
 
+# The LLM latency histograms beside `latency`: role, panel title, key.
+TOKEN_LATENCIES = (("first_token_latency", "Time to first token p50, p95, p99", "latency/first-token-quantiles"),
+                   ("inter_token_latency", "Inter-token latency p50, p95, p99", "latency/inter-token-quantiles"))
+
+
+def _quantiles(model: m.Model, role: str, title: str, slos: list[m.SLO], w: int, description: str,
+               key: str) -> Panel:
+    thresholds = sorted({s.threshold_s for s in slos if s.histogram == role and s.threshold_s is not None})
+    return Panel(
+        title, "timeseries",
+        tuple(Query(queries.latency_quantile(model, p, RATE_INTERVAL, role), f"p{round(p * 100)}")
+              for p in (0.5, 0.95, 0.99)),
+        w=w, h=8, unit="s", steps=steps_from((None, GREEN), *((t, RED) for t in thresholds)),
+        lines=True, description=description, key=key)
+
+
 def latency_section(model: m.Model) -> Section | None:
-    if model.metrics.latency is None:
+    met = model.metrics
+    tokens = [t for t in TOKEN_LATENCIES if getattr(met, t[0]) is not None]
+    if met.latency is None and not tokens:
         return None
     latency_slos = [s for s in model.slos if s.kind == "latency" and s.threshold_s is not None]
-    thresholds = sorted({s.threshold_s for s in latency_slos if s.threshold_s is not None})
-    quantiles = Panel(
-        "Latency p50, p95, p99", "timeseries",
-        tuple(Query(queries.latency_quantile(model, p, RATE_INTERVAL), f"p{round(p * 100)}")
-              for p in (0.5, 0.95, 0.99)),
-        w=16 if latency_slos else 24, h=8, unit="s", steps=steps_from((None, GREEN), *((t, RED) for t in thresholds)),
-        lines=True, description="Quantiles from the latency histogram; the lines are the latency SLO thresholds.",
-        key="latency/quantiles")
-    panels = [quantiles]
+    panels = []
+    if met.latency is not None:
+        panels.append(_quantiles(
+            model, "latency", "Latency p50, p95, p99", latency_slos, 16 if latency_slos else 24,
+            "Quantiles from the latency histogram; the lines are the latency SLO thresholds.", "latency/quantiles"))
     if latency_slos:
         first = latency_slos[0]
         panels.append(Panel(
@@ -127,6 +141,10 @@ def latency_section(model: m.Model) -> Section | None:
             steps=steps_from((None, RED), (round(first.objective / 100, 12), GREEN)),
             description="Share of requests under each latency SLO's threshold over its shortest window.",
             key="latency/within-thresholds"))
+    for role, title, key in tokens:
+        panels.append(_quantiles(
+            model, role, title, latency_slos, 24 // len(tokens),
+            f"Quantiles from the {role} histogram; the lines are the thresholds of the SLOs that read it.", key))
     return Section("Latency", tuple(panels), key="latency")
 
 

@@ -94,14 +94,15 @@ def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int) -> lis
         pair = _requests_and_errors(model, _counter(counted, steps), _counter(errors_per_step, steps))
         return None if pair is None else [up, *pair]
     if slo.kind == "latency":
-        assert slo.threshold_s is not None and met.latency is not None
-        sel = _labels(model, "latency")
+        histogram = getattr(met, slo.histogram)
+        assert slo.threshold_s is not None and histogram is not None
+        sel = _labels(model, slo.histogram)
         if sel is None:
             return None
         le = q.number(slo.threshold_s)
         return [up,
-                {"series": q.selector(naming.count(met.latency), sel), "values": _counter(REQUESTS_PER_STEP, steps)},
-                {"series": q.selector(naming.bucket(met.latency), {**sel, "le": le}), "values": _counter(good, steps)}]
+                {"series": q.selector(naming.count(histogram), sel), "values": _counter(REQUESTS_PER_STEP, steps)},
+                {"series": q.selector(naming.bucket(histogram), {**sel, "le": le}), "values": _counter(good, steps)}]
     assert slo.kind == "accuracy" and met.ground_truth is not None
     right = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "a"})
     wrong = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "b"})
