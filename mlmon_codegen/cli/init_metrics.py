@@ -10,6 +10,7 @@ from. Comments say what was found, what was guessed and what is missing.
 from __future__ import annotations
 
 import re
+import textwrap
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ import yaml
 from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.plan.needs import needs
 from mlmon_codegen.spec import exposition as ex
-from mlmon_codegen.spec import presets
+from mlmon_codegen.spec import presets, v1
 from mlmon_codegen.spec.load import load_text
 from mlmon_codegen.spec.metrics_validate import ROLE_KIND
 from mlmon_codegen.spec.validate import validate_all
@@ -320,7 +321,7 @@ def recognise(e: ex.Exposition) -> Draft:
     preset = _preset(e)
     if preset is not None:
         d.preset = preset.name
-        d.found.append(f"the preset {preset.name}: {preset.title}")
+        d.found.append(f"the preset {preset.name}: {preset.title}" + (f". {preset.notes}" if preset.notes else ""))
         for role in ROLE_KIND:
             name = _role_name(preset.metrics.get(role))
             if name and not _has(e, role, name):
@@ -340,6 +341,14 @@ def recognise(e: ex.Exposition) -> Draft:
                            ("ground_truth", "no ground truth: no accuracy SLO")):
             if not _named(d, role):
                 d.missing.append(what)
+        label = preset.metrics.get("model_label", v1.Metrics.model_fields["model_label"].default)
+        req = _role_name(preset.metrics.get("requests"))
+        if label and "select" not in preset.metrics and req:  # the preset selects by a model label
+            values = sorted(_labels(e, req).get(label, ()))
+            if values:
+                d.model_label, d.model_value = label, values[0]
+                d.found.append(f'the model: {label}="{values[0]}"' +
+                               (f" (also seen: {', '.join(values[1:])})" if len(values) > 1 else ""))
         found = Draft()
         _features(e, found, _families(e, "histogram"))
         d.features = [f for f in found.features if f[1] is not None or _named(d, "feature_min")]
@@ -363,7 +372,8 @@ def _named(d: Draft, role: str) -> str | None:
 
 def _metrics(d: Draft) -> dict[str, Any]:
     if d.preset is not None:
-        return {"preset": d.preset, **d.roles}
+        value = {"model_value": d.model_value} if d.model_value is not None else {}
+        return {"preset": d.preset, **value, **d.roles}
     out: dict[str, Any] = {}
     if d.model_label is not None:
         out["model_label"], out["model_value"] = d.model_label, d.model_value
@@ -424,11 +434,16 @@ def _dump(value: Any) -> str:
     return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, width=100)
 
 
+def _bullet(text: str) -> list[str]:
+    """One comment bullet, wrapped: a preset's notes run to several sentences."""
+    return textwrap.wrap(text, 96, initial_indent="#   - ", subsequent_indent="#     ") or ["#   -"]
+
+
 def render(name: str, d: Draft, data: dict[str, Any], source: str, dropped: list[str]) -> str:
     lines = [f"# mlmon spec for `{name}`, written by `mlmon init --from-metrics` from {source}.",
              "# Check it against the service, then generate:",
              f"#   mlmon verify --metrics {source} {name}.yaml", "#", "# Found:"]
-    lines += [f"#   - {x}" for x in d.found] or ["#   - nothing mlmon recognises"]
+    lines += [line for x in d.found for line in _bullet(x)] or ["#   - nothing mlmon recognises"]
     if d.guessed:
         lines += ["# Guessed (check these):"] + [f"#   - {x}" for x in d.guessed]
     if d.missing or dropped:
