@@ -47,11 +47,14 @@ def baseline(data: str, spec_path: str, bins: int | None, label: str, no_label: 
 @click.option("--current", required=True, type=click.Path(dir_okay=False), help="production data")
 @click.option("--spec", "spec_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
-def drift(reference: str, current: str, spec_path: str, as_json: bool) -> None:
+@click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
+              help="also write a self-contained HTML report here (written whether or not drift is found)")
+def drift(reference: str, current: str, spec_path: str, as_json: bool, html_path: str | None) -> None:
     """Compare production data with training data; exit 1 when the dataset drifted."""
     from mlmon_codegen.ml import baseline as bl  # numpy and scipy: loaded only by the commands that need them
     from mlmon_codegen.ml import data as mldata
     from mlmon_codegen.ml import drift as dr
+    from mlmon_codegen.ml import report as rp
 
     problems: list[Problem] = []
     try:
@@ -63,11 +66,21 @@ def drift(reference: str, current: str, spec_path: str, as_json: bool) -> None:
             if loaded is None:
                 raise SpecError(problems)
             base = loaded[1]
-        rep = dr.report(mldata.read_table(Path(reference)), mldata.read_table(Path(current)), spec, base)
+        ref_table, cur_table = mldata.read_table(Path(reference)), mldata.read_table(Path(current))
+        rep = dr.report(ref_table, cur_table, spec, base)
+        page = (rp.render(rep, ref_table, cur_table, spec, base, spec_path, str(path) if base else None)
+                if html_path else None)
     except SpecError as exc:
         fail(list(exc.problems))
     except mldata.DataError as exc:
         fail([exc])
+    if page is not None:
+        try:
+            replace_file(Path(html_path), page.encode())
+        except OSError as exc:
+            fail([f"{html_path}: cannot write the HTML report: {exc.strerror or exc}"])
+        # stderr, so that `--json` keeps stdout pure JSON
+        click.echo(f"wrote {html_path}", err=True)
     click.echo(json.dumps(rep.as_json(), indent=2, sort_keys=True) if as_json else dr.table(rep))
     sys.exit(EXIT_FAILED if rep.drifted else EXIT_OK)
 
