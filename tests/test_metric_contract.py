@@ -150,6 +150,26 @@ def test_tutorial_b_balanced_classes_do_not_skew_and_one_class_does(tmp_path):
     generated_tests_pass(out)
 
 
+CONF_ONLY = ('scrape: {targets: ["conf:8000"]}\nmetrics: {preset: tutorial-b, predicted_class: null}\n'
+             'predictions: {confidence: {quantile: 0.5, threshold: 0.6}}\n')
+
+
+def test_low_confidence_without_a_class_counter_fires_on_low_confidences(tmp_path):
+    """The sample guard then counts the confidence histogram, whose sum carries no model label."""
+    out = generate(tmp_path, "conf", CONF_ONLY)
+    bounds = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+    def confidences(value: float, per_minute: int = 20) -> list[dict[str, str]]:
+        buckets = [(f"{b:g}", value <= b) for b in bounds] + [("+Inf", True)]
+        return [{"series": f'ml_prediction_confidence_bucket{{job="mlmon-conf", le="{le}"}}',
+                 "values": counter(per_minute if inside else 0, 240)} for le, inside in buckets] + [
+                {"series": 'ml_prediction_confidence_count{job="mlmon-conf"}', "values": counter(per_minute, 240)}]
+
+    low = ['model="conf", quantile="0.5", team="t", severity="warning"']
+    promtool(out, "conf", confidences(0.35), [firing("LowConfidence", "3h", low)])
+    promtool(out, "conf", confidences(0.85), [quiet("LowConfidence", "3h")])
+
+
 # ---------------------------------------------------------------- 3. errors as matchers over the requests counter
 
 WEB = ('scrape: {targets: ["web:8000"]}\nmetrics:\n  select: {}\n  requests: http_requests_total\n'

@@ -277,9 +277,10 @@ def confidence_alerts(model: m.Model, project: m.Project) -> list[Alert]:
     predictions = (_sel(naming.ml_predictions(dr.window_ms), model) if predicts(model)
                    else d.confidence_total(model, dr.window_ms))
     cq = _sel(naming.confidence_quantile(cw), model)
+    on = (naming.MODEL_LABEL,) if predicts(model) else ()  # the histogram's count carries no model label
     return [_alert(
         model, project, "low_confidence",
-        _guarded(cq, "<", ml.confidence_threshold, predictions, dr.min_samples, (naming.MODEL_LABEL,)),
+        _guarded(cq, "<", ml.confidence_threshold, predictions, dr.min_samples, on),
         "warning", cw, f"{model.name}: prediction confidence is low",
         f"{percent(ml.confidence_quantile)} of the predictions over {format_ms(cw)} have a confidence "
         f"below {VALUE_3F} (threshold {ml.confidence_threshold:g}).")]
