@@ -130,10 +130,13 @@ def out_of_range_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
     assert f.expected_range is not None
     lo, hi = f.expected_range
     total = feature_total(model, f, window_ms)
+    above = q.binop(total, "-", cumulative(model, f, hi, window_ms))
     # The floor edge, not lo: values equal to the min are in range (a closed range, as written).
-    outside = q.binop(cumulative(model, f, m.range_floor(lo), window_ms), "+",
-                      q.binop(total, "-", cumulative(model, f, hi, window_ms)))
-    return per_positive(outside, total)
+    # A service's own histogram has no such bucket: its largest bound below lo, if any.
+    floor = m.range_floor(lo) if f.metric is None else max((e for e in f.edges if e < lo), default=None)
+    if floor is None:
+        return per_positive(above, total)
+    return per_positive(q.binop(cumulative(model, f, floor, window_ms), "+", above), total)
 
 
 def missing_share(model: m.Model, f: m.Feature, window_ms: int) -> str:

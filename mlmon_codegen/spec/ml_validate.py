@@ -84,7 +84,7 @@ def _numeric(bdoc: Document, name: str, spec_f: ml.FeatureSpec, b: ml.NumericBas
 def training_out_of_range_share(f: m.Feature) -> float:
     """The baseline's share outside the feature's range: the bins at or below the floor edge and
     above the max edge, so exactly what the out-of-range rule would record on training traffic."""
-    if f.expected_range is None:
+    if f.expected_range is None or f.gauges_only:  # min/max gauges: no baseline, no bins
         return 0.0
     lo, hi = m.range_floor(f.expected_range[0]), f.expected_range[1]
     edges = (-math.inf, *f.edges)
