@@ -255,6 +255,8 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         skew_share=p.skew_share, skew_window_ms=durations.parse(p.skew_window),
         confidence_quantile=p.confidence.quantile, confidence_threshold=p.confidence.threshold,
         confidence_floor=p.confidence.floor, confidence_window_ms=durations.parse(p.confidence.window),
+        expected_accuracy=p.expected_accuracy, expected_accuracy_drop=p.expected_accuracy_drop,
+        calibration_gap_max=p.calibration_gap_max,
         no_labels_for_ms=_ms(g.no_labels_for),
         retrain_drift_for_ms=_ms(r.sustained_drift_for),
         retrain_accuracy_floor=r.accuracy_floor,
