@@ -240,6 +240,11 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
     if d.psi_page < d.psi_warn:
         problems.append(doc.problem(("drift", "psi_page"), "psi_page is below psi_warn"))
     p = spec.predictions or ml.PredictionsSpec()  # type: ignore[attr-defined]
+    if p.expected_accuracy is not None and p.expected_accuracy - p.expected_accuracy_drop <= 0:
+        problems.append(doc.problem(("predictions", "expected_accuracy_drop"),
+                                    f"a drop of {p.expected_accuracy_drop:g} from the expected accuracy "
+                                    f"{p.expected_accuracy:g} leaves no accuracy to fall below: the alert never fires",
+                                    "a drop smaller than expected_accuracy"))
     q = spec.quality or ml.QualitySpec()  # type: ignore[attr-defined]
     g = spec.ground_truth or ml.GroundTruthSpec()  # type: ignore[attr-defined]
     r = spec.retraining or ml.RetrainingSpec()  # type: ignore[attr-defined]
