@@ -348,6 +348,14 @@ def label_lag_seconds(window_ms: int) -> str:
 
 
 
+def expected_accuracy(window_ms: int) -> str:
+    return _ml("expected_accuracy", "increase", window_ms)
+
+
+def calibration_gap(window_ms: int) -> str:
+    return _ml("calibration_gap", "increase", window_ms)
+
+
 # The training constants the windows are compared with.
 
 BASELINE_FEATURE_BIN_SHARE = "mlmon_ml:feature_bin_share:baseline"
@@ -355,6 +363,8 @@ BASELINE_FEATURE_BIN_SHARE = "mlmon_ml:feature_bin_share:baseline"
 BASELINE_FEATURE_CDF = "mlmon_ml:feature_cdf:baseline"
 
 BASELINE_PREDICTION_CLASS_SHARE = "mlmon_ml:prediction_class_share:baseline"
+
+BASELINE_EXPECTED_ACCURACY = "mlmon_ml:expected_accuracy:baseline"
 
 
 def bin_label(index: int) -> str:
@@ -369,4 +379,5 @@ ML_ALERTS = {
     "missing": "FeatureMissingValues", "no_labels": "NoGroundTruthLabels",
     "retrain_drift": "RetrainOnSustainedDrift", "retrain_accuracy": "RetrainOnLowAccuracy",
     "retrain_stale": "RetrainOnStaleModel", "retrain_labels": "RetrainOnNewLabels",
+    "expected_accuracy_drop": "ExpectedAccuracyDrop", "calibration_gap": "CalibrationGap",
 }

@@ -11,7 +11,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
-from mlmon_codegen.plan import alert_text
+from mlmon_codegen.plan import alert_text, quality
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Group, Recording
 from mlmon_codegen.plan.signals import binned, confidence, gauged, has_labels, missing, predicts
@@ -344,7 +344,10 @@ def groups(model: m.Model, project: m.Project) -> list[Group]:
         out.append(Group(naming.group(model.name, "ml-predictions"), tuple(predictions)))
     if has_labels(model):  # the confusion counter
         out.append(Group(naming.group(model.name, "ml-ground-truth"), tuple(ground_truth_rules(model))))
-    alerts = alert_rules(model, project)
+    estimated = quality.rules(model)  # after ground truth: the calibration gap reads its accuracy
+    if estimated:
+        out.append(Group(naming.group(model.name, "ml-quality"), tuple(estimated)))
+    alerts = [*alert_rules(model, project), *quality.alerts(model, project)]
     if alerts:
         out.append(Group(naming.group(model.name, "ml-alerts"), tuple(alerts)))
     return out

@@ -33,6 +33,7 @@ _ML_ALERT_PANELS = {
     "low_confidence": "predictions/confidence", "no_labels": "ground-truth/labels-per-second",
     "retrain_drift": "retraining/drifted-features", "retrain_accuracy": "retraining/accuracy",
     "retrain_stale": "retraining/model-age", "retrain_labels": "retraining/labels-since-training",
+    "expected_accuracy_drop": "predictions/expected-accuracy", "calibration_gap": "ground-truth/calibration-gap",
 }
 _ML_ALERT_KEYS = {name: key for key, name in naming.ML_ALERTS.items()}
 
@@ -79,6 +80,10 @@ def alert_panels(model: m.Model) -> tuple[str, ...]:
     keys |= {ml_alert_panel(k) for k in signals.ml_alerts(model)}
     if signals.has_labels(model):  # the ground-truth row draws the label rate, with or without its alert
         keys.add(ml_alert_panel("no_labels"))
+    if signals.confidence(model):  # the expected accuracy, with or without a training value to alert on
+        keys.add(ml_alert_panel("expected_accuracy_drop"))
+        if signals.has_labels(model):
+            keys.add(ml_alert_panel("calibration_gap"))
     return tuple(sorted(keys))
 
 

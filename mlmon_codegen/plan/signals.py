@@ -71,4 +71,14 @@ def ml_alerts(model: m.Model) -> list[str]:
             keys.append("retrain_stale")
         if ml.retrain_new_labels and met.trained_at and met.ground_truth:
             keys.append("retrain_labels")
+    keys += _quality_alerts(model)
     return keys
+
+
+def _quality_alerts(model: m.Model) -> list[str]:
+    """plan/quality.py's alerts (it asks here too): after every other ML alert in the rule file."""
+    ml = model.ml
+    if ml is None or not confidence(model):
+        return []
+    return [*(["expected_accuracy_drop"] if ml.expected_accuracy is not None else []),
+            *(["calibration_gap"] if has_labels(model) else [])]

@@ -80,6 +80,13 @@ class PredictionsSpec(_Strict):
     skew_share: float = Field(0.95, gt=0, le=1, description="alert when one class takes more than this share")
     skew_window: Duration = "1h"
     confidence: ConfidenceSpec = Field(default_factory=ConfidenceSpec)
+    expected_accuracy: Share | None = Field(
+        None, description="the expected accuracy (mean top-class confidence) on held-out training data; "
+                          "ExpectedAccuracyDrop compares the live one with it")
+    expected_accuracy_drop: float = Field(
+        0.05, gt=0, lt=1, description="alert when the live expected accuracy is this far below expected_accuracy")
+    calibration_gap_max: float = Field(
+        0.1, gt=0, lt=1, description="with ground truth: alert when |expected - realised accuracy| exceeds this")
 
 
 class QualitySpec(_Strict):

@@ -240,6 +240,11 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
     if d.psi_page < d.psi_warn:
         problems.append(doc.problem(("drift", "psi_page"), "psi_page is below psi_warn"))
     p = spec.predictions or ml.PredictionsSpec()  # type: ignore[attr-defined]
+    if p.expected_accuracy is not None and p.expected_accuracy - p.expected_accuracy_drop <= 0:
+        problems.append(doc.problem(("predictions", "expected_accuracy_drop"),
+                                    f"a drop of {p.expected_accuracy_drop:g} from the expected accuracy "
+                                    f"{p.expected_accuracy:g} leaves no accuracy to fall below: the alert never fires",
+                                    "a drop smaller than expected_accuracy"))
     q = spec.quality or ml.QualitySpec()  # type: ignore[attr-defined]
     g = spec.ground_truth or ml.GroundTruthSpec()  # type: ignore[attr-defined]
     r = spec.retraining or ml.RetrainingSpec()  # type: ignore[attr-defined]
@@ -255,6 +260,8 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         skew_share=p.skew_share, skew_window_ms=durations.parse(p.skew_window),
         confidence_quantile=p.confidence.quantile, confidence_threshold=p.confidence.threshold,
         confidence_floor=p.confidence.floor, confidence_window_ms=durations.parse(p.confidence.window),
+        expected_accuracy=p.expected_accuracy, expected_accuracy_drop=p.expected_accuracy_drop,
+        calibration_gap_max=p.calibration_gap_max,
         no_labels_for_ms=_ms(g.no_labels_for),
         retrain_drift_for_ms=_ms(r.sustained_drift_for),
         retrain_accuracy_floor=r.accuracy_floor,

@@ -137,6 +137,10 @@ class MLSignals:
     confidence_threshold: float = 0.6
     confidence_floor: float = 0.5  # recorded: share of predictions under this confidence
     confidence_window_ms: int = 3_600_000
+    # Quality without labels: mean top-class confidence, against the training value when given.
+    expected_accuracy: float | None = None
+    expected_accuracy_drop: float = 0.05
+    calibration_gap_max: float = 0.1  # |expected - realised accuracy| over the ground-truth window
     no_labels_for_ms: int | None = 6 * 3_600_000
     retrain_drift_for_ms: int | None = 6 * 3_600_000  # sustained drift
     retrain_accuracy_floor: float | None = 0.8

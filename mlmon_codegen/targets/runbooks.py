@@ -33,6 +33,7 @@ FAMILY_TEMPLATES = {
     **dict.fromkeys(("feature_drift", "feature_drift_severe", "dataset_drift", "prediction_drift", "out_of_range",
                      "out_of_range_gauges", "missing"), "drift"),
     "prediction_skew": "skew", "low_confidence": "skew", "no_labels": "accuracy",
+    "expected_accuracy_drop": "quality", "calibration_gap": "quality",
     **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
 }
 FALLBACK = "runbooks/alert.md.j2"

@@ -44,6 +44,23 @@ def confidence_queries(model: m.Model) -> tuple[Query, ...]:
     return (Query(_rule(model, naming.confidence_quantile, cw), f"p{{{{quantile}}}} over {q.window(cw)} (alert)"),)
 
 
+def expected_accuracy_panel(model: m.Model) -> tuple[Panel, ...]:
+    """Mean top-class confidence (plan/quality.py) and its training value, when recorded."""
+    ml = model.ml
+    if ml is None or not signals.confidence(model):
+        return ()
+    cw = ml.confidence_window_ms
+    shown = (Query(_rule(model, naming.expected_accuracy, cw), f"expected over {q.window(cw)}"),
+             *((Query(_sel(naming.BASELINE_EXPECTED_ACCURACY, model), "training"),)
+               if ml.expected_accuracy is not None else ()))
+    steps = ((Step(None, RED), Step(round(ml.expected_accuracy - ml.expected_accuracy_drop, 12), GREEN))
+             if ml.expected_accuracy is not None else ())
+    return (Panel("Expected accuracy (mean top-class confidence)", "timeseries", shown, w=12, h=8,
+                  unit="percentunit", min=0.0, max=1.0, steps=steps, lines=bool(steps),
+                  description="The accuracy a calibrated model expects before labels arrive; the alert fires "
+                              "below the line.", key=keys.ml_alert_panel("expected_accuracy_drop")),)
+
+
 def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
     ml = model.ml
     if ml is None or not signals.has_labels(model):
@@ -67,6 +84,13 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
         Panel(f"Labels per {win}", "stat", (Query(_rule(model, naming.ml_labels, gw)),), w=8, h=8,
               steps=(Step(None, RED), Step(1.0, GREEN)),
               description="Labelled predictions that arrived in the window.", key="ground-truth/labels"),
+        *((Panel(f"Calibration gap ({win})", "timeseries",
+                 (Query(_rule(model, naming.calibration_gap, gw), "expected - realised"),), w=8, h=8,
+                 unit="percentunit", lines=True,
+                 steps=(Step(None, RED), Step(-ml.calibration_gap_max, GREEN), Step(ml.calibration_gap_max, RED)),
+                 description="Expected accuracy (mean confidence) minus the labelled accuracy; above zero the "
+                             "model is overconfident.", key=keys.ml_alert_panel("calibration_gap")),)
+          if signals.confidence(model) else ()),
         Panel("Labels arriving per second", "timeseries",
               (Query(queries.labelled_predictions(model, RATE_INTERVAL), "labels/s"),),
               w=8, h=8, unit="reqps",

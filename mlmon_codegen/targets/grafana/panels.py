@@ -196,6 +196,7 @@ def predictions_section(model: m.Model) -> Section | None:
                                for p in (0.1, 0.25, 0.5, 0.9)), *ml_panels.confidence_queries(model)),
                             w=12, h=8, unit="percentunit", steps=conf_steps, lines=True, min=0.0, max=1.0,
                             key=keys.ml_alert_panel("low_confidence")))
+        panels.extend(ml_panels.expected_accuracy_panel(model))
     return Section("Predictions", tuple(panels), key="predictions")
 
 
