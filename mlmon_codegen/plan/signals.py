@@ -71,4 +71,5 @@ def ml_alerts(model: m.Model) -> list[str]:
             keys.append("retrain_stale")
         if ml.retrain_new_labels and met.trained_at and met.ground_truth:
             keys.append("retrain_labels")
-    return keys
+    # `alerting.disable`: filtered here, so the rules, tests, runbooks and dashboard links agree.
+    return [k for k in keys if k not in model.disabled_ml_alerts]
