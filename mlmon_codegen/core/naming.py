@@ -96,15 +96,26 @@ def camel(text: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in text.replace("_", "-").split("-") if part)
 
 
-def burn_alert(slo: str, tier: str) -> str:
-    return f"{camel(slo)}ErrorBudgetBurn{camel(tier)}"
+# Every generated alert name goes through one of these with the model's `alerting.name_prefix`
+# ("" by default), so the rule file, its tests, runbooks and inhibitions agree on the name.
+def burn_alert(slo: str, tier: str, prefix: str = "") -> str:
+    return f"{prefix}{camel(slo)}ErrorBudgetBurn{camel(tier)}"
 
 
-def no_data_alert(slo: str) -> str:
-    return f"{camel(slo)}SLINoData"
+def no_data_alert(slo: str, prefix: str = "") -> str:
+    return f"{prefix}{camel(slo)}SLINoData"
 
 
 MODEL_DOWN_ALERT = "ModelDown"
+
+
+def model_down_alert(prefix: str = "") -> str:
+    return f"{prefix}{MODEL_DOWN_ALERT}"
+
+
+def ml_alert(key: str, prefix: str = "") -> str:
+    """The name of the ML alert `ML_ALERTS[key]`."""
+    return f"{prefix}{ML_ALERTS[key]}"
 
 # `--target` and a project file's `targets:` choose among these (targets/platforms.TARGETS renders
 # them); named here so the spec layer can validate a project file without the renderers.

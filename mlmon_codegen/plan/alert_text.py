@@ -26,8 +26,39 @@ def links(project: m.Project, model: m.Model, alert: str) -> dict[str, str]:
     }
 
 
+def _tier_options(slo: m.SLO, tier: Tier) -> m.TierOptions:
+    return dict(slo.tier_options).get(tier.name, m.TierOptions())
+
+
+def slo_alert_labels(model: m.Model, slo: m.SLO, severity: str) -> dict[str, str]:
+    """An SLO alert's labels: the model's, the SLO's own (`alerts.labels`), then the contract's;
+    validation keeps the spec's labels off the contract's names, so none overrides another."""
+    return {**base_labels(model, severity), **dict(slo.alert_labels), naming.SLO_LABEL: slo.name}
+
+
 def burn_labels(model: m.Model, slo: m.SLO, tier: Tier) -> dict[str, str]:
-    return {**base_labels(model, tier.severity), naming.SLO_LABEL: slo.name, naming.TIER_LABEL: tier.name}
+    return {**slo_alert_labels(model, slo, tier.severity), **dict(_tier_options(slo, tier).labels),
+            naming.SLO_LABEL: slo.name, naming.TIER_LABEL: tier.name}
+
+
+def _slo_annotations(slo: m.SLO) -> dict[str, str]:
+    """What the spec adds to an SLO's alerts: its description, then its own annotations (which
+    may replace any annotation mlmon writes, the description included)."""
+    described = {"slo_description": slo.description} if slo.description else {}
+    return {**described, **dict(slo.alert_annotations)}
+
+
+def burn_annotations(project: m.Project, model: m.Model, slo: m.SLO, tier: Tier,
+                     value: str = "{{ $value | humanizePercentage }}") -> dict[str, str]:
+    name = naming.burn_alert(slo.name, tier.name, model.alert_prefix)
+    return {"summary": burn_summary(model, slo, tier), "description": burn_description(slo, tier, value),
+            **links(project, model, name), **_slo_annotations(slo), **dict(_tier_options(slo, tier).annotations)}
+
+
+def no_data_annotations(project: m.Project, model: m.Model, slo: m.SLO) -> dict[str, str]:
+    name = naming.no_data_alert(slo.name, model.alert_prefix)
+    return {"summary": no_data_summary(model, slo), "description": no_data_description(model, slo),
+            **links(project, model, name), **_slo_annotations(slo)}
 
 
 def burn_summary(model: m.Model, slo: m.SLO, tier: Tier) -> str:

@@ -7,6 +7,7 @@ Workbook's table (14.4/6/3/1 over 1h/6h/1d/3d with 5m/30m/2h/6h short windows).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from fractions import Fraction
@@ -121,6 +122,16 @@ def _planned(period_ms: int, objective: float, scrape_interval_ms: int,
 def tiers(slo: m.SLO) -> tuple[Tier, ...]:
     """The SLO's alert tiers: the ones it names, or every one that can fire."""
     return _planned(slo.period_ms, slo.objective, slo.scrape_interval_ms, slo.alert_tiers)[0]
+
+
+def alert_tiers(slo: m.SLO) -> tuple[Tier, ...]:
+    """The tiers that become burn alerts: none for a recordings-only SLO (its windows still come
+    from `tiers`), each with the severity the spec gives it."""
+    if not slo.alerts_enabled:
+        return ()
+    own = dict(slo.tier_options)
+    return tuple(dataclasses.replace(t, severity=own[t.name].severity)
+                 if t.name in own and own[t.name].severity else t for t in tiers(slo))
 
 
 def tier_problems(slo: m.SLO) -> tuple[str, ...]:

@@ -124,6 +124,8 @@ def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: flo
 
 def _skipped(slo: m.SLO, scrape_ms: int) -> list[str]:
     """Default tiers the planner left out, and why (for instance a p50 SLO's fast tiers)."""
+    if not slo.alerts_enabled:
+        return ["burn-rate alerts: alerts.enabled is false, so this SLO has recordings only"]
     have = {t.name for t in burnrate.tiers(slo)}
     reasons = []
     for policy in burnrate.POLICY:
@@ -139,7 +141,7 @@ def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
     detect_s = (model.scrape.interval_ms + project.evaluation_interval_ms) / 1000
     budget = slo.budget
     outage_s = budget * slo.period_ms / 1000
-    tiers = [_tier_math(slo, t, rps, detect_s) for t in burnrate.tiers(slo)]
+    tiers = [_tier_math(slo, t, rps, detect_s) for t in burnrate.alert_tiers(slo)]
     warnings = []
     if outage_s < detect_s:
         warnings.append(f"a full outage spends the whole budget in {human(outage_s)}, faster than one scrape "

@@ -14,7 +14,7 @@ from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan import alert_text, quality
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Group, Recording
-from mlmon_codegen.plan.signals import binned, confidence, gauged, has_labels, missing, predicts
+from mlmon_codegen.plan.signals import binned, confidence, gauged, has_labels, missing, ml_alerts, predicts
 from mlmon_codegen.spec import model as m
 
 # One series per feature, or per class: the labels these recordings keep (their series estimate).
@@ -147,7 +147,7 @@ def ground_truth_rules(model: m.Model) -> list[Recording]:
 
 def _alert(model: m.Model, project: m.Project, key: str, expr: str, severity: str, for_ms: int | None,
            summary: str, description: str, retrain: bool = False) -> Alert:
-    name = naming.ML_ALERTS[key]
+    name = naming.ml_alert(key, model.alert_prefix)
     labels = alert_text.base_labels(model, severity)
     if retrain:
         labels[naming.ACTION_LABEL] = naming.RETRAIN_ACTION
@@ -347,7 +347,8 @@ def groups(model: m.Model, project: m.Project) -> list[Group]:
     estimated = quality.rules(model)  # after ground truth: the calibration gap reads its accuracy
     if estimated:
         out.append(Group(naming.group(model.name, "ml-quality"), tuple(estimated)))
-    alerts = [*alert_rules(model, project), *quality.alerts(model, project)]
+    wanted = set(ml_alerts(model))  # less the ones `alerting.disable` names
+    alerts = [a for a in [*alert_rules(model, project), *quality.alerts(model, project)] if a.kind in wanted]
     if alerts:
         out.append(Group(naming.group(model.name, "ml-alerts"), tuple(alerts)))
     return out

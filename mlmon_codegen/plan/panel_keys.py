@@ -51,14 +51,17 @@ def ml_alert_panel(alert_key: str) -> str:
 def alert_panel(model: m.Model, alert: str) -> str | None:
     """The key of the panel an alert's dashboard link opens, from the alert's name and SLO;
     None for a name that none of the model's generated alerts can have."""
-    if alert == naming.MODEL_DOWN_ALERT:
+    prefix = model.alert_prefix
+    if alert == naming.model_down_alert(prefix):
         return TARGETS_UP if sli.scrape_job(model) else slo_panel("traffic", "requests")
     for slo in model.slos:
-        if alert == naming.no_data_alert(slo.name):
+        if alert == naming.no_data_alert(slo.name, prefix):
             return slo_panel(slo.name, SLI)
-        if any(alert == naming.burn_alert(slo.name, t.name) for t in burnrate.tiers(slo)):
+        if any(alert == naming.burn_alert(slo.name, t.name, prefix) for t in burnrate.alert_tiers(slo)):
             return slo_panel(slo.name, BURN_TIERS)
-    key = _ML_ALERT_KEYS.get(alert)
+    if not alert.startswith(prefix):
+        return None
+    key = _ML_ALERT_KEYS.get(alert[len(prefix):])
     return ml_alert_panel(key) if key is not None else None
 
 

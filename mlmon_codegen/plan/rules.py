@@ -72,18 +72,16 @@ def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recordi
 
 def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[Alert]:
     alerts = []
-    for tier in burnrate.tiers(slo):
+    for tier in burnrate.alert_tiers(slo):
         expr = q.binop(q.compare(_one(naming.slo_error_ratio(tier.short_ms), model, slo), ">", tier.threshold), "and",
                        q.compare(_one(naming.slo_error_ratio(tier.long_ms), model, slo), ">", tier.threshold))
         if slo.min_events:
             events = q.times(_one(naming.slo_requests(tier.long_ms), model, slo), tier.long_ms // 1000)
             expr = q.binop(expr, "and", q.compare(events, ">=", slo.min_events))
-        name = naming.burn_alert(slo.name, tier.name)
         alerts.append(Alert(
-            name, "burn", tier.severity, expr, slo.for_ms or None, alert_text.burn_labels(model, slo, tier),
-            {"summary": alert_text.burn_summary(model, slo, tier),
-             "description": alert_text.burn_description(slo, tier), **alert_text.links(project, model, name)},
-            slo=slo.name, tier=tier.name))
+            naming.burn_alert(slo.name, tier.name, model.alert_prefix), "burn", tier.severity, expr,
+            slo.for_ms or None, alert_text.burn_labels(model, slo, tier),
+            alert_text.burn_annotations(project, model, slo, tier), slo=slo.name, tier=tier.name))
     return alerts
 
 
@@ -98,21 +96,25 @@ def _presence(model: m.Model) -> str:
     return series(model, role, suffix=naming.COUNT_SUFFIX if role == "latency" else "")
 
 
-def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> Alert:
+def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> Alert | None:
+    """None when the model's `alerting.no_data` or the SLO's `alerts.no_data` turns it off; a
+    recordings-only SLO keeps it, since its recordings can go silent just the same."""
+    if not (model.no_data_enabled and slo.no_data_enabled):
+        return None
     shortest = windows(slo)[0]
-    name = naming.no_data_alert(slo.name)
+    name = naming.no_data_alert(slo.name, model.alert_prefix)
     up = up_selector(model)
     service_up = (q.binop(q.agg("max", up), "==", "1") if up else q.compare(q.agg("count", _presence(model)), ">", 0))
     absent = q.call("absent", _sel(naming.slo_error_ratio(shortest), model, slo))
     return Alert(
         name, "no_data", "warning", q.set_op(absent, "and", service_up, on_labels=()), model.no_data_for_ms,
-        {**alert_text.base_labels(model, "warning"), naming.SLO_LABEL: slo.name},
-        {"summary": alert_text.no_data_summary(model, slo), "description": alert_text.no_data_description(model, slo),
-         **alert_text.links(project, model, name)},
+        alert_text.slo_alert_labels(model, slo, "warning"), alert_text.no_data_annotations(project, model, slo),
         slo=slo.name)
 
 
 def model_down_alert(model: m.Model, project: m.Project) -> Alert | None:
+    if not model.model_down_enabled:
+        return None
     up = up_selector(model)
     parts = [q.compare(q.agg("max", up), "==", 0), q.call("absent", up)] if up else []
     traffic = exposed(model, "requests", "errors")
@@ -127,7 +129,7 @@ def model_down_alert(model: m.Model, project: m.Project) -> Alert | None:
         parts.append(q.compare(total, "==", 0))
     if not parts:
         return None
-    name = naming.MODEL_DOWN_ALERT
+    name = naming.model_down_alert(model.alert_prefix)
     return Alert(
         name, "model_down", "critical", q.any_of(*parts), model.model_down_for_ms,
         alert_text.base_labels(model, "critical"),
@@ -173,7 +175,8 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     alerts: list[Rule] = [info_rule(model), *([down] if down else [])]
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
-        alerts.append(no_data_alert(model, slo, project))
+        no_data = no_data_alert(model, slo, project)
+        alerts.extend([no_data] if no_data else [])
     groups.append(Group(naming.group(model.name, "alerts"), tuple(alerts)))
     groups.extend(ml_rules.groups(model, project))  # none without ML sections
     return RulePlan(model.name, tuple(groups))

@@ -72,7 +72,8 @@ def ml_alerts(model: m.Model) -> list[str]:
         if ml.retrain_new_labels and met.trained_at and met.ground_truth:
             keys.append("retrain_labels")
     keys += _quality_alerts(model)
-    return keys
+    # `alerting.disable`: filtered here, so the rules, tests, runbooks and dashboard links agree.
+    return [k for k in keys if k not in model.disabled_ml_alerts]
 
 
 def _quality_alerts(model: m.Model) -> list[str]:

@@ -162,6 +162,18 @@ class CustomSLI:
     error_ratio_query: str | None
 
 
+Pairs = tuple[tuple[str, str], ...]  # labels or annotations, sorted by name
+
+
+@dataclass(frozen=True)
+class TierOptions:
+    """A burn-rate tier's own alert settings (spec `alerts.<tier>`); None severity: the tier's."""
+
+    severity: str | None = None
+    labels: Pairs = ()
+    annotations: Pairs = ()
+
+
 @dataclass(frozen=True)
 class SLO:
     name: str
@@ -177,6 +189,11 @@ class SLO:
     for_ms: int | None = None
     min_events: int | None = None
     site: Site = NOWHERE  # where a problem with its alert tiers is reported
+    alerts_enabled: bool = True  # False: recordings only, no burn-rate alerts
+    no_data_enabled: bool = True  # the SLO's SLINoData (the model's alerting.no_data also decides)
+    alert_labels: Pairs = ()  # on its burn and no-data alerts
+    alert_annotations: Pairs = ()
+    tier_options: tuple[tuple[str, TierOptions], ...] = ()  # tier name → its options, sorted
 
     @property
     def budget(self) -> float:
@@ -281,6 +298,10 @@ class Model:
     expected_rps: float | None = None  # typical request rate, for `mlmon explain`'s traffic numbers
     routing: Routing | None = None  # the model's own Alertmanager routing, team's merged in; None: the team's
     site: Site = NOWHERE  # metadata.name, where a problem with the whole model is reported
+    alert_prefix: str = ""  # alerting.name_prefix, before every generated alert name
+    model_down_enabled: bool = True
+    no_data_enabled: bool = True
+    disabled_ml_alerts: tuple[str, ...] = ()  # keys of naming.ML_ALERTS the spec turns off, sorted
 
     def __hash__(self) -> int:
         # Models key per-model caches (the dashboard layout) thousands of times per run; the

@@ -215,12 +215,57 @@ class Metrics(Strict):
     trained_at: RoleSpec = "ml_model_trained_timestamp_seconds"
 
 
+def _template_braces(value: str) -> str:
+    """An annotation is a Go template the user writes: left as written, but every `{{` must close
+    before the next one opens, so that a typo is a located error here and not promtool's later."""
+    depth_at = None
+    i = 0
+    while i < len(value):
+        pair = value[i:i + 2]
+        if pair == "{{":
+            if depth_at is not None:
+                raise ValueError(f"`{{{{` at character {i + 1} opens before the one at {depth_at + 1} closes")
+            depth_at, i = i, i + 2
+        elif pair == "}}":
+            if depth_at is None:
+                raise ValueError(f"`}}}}` at character {i + 1} closes no `{{{{`")
+            depth_at, i = None, i + 2
+        else:
+            i += 1
+    if depth_at is not None:
+        raise ValueError(f"`{{{{` at character {depth_at + 1} never closes with `}}}}`")
+    return value
+
+
+AnnotationText = Annotated[str, AfterValidator(_template_braces)]
+AlertLabels = dict[LabelName, LabelValue]
+AlertAnnotations = dict[LabelName, AnnotationText]
+Severity = Literal["critical", "warning", "info"]
+
+
+class TierAlertOptions(Strict):
+    """One burn-rate tier's own severity, labels and annotations (on top of the SLO's)."""
+
+    severity: Severity | None = Field(None, description="default: the tier's (page: critical, ticket: warning)")
+    labels: AlertLabels = Field(default_factory=dict)
+    annotations: AlertAnnotations = Field(default_factory=dict)
+
+
 class AlertOptions(Strict):
+    enabled: bool = Field(True, description="false: recordings only, no burn-rate alerts (Sloth's no-alerts)")
+    no_data: bool = Field(True, description="false: no SLINoData alert for this SLO")
     tiers: list[TierName] | None = Field(None, description="default: every tier that can fire")
     for_: Duration | None = Field(None, alias="for")
     min_events: int | None = Field(
         None, ge=1, description="no burn alert unless the long window saw at least this many events"
     )
+    labels: AlertLabels = Field(default_factory=dict, description="on this SLO's burn and no-data alerts")
+    annotations: AlertAnnotations = Field(
+        default_factory=dict, description="Go templates, as Prometheus reads them; on burn and no-data alerts")
+    page_fast: TierAlertOptions | None = Field(None, alias="page-fast")
+    page_slow: TierAlertOptions | None = Field(None, alias="page-slow")
+    ticket_fast: TierAlertOptions | None = Field(None, alias="ticket-fast")
+    ticket_slow: TierAlertOptions | None = Field(None, alias="ticket-slow")
 
 
 class CustomSLI(Strict):
@@ -249,6 +294,7 @@ class SLO(Strict):
 
 
 class ModelDownOptions(Strict):
+    enabled: bool = True
     for_: Duration = Field("5m", alias="for")
     no_traffic_for: Duration | None = Field(
         "15m", description="also fire when no predictions at all arrive for this long; null disables"
@@ -361,9 +407,31 @@ class AlertmanagerSettings(Strict):
     teams: dict[Name, Routing] = Field(default_factory=dict)
 
 
+class NoDataOptions(Strict):
+    enabled: bool = Field(True, description="false: no SLINoData alert for any SLO of the model")
+    for_: Duration | None = Field(None, alias="for", description="how long an SLI may lack data while up; "
+                                  "default 10m")
+
+
+# A prefix of a Prometheus alert name (a metric name without `:`, which recording rules use).
+ALERT_PREFIX_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}\Z")
+
+
+def _alert_prefix(value: str) -> str:
+    if not ALERT_PREFIX_RE.match(value):
+        raise ValueError(f"{value!r} is not a valid alert name prefix: a letter or '_', then letters, digits "
+                         "or '_', at most 40 characters")
+    return value
+
+
 class Alerting(Strict):
     model_down: ModelDownOptions = Field(default_factory=ModelDownOptions)
-    no_data_for: Duration = Field("10m", description="how long an SLI may lack data while up")
+    no_data: NoDataOptions = Field(default_factory=NoDataOptions)
+    no_data_for: Duration | None = Field(None, description="the older spelling of no_data.for")
+    disable: list[str] = Field(default_factory=list, description="ML alerts to leave out, by name, "
+                               "e.g. [PredictionSkew, RetrainOnStaleModel]")
+    name_prefix: Annotated[str, AfterValidator(_alert_prefix)] | None = Field(
+        None, description='put before every generated alert name, e.g. "Fraud" gives FraudModelDown')
     routing: Routing | None = Field(None, description="overrides the team's alertmanager routing")
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.errors import Problem, SpecError
-from mlmon_codegen.spec import alertmanager, metrics_validate, ml_validate, v1
+from mlmon_codegen.spec import alertmanager, metrics_validate, ml_validate, seed, v1
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import secrets as secret_scan
 from mlmon_codegen.spec.load import Document, Loc, discover, dotted, load_file
@@ -242,6 +242,68 @@ def _nearest_bounds(value: float, buckets: tuple[float, ...]) -> str:
 SLO_ROLES = {"availability": ("requests", "errors"), "latency": ("latency",), "accuracy": ("ground_truth",)}
 
 
+def reserved_label_problems(doc: Document, loc: Loc, labels: dict[str, str]) -> list[Problem]:
+    """A located problem per label mlmon sets itself (or Prometheus does) among `labels`."""
+    return [doc.problem((*loc, label), f"`{label}` is a label mlmon sets on every alert",
+                        f"reserved: {', '.join(naming.RESERVED_ALERT_LABELS)}; name yours differently")
+            for label in sorted(set(labels) & set(naming.RESERVED_ALERT_LABELS))]
+
+
+TIER_FIELDS = {tier: tier.replace("-", "_") for tier in v1.TIER_NAMES}  # tier name → AlertOptions field
+
+
+def _alert_options(doc: Document, loc: Loc, alerts: v1.AlertOptions, problems: list[Problem]) -> dict[str, Any]:
+    """The SLO's alert switches, labels, annotations and per-tier options, as m.SLO fields."""
+    problems.extend(reserved_label_problems(doc, (*loc, "labels"), alerts.labels))
+    tiers = []
+    for tier, field in TIER_FIELDS.items():
+        own: v1.TierAlertOptions | None = getattr(alerts, field)
+        if own is None:
+            continue
+        problems.extend(reserved_label_problems(doc, (*loc, tier, "labels"), own.labels))
+        tiers.append((tier, m.TierOptions(own.severity, tuple(sorted(own.labels.items())),
+                                          tuple(sorted(own.annotations.items())))))
+    if not alerts.enabled and tiers:
+        problems.append(doc.problem((*loc, "enabled"), "tier options are set, but the SLO has no burn alerts",
+                                    "drop alerts.enabled: false, or the tier options"))
+    return {"alerts_enabled": alerts.enabled, "no_data_enabled": alerts.no_data,
+            "alert_labels": tuple(sorted(alerts.labels.items())),
+            "alert_annotations": tuple(sorted(alerts.annotations.items())), "tier_options": tuple(tiers)}
+
+
+def _disabled_ml_alerts(doc: Document, spec: v1.ModelMonitor, problems: list[Problem]) -> tuple[str, ...]:
+    """The naming.ML_ALERTS keys `alerting.disable` names; unknown names are located problems."""
+    by_name = {name: key for key, name in naming.ML_ALERTS.items()}
+    prefix = spec.alerting.name_prefix or ""
+    # The other generated alerts have switches of their own; name them rather than "unknown".
+    others = {naming.model_down_alert(): "alerting.model_down.enabled: false"}
+    for slo in spec.slos:
+        others[naming.no_data_alert(slo)] = f"slos.{slo}.alerts.no_data: false (or alerting.no_data.enabled: false)"
+        for tier in v1.TIER_NAMES:
+            others[naming.burn_alert(slo, tier)] = f"slos.{slo}.alerts.tiers, or slos.{slo}.alerts.enabled: false"
+    keys = []
+    for i, name in enumerate(spec.alerting.disable):
+        bare = name.removeprefix(prefix) if prefix and name.startswith(prefix) else name
+        if bare in by_name:
+            keys.append(by_name[bare])
+        elif bare in others:
+            problems.append(doc.problem(("alerting", "disable", i), f"{name!r} is not an ML alert",
+                                        f"turn it off with {others[bare]}"))
+        else:
+            close = difflib.get_close_matches(bare, [*by_name, *others], n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"ML alerts: {', '.join(sorted(by_name))}"
+            problems.append(doc.problem(("alerting", "disable", i), f"unknown alert {name!r}", hint))
+    return tuple(sorted(set(keys)))
+
+
+def _no_data_for(doc: Document, spec: v1.ModelMonitor, problems: list[Problem]) -> int:
+    old, new = spec.alerting.no_data_for, spec.alerting.no_data.for_
+    if old is not None and new is not None:
+        problems.append(doc.problem(("alerting", "no_data_for"), "both `no_data_for` and `no_data.for` are set",
+                                    "keep no_data.for"))
+    return durations.parse(new or old or "10m")
+
+
 def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms: int,
                 buckets: dict[str, tuple[float, ...]], problems: list[Problem],
                 queries: list[QueryRef]) -> list[m.SLO]:
@@ -256,7 +318,8 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
             problems.append(doc.problem(loc, "both `period` and `window` are set", "keep `period`"))
         wanted = tuple(slo.alerts.tiers) if slo.alerts.tiers is not None else None
         common = {"period_ms": period, "description": slo.description,
-                  "for_ms": _ms(slo.alerts.for_), "min_events": slo.alerts.min_events}
+                  "for_ms": _ms(slo.alerts.for_), "min_events": slo.alerts.min_events,
+                  **_alert_options(doc, (*loc, "alerts"), slo.alerts, problems)}
         candidates: list[tuple[str, float, float | None, Loc]] = []  # name, objective, threshold, loc
         kind = _slo_kind(name, slo)
         custom = None
@@ -410,9 +473,9 @@ def _unwrap_seed_slos(doc: Document) -> None:
 def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
                 problems: list[Problem], queries: list[QueryRef]) -> m.Model | None:
     start = len(problems)
-    for label in sorted(set(spec.metadata.labels) & set(naming.RESERVED_ALERT_LABELS)):
-        problems.append(doc.problem(("metadata", "labels", label), f"`{label}` is a label mlmon sets on every alert",
-                                    f"reserved: {', '.join(naming.RESERVED_ALERT_LABELS)}; name yours differently"))
+    problems.extend(reserved_label_problems(doc, ("metadata", "labels"), spec.metadata.labels))
+    disabled = _disabled_ml_alerts(doc, spec, problems)
+    no_data_for_ms = _no_data_for(doc, spec, problems)
     scrape = spec.scrape or v1.Scrape()
     scrape_ms = _ms(scrape.interval) or project.scrape_interval_ms
     if spec.scrape is not None and not (scrape.targets or scrape.kubernetes or scrape.job):
@@ -450,7 +513,9 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
         slos=tuple(slos), features=features, ml=ml_signals,
         model_down_for_ms=durations.parse(spec.alerting.model_down.for_),
         no_traffic_for_ms=_ms(spec.alerting.model_down.no_traffic_for),
-        no_data_for_ms=durations.parse(spec.alerting.no_data_for),
+        no_data_for_ms=no_data_for_ms,
+        alert_prefix=spec.alerting.name_prefix or "", model_down_enabled=spec.alerting.model_down.enabled,
+        no_data_enabled=spec.alerting.no_data.enabled, disabled_ml_alerts=disabled,
         expected_rps=spec.model.expected_rps, routing=routing, site=doc.site(("metadata", "name")),
     )
 
@@ -605,6 +670,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
     is still checked for meaning with the failing fields left out, but its model stays out of the
     fleet: planning would judge defaults the user never wrote."""
     problems: list[Problem] = []
+    docs, notes = seed.expand(docs)  # the seed article's `slos:`-only files, as ModelMonitors
     documents = [(doc, t) for doc in docs if (t := typed_in_part(doc, problems)) is not None]
     projects = [(d, t) for d, t in documents if isinstance(t.spec, v1.Project)]
     project = m.DEFAULT_PROJECT
@@ -625,8 +691,8 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
     models: dict[str, m.Model] = {}
     seen: dict[str, str] = {}  # model name → the file that defined it first
     queries: list[QueryRef] = []
-    warnings = [w for doc, t in projects[:1] if isinstance(t.spec, v1.Project)
-                for w in _operator_time_zones(doc, t.spec)]
+    warnings = [*notes, *(w for doc, t in projects[:1] if isinstance(t.spec, v1.Project)
+                for w in _operator_time_zones(doc, t.spec))]
     for doc, t in documents:
         spec = t.spec
         if not isinstance(spec, v1.ModelMonitor):

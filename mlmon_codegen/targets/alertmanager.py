@@ -11,6 +11,7 @@ Kubernetes target translates the same records into AlertmanagerConfig objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -135,8 +136,21 @@ def route_tree(fleet: m.Fleet, am: m.Alertmanager) -> Route:
     return Route(_fallback(am), routes=tuple(routes))
 
 
-def inhibit_rules() -> list[Inhibition]:
-    sev, slo, alertname = naming.SEVERITY_LABEL, naming.SLO_LABEL, "alertname"
+def _named(name: Callable[[str], str], prefixes: tuple[str, ...], negate: bool = False) -> q.Matcher:
+    """`alertname` is the alert `name(prefix)` of any model: one `=` without prefixes, else a regex."""
+    names = sorted({name(p) for p in prefixes})
+    if len(names) == 1:
+        return ("alertname", "!=" if negate else "=", names[0])
+    return ("alertname", "!~" if negate else "=~", "|".join(names))
+
+
+def inhibit_rules(fleet: m.Fleet | None = None) -> list[Inhibition]:
+    """The inhibitions; those that match alert names match every model's `alerting.name_prefix`."""
+    prefixes = tuple(sorted({x.alert_prefix for x in fleet.models})) if fleet and fleet.models else ("",)
+    sev, slo = naming.SEVERITY_LABEL, naming.SLO_LABEL
+    severe = _named(lambda p: naming.ml_alert("feature_drift_severe", p), prefixes)
+    drift = _named(lambda p: naming.ml_alert("feature_drift", p), prefixes)
+    down, not_down = (_named(naming.model_down_alert, prefixes, negate) for negate in (False, True))
     return [
         # A page on an SLO makes its tickets noise. `slo=~".+"` on both sides: Alertmanager counts
         # two missing labels as equal, so ModelDown (no slo) must not act as an SLO page here.
@@ -145,13 +159,9 @@ def inhibit_rules() -> list[Inhibition]:
                    equal=(naming.MODEL_LABEL, slo)),
         # A severe drift page on a feature makes its drift ticket noise. Matched by name, not by
         # severity and `slo` as above: drift alerts carry no `slo`, and both carry `feature`.
-        Inhibition(source=((alertname, "=", naming.ML_ALERTS["feature_drift_severe"]),),
-                   target=((alertname, "=", naming.ML_ALERTS["feature_drift"]),),
-                   equal=(naming.MODEL_LABEL, naming.FEATURE_LABEL)),
+        Inhibition(source=(severe,), target=(drift,), equal=(naming.MODEL_LABEL, naming.FEATURE_LABEL)),
         # A model that is down makes every other alert about it noise.
-        Inhibition(source=((alertname, "=", naming.MODEL_DOWN_ALERT),),
-                   target=((alertname, "!=", naming.MODEL_DOWN_ALERT),),
-                   equal=(naming.MODEL_LABEL,)),
+        Inhibition(source=(down,), target=(not_down,), equal=(naming.MODEL_LABEL,)),
     ]
 
 
@@ -181,7 +191,7 @@ def render_config(fleet: m.Fleet, am: m.Alertmanager) -> dict[str, Any]:
     root = {"receiver": tree.receiver, "group_by": list(am.group_by), "group_wait": format_ms(am.group_wait_ms),
             "group_interval": format_ms(am.group_interval_ms), "repeat_interval": format_ms(am.repeat_interval_ms),
             "routes": [render_route(r) for r in tree.routes]}
-    config: dict[str, Any] = {"route": root, "inhibit_rules": [render_inhibition(r) for r in inhibit_rules()]}
+    config: dict[str, Any] = {"route": root, "inhibit_rules": [render_inhibition(r) for r in inhibit_rules(fleet)]}
     config["receivers"] = [{"name": naming.NULL_RECEIVER}, *(_receiver(r) for r in am.receivers)]
     if am.time_intervals:
         config["time_intervals"] = [_time_interval(n, r) for n, r in am.time_intervals]

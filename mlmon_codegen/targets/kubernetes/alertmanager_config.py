@@ -200,12 +200,12 @@ def _time_interval(name: str, ranges: tuple[m.TimeRange, ...]) -> dict[str, Any]
     return {"name": name, "timeIntervals": entries}
 
 
-def _inhibit_rules(team: str) -> list[dict[str, Any]]:
+def _inhibit_rules(team: str, fleet: m.Fleet) -> list[dict[str, Any]]:
     """alertmanager.yml's inhibitions, each side limited to the team: one object per team must not
     inhibit another team's alerts, and together they cover every routed team."""
     own = (naming.TEAM_LABEL, "=", team)
     return [{"sourceMatch": _matchers((*r.source, own)), "targetMatch": _matchers((*r.target, own)),
-             "equal": list(r.equal)} for r in am_target.inhibit_rules()]
+             "equal": list(r.equal)} for r in am_target.inhibit_rules(fleet)]
 
 
 def alertmanager_configs(fleet: m.Fleet) -> list[dict[str, Any]]:
@@ -231,7 +231,7 @@ def alertmanager_configs(fleet: m.Fleet) -> list[dict[str, Any]]:
         spec: dict[str, Any] = {
             "route": route,
             "receivers": [_receiver(receivers[n], keys) if n in receivers else {"name": n} for n in used],
-            "inhibitRules": _inhibit_rules(team),
+            "inhibitRules": _inhibit_rules(team, fleet),
         }
         active = sorted({i for r in _walk(team_route) for i in r.active_time_intervals})
         if active:

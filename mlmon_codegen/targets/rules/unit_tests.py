@@ -31,7 +31,7 @@ def evaluation_interval_ms(model: m.Model) -> int:
     instant past twice its short window, so the slowest tier needs about 24 evaluations.
     group_eval_order keeps alerts reading the same instant's recordings.
     """
-    slowest = max((2 * t.short_ms for s in model.slos for t in burnrate.tiers(s)), default=0)
+    slowest = max((2 * t.short_ms for s in model.slos for t in burnrate.alert_tiers(s)), default=0)
     wanted = max(600_000, slowest // 24)
     return max(c for c in LADDER_MS if c <= wanted)
 
@@ -137,17 +137,16 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
     # Pending from the first instant with a full short window; firing `for` later.
     eval_ms = _align(2 * tier.short_ms, interval) + _align(slo.for_ms or 0, interval)
     steps = eval_ms // step + 2
-    name = naming.burn_alert(slo.name, tier.name)
+    name = naming.burn_alert(slo.name, tier.name, model.alert_prefix)
     expected = []
     if fires and REQUESTS_PER_STEP * tier.long_ms / step >= min_events:
-        expected = [{
-            "exp_labels": alert_text.burn_labels(model, slo, tier),
-            "exp_annotations": {
-                "summary": alert_text.burn_summary(model, slo, tier),
-                "description": alert_text.burn_description(slo, tier, percent(ratio)),
-                **alert_text.links(project, model, name),
-            },
-        }]
+        labels = alert_text.burn_labels(model, slo, tier)
+        # `$labels` in an annotation are the expression's, `max by (model, slo)`, not the rule's labels.
+        annotations = _rendered(alert_text.burn_annotations(project, model, slo, tier, percent(ratio)),
+                                {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name})
+        if annotations is None:
+            return None  # the spec's own template reads more than labels; promtool runs the quiet case
+        expected = [{"exp_labels": labels, "exp_annotations": annotations}]
     series = _series(model, slo, errors_per_step, steps)
     if series is None:
         return None
@@ -159,7 +158,26 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
     }
 
 
+# `{{ $labels.name }}` in an annotation the spec writes: the one template a test can expect.
+LABEL_TEMPLATE = re.compile(r"\{\{\s*\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}")
+
+
+def _rendered(annotations: dict[str, str], labels: dict[str, str]) -> dict[str, str] | None:
+    """The annotations as Prometheus renders them for a result with `labels`; None when one holds
+    a template other than a label's value. mlmon's own templates are already rendered by the caller."""
+    out = {}
+    for key, text in annotations.items():
+        text = LABEL_TEMPLATE.sub(lambda mt: labels.get(mt.group(1), ""), text)  # Go's zero value
+        if "{{" in text:
+            return None
+        out[key] = text
+    return out
+
+
 def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any] | None:
+    if not model.model_down_enabled:
+        return None
+    name = naming.model_down_alert(model.alert_prefix)
     interval = evaluation_interval_ms(model)
     eval_ms = _align(model.model_down_for_ms, interval) + interval
     # Every target down; for a model no known job scrapes, its series gone (another target up).
@@ -170,20 +188,20 @@ def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any] | Non
         "name": f"ModelDown fires when {'every target is down' if up == '0' else 'the series are gone'}",
         "interval": format_ms(interval),
         "input_series": [{"series": _up(model), "values": f"{up}x{eval_ms // interval + 2}"}],
-        "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": naming.MODEL_DOWN_ALERT,
+        "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": name,
                              "exp_alerts": [{
                                  "exp_labels": alert_text.base_labels(model, "critical"),
                                  "exp_annotations": {
                                      "summary": alert_text.model_down_summary(model),
                                      "description": alert_text.model_down_description(model),
-                                     **alert_text.links(project, model, naming.MODEL_DOWN_ALERT)}}]}],
+                                     **alert_text.links(project, model, name)}}]}],
     }
 
 
 def _failing_but_up_case(model: m.Model) -> dict[str, Any] | None:
     """A service answering nothing but errors: ModelDown stays quiet (the SLOs page instead)."""
     assert model.no_traffic_for_ms is not None
-    if model.metrics.requests is None or model.metrics.errors is None:
+    if not model.model_down_enabled or model.metrics.requests is None or model.metrics.errors is None:
         return None
     interval = evaluation_interval_ms(model)
     # At least five samples per no-traffic window, or the rate is empty and nothing could fire.
@@ -197,7 +215,7 @@ def _failing_but_up_case(model: m.Model) -> dict[str, Any] | None:
         "name": "ModelDown stays quiet while the service is up and every request fails",
         "interval": format_ms(step),
         "input_series": [{"series": _up(model), "values": f"1x{steps}"}, *pair],
-        "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": naming.MODEL_DOWN_ALERT,
+        "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": naming.model_down_alert(model.alert_prefix),
                              "exp_alerts": []}],
     }
 
@@ -219,7 +237,7 @@ def render(model: m.Model, project: m.Project, rules: RulePlan, tested_with: str
     for slo in slos:
         if slo.kind == "custom":
             continue
-        for tier in burnrate.tiers(slo):
+        for tier in burnrate.alert_tiers(slo):
             cases.append(_tier_case(model, slo, tier, project, fires=True))
             cases.append(_tier_case(model, slo, tier, project, fires=False))
     return {
