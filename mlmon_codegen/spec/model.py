@@ -173,6 +173,8 @@ class SLO:
     for_ms: int | None = None
     min_events: int | None = None
     site: Site = NOWHERE  # where a problem with its alert tiers is reported
+    # One SLO per value of these labels: its recordings keep them, each group has its own alerts.
+    group_by: tuple[str, ...] = ()
 
     @property
     def budget(self) -> float:
@@ -277,6 +279,8 @@ class Model:
     expected_rps: float | None = None  # typical request rate, for `mlmon explain`'s traffic numbers
     routing: Routing | None = None  # the model's own Alertmanager routing, team's merged in; None: the team's
     site: Site = NOWHERE  # metadata.name, where a problem with the whole model is reported
+    # How many values each SLO group label takes, for series estimates (slo_defaults.group_values).
+    group_values: tuple[tuple[str, int], ...] = ()
 
     def __hash__(self) -> int:
         # Models key per-model caches (the dashboard layout) thousands of times per run; the
