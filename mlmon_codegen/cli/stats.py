@@ -9,6 +9,7 @@ import click
 
 from mlmon_codegen.cli.load import load
 from mlmon_codegen.core.errors import EXIT_FAILED
+from mlmon_codegen.plan import grouping
 from mlmon_codegen.plan import series as cardinality
 
 
@@ -36,7 +37,8 @@ def stats_command(paths: tuple[str, ...], as_json: bool) -> None:
             parts[_part(record)] = parts.get(_part(record), 0) + n
         rows.append({"model": model.name, "series": est.total, "slos": len(model.slos),
                      "features": len(model.features), "classes": len(model.classes),
-                     "classes_assumed": est.assumed_classes, "over_budget": budget is not None and est.total > budget,
+                     "classes_assumed": est.assumed_classes, "groups_assumed": list(est.assumed_groups),
+                     "over_budget": budget is not None and est.total > budget,
                      "by_rule": dict(sorted(parts.items(), key=lambda kv: (-kv[1], kv[0])))})
     total = sum(r["series"] for r in rows)
     over = [r["model"] for r in rows if r["over_budget"]]
@@ -46,6 +48,9 @@ def stats_command(paths: tuple[str, ...], as_json: bool) -> None:
         for r in rows:
             flag = "  OVER BUDGET" if r["over_budget"] else ""
             guess = f" (assuming {cardinality.UNLISTED_CLASSES} classes: none listed)" if r["classes_assumed"] else ""
+            if r["groups_assumed"]:
+                guess += (f" (assuming {grouping.UNLISTED_GROUP_VALUES} values of {', '.join(r['groups_assumed'])}: "
+                          "set slo_defaults.group_values)")
             click.echo(f"{r['model']}: {r['series']} series from {r['slos']} SLOs, {r['features']} features, "
                        f"{r['classes']} classes{guess}{flag}")
             for name, n in r["by_rule"].items():

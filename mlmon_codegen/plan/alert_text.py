@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
-from mlmon_codegen.plan import panel_keys, sli
+from mlmon_codegen.plan import grouping, panel_keys, sli
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.spec import model as m
 
@@ -51,7 +51,8 @@ def _slo_annotations(slo: m.SLO) -> dict[str, str]:
 def burn_annotations(project: m.Project, model: m.Model, slo: m.SLO, tier: Tier,
                      value: str = "{{ $value | humanizePercentage }}") -> dict[str, str]:
     name = naming.burn_alert(slo.name, tier.name, model.alert_prefix)
-    return {"summary": burn_summary(model, slo, tier), "description": burn_description(slo, tier, value),
+    return {"summary": burn_summary(model, slo, tier) + grouping.in_group(slo),
+            "description": burn_description(slo, tier, value),
             **links(project, model, name), **_slo_annotations(slo), **dict(_tier_options(slo, tier).annotations)}
 
 

@@ -23,33 +23,37 @@ def _sel(metric: str, model: m.Model, slo: m.SLO) -> str:
     return q.selector(metric, slo_labels(model, slo))
 
 
-def _one(metric_or_expr: str, model: m.Model | None = None, slo: m.SLO | None = None) -> str:
-    """One series per (model, slo), whatever external or replica labels a ruler's view adds.
+def _one(metric_or_expr: str, model: m.Model | None = None, slo: m.SLO | None = None,
+         group: tuple[str, ...] = ()) -> str:
+    """One series per (model, slo, group labels), whatever external or replica labels a ruler's view adds.
 
     A Thanos or Mimir ruler (or an HA pair writing to one store) sees each recorded series once
     per replica; joining or re-recording them as they are gives duplicate-series errors or
     duplicate alerts. Replicas hold the same value, so `max` picks one without double counting.
     """
     expr = _sel(metric_or_expr, model, slo) if model is not None and slo is not None else metric_or_expr
-    return q.agg("max", expr, by=(naming.MODEL_LABEL, naming.SLO_LABEL))
+    # A grouped SLO (group_by) keeps one series per group: its own budget and alerts.
+    keep = slo.group_by if slo is not None else group
+    return q.agg("max", expr, by=(naming.MODEL_LABEL, naming.SLO_LABEL, *keep))
 
 
 def window_rules(model: m.Model, slo: m.SLO, only: tuple[int, ...] | None = None) -> list[Recording]:
     labels = slo_labels(model, slo)
+    fan = slo.group_by
     rules = []
     for w in windows(slo) if only is None else only:
         wq = window_queries(model, slo, w)
         if wq.ratio is not None:
-            rules.append(Recording(naming.slo_error_ratio(w), wq.ratio, labels))
+            rules.append(Recording(naming.slo_error_ratio(w), wq.ratio, labels, fan))
         else:
             assert wq.errors is not None and wq.total is not None
-            rules.append(Recording(naming.slo_errors(w), wq.errors, labels))
-            rules.append(Recording(naming.slo_requests(w), wq.total, labels))
+            rules.append(Recording(naming.slo_errors(w), wq.errors, labels, fan))
+            rules.append(Recording(naming.slo_requests(w), wq.total, labels, fan))
             # Divide the recorded sums: the ratio of event counts, never an average of ratios.
             rules.append(Recording(naming.slo_error_ratio(w), q.binop(
-                _one(naming.slo_errors(w), model, slo), "/", _one(naming.slo_requests(w), model, slo)), labels))
+                _one(naming.slo_errors(w), model, slo), "/", _one(naming.slo_requests(w), model, slo)), labels, fan))
         rules.append(Recording(naming.slo_burn_rate(w), q.binop(
-            _one(naming.slo_error_ratio(w), model, slo), "/", q.number(slo.budget)), labels))
+            _one(naming.slo_error_ratio(w), model, slo), "/", q.number(slo.budget)), labels, fan))
     return rules
 
 
@@ -57,16 +61,20 @@ def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recordi
     labels = slo_labels(model, slo)
     base = period_base_window(slo, project.evaluation_interval_ms)
     period = format_ms(slo.period_ms)
+    group = slo.group_by
     if slo.custom and slo.custom.error_ratio_query is not None:
-        ratio = _one(q.call("avg_over_time", q.rng(_sel(naming.slo_error_ratio(base), model, slo), period)))
+        ratio = _one(q.call("avg_over_time", q.rng(_sel(naming.slo_error_ratio(base), model, slo), period)),
+                     group=group)
     else:
-        ratio = q.binop(_one(q.call("sum_over_time", q.rng(_sel(naming.slo_errors(base), model, slo), period))),
-                        "/", _one(q.call("sum_over_time", q.rng(_sel(naming.slo_requests(base), model, slo), period))))
+        ratio = q.binop(
+            _one(q.call("sum_over_time", q.rng(_sel(naming.slo_errors(base), model, slo), period)), group=group),
+            "/", _one(q.call("sum_over_time", q.rng(_sel(naming.slo_requests(base), model, slo), period)),
+                      group=group))
     return [
         Recording(naming.SLO_OBJECTIVE, q.call("vector", q.number(round(slo.objective / 100, 12))), labels),
-        Recording(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels),
+        Recording(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels, group),
         Recording(naming.SLO_BUDGET_REMAINING, q.one_minus(q.binop(
-            _one(naming.SLO_PERIOD_ERROR_RATIO, model, slo), "/", q.number(slo.budget))), labels),
+            _one(naming.SLO_PERIOD_ERROR_RATIO, model, slo), "/", q.number(slo.budget))), labels, group),
     ]
 
 

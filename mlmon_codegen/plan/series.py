@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.errors import Problem
+from mlmon_codegen.plan import grouping
 from mlmon_codegen.plan.records import Recording
 from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
@@ -26,6 +27,8 @@ class Estimate:
     model: str
     by_record: tuple[tuple[str, int], ...]  # recording rule name → series, sorted by name
     assumed_classes: bool  # classes were guessed (UNLISTED_CLASSES), not listed in the spec
+    # Group labels (SLO group_by) whose value count was guessed (UNLISTED_GROUP_VALUES), sorted.
+    assumed_groups: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -33,7 +36,10 @@ class Estimate:
 
 
 def label_cardinality(model: m.Model) -> dict[str, int]:
-    return {naming.CLASS_LABEL: len(model.classes) or UNLISTED_CLASSES,
+    given = dict(model.group_values)
+    # Group labels first: the built-in fan-out labels keep their meaning should a group share a name.
+    groups = {label: given.get(label, grouping.UNLISTED_GROUP_VALUES) for label in grouping.model_group_labels(model)}
+    return {**groups, naming.CLASS_LABEL: len(model.classes) or UNLISTED_CLASSES,
             naming.FEATURE_LABEL: max(len(model.features), 1)}
 
 
@@ -48,7 +54,9 @@ def estimate(model: m.Model, project: m.Project) -> Estimate:
     recordings = plan_rules(model, project).recordings()
     counts = count(recordings, label_cardinality(model))
     assumed = not model.classes and any(naming.CLASS_LABEL in r.fanout for r in recordings)
-    return Estimate(model.name, tuple(sorted(counts.items())), assumed)
+    given = dict(model.group_values)
+    guessed = tuple(sorted(label for label in grouping.model_group_labels(model) if label not in given))
+    return Estimate(model.name, tuple(sorted(counts.items())), assumed, guessed)
 
 
 def over_budget(model: m.Model, project: m.Project) -> tuple[Estimate, int] | None:

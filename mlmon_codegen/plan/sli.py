@@ -59,31 +59,43 @@ def requests_total(model: m.Model, window: int | str, by: tuple[str, ...] = (),
     return q.binop(q.binop(q.binop(total, "+", errors), "or", total), "or", errors)
 
 
+def _no_errors(errors: str, total: str, group: tuple[str, ...]) -> str:
+    """`errors`, and 0 where there were events but no error counted yet.
+
+    Ungrouped, `vector(0)` is that 0; grouped, it would be one series without the group labels,
+    so each group of `total` gets its own 0 instead."""
+    return q.or_zero_for(q.paren(errors), q.paren(total)) if group else q.or_zero(errors)
+
+
 def window_queries(model: m.Model, slo: m.SLO, window_ms: int) -> WindowQueries:
     met = model.metrics
+    by = slo.group_by  # () unless the SLO is split into groups: then every sum keeps them
     if slo.kind == "availability":
-        errors = q.or_zero(q.agg("sum", role_rate(model, "errors", window_ms)))
-        return WindowQueries(errors, requests_total(model, window_ms), None)
+        total = requests_total(model, window_ms, by)
+        errors = _no_errors(q.agg("sum", role_rate(model, "errors", window_ms), by=by), total, by)
+        return WindowQueries(errors, total, None)
     if slo.kind == "latency":
         role = slo.histogram  # latency, or another histogram role (first_token_latency, ...)
         assert slo.threshold_s is not None and getattr(met, role) is not None
-        total = q.agg("sum", role_rate(model, role, window_ms, suffix=naming.COUNT_SUFFIX))
+        total = q.agg("sum", role_rate(model, role, window_ms, suffix=naming.COUNT_SUFFIX), by=by)
         good = q.agg("sum", role_rate(model, role, window_ms, [q.le_matcher(slo.threshold_s)],
-                                      naming.BUCKET_SUFFIX))
+                                      naming.BUCKET_SUFFIX), by=by)
         # No `or vector(0)` on `good`: a missing bucket must leave the SLI empty, which the
         # no-data alert reports, rather than count every request as slow.
         return WindowQueries(q.binop(total, "-", good), total, None)
     if slo.kind == "accuracy":
         labelled = role_rate(model, "ground_truth", window_ms)
         wrong = q.label_equal_filter(labelled, met.class_label, met.actual_class_label, keep_equal=False)
-        return WindowQueries(q.or_zero(q.agg("sum", wrong)), q.agg("sum", labelled), None)
+        total = q.agg("sum", labelled, by=by)
+        return WindowQueries(_no_errors(q.agg("sum", wrong, by=by), total, by), total, None)
     assert slo.custom is not None
     c = slo.custom
+    # The user's query must keep the group labels (validation checks a leading aggregation).
     if c.error_ratio_query is not None:
-        return WindowQueries(None, None, q.agg("max", q.substitute_window(c.error_ratio_query, window_ms)))
+        return WindowQueries(None, None, q.agg("max", q.substitute_window(c.error_ratio_query, window_ms), by=by))
     assert c.error_query is not None and c.total_query is not None
-    return WindowQueries(q.agg("sum", q.substitute_window(c.error_query, window_ms)),
-                         q.agg("sum", q.substitute_window(c.total_query, window_ms)), None)
+    return WindowQueries(q.agg("sum", q.substitute_window(c.error_query, window_ms), by=by),
+                         q.agg("sum", q.substitute_window(c.total_query, window_ms), by=by), None)
 
 
 def windows(slo: m.SLO) -> list[int]:

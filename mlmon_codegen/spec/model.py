@@ -194,6 +194,8 @@ class SLO:
     alert_labels: Pairs = ()  # on its burn and no-data alerts
     alert_annotations: Pairs = ()
     tier_options: tuple[tuple[str, TierOptions], ...] = ()  # tier name → its options, sorted
+    # One SLO per value of these labels: its recordings keep them, each group has its own alerts.
+    group_by: tuple[str, ...] = ()
 
     @property
     def budget(self) -> float:
@@ -302,6 +304,8 @@ class Model:
     model_down_enabled: bool = True
     no_data_enabled: bool = True
     disabled_ml_alerts: tuple[str, ...] = ()  # keys of naming.ML_ALERTS the spec turns off, sorted
+    # How many values each SLO group label takes, for series estimates (slo_defaults.group_values).
+    group_values: tuple[tuple[str, int], ...] = ()
 
     def __hash__(self) -> int:
         # Models key per-model caches (the dashboard layout) thousands of times per run; the

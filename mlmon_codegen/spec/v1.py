@@ -291,6 +291,18 @@ class SLO(Strict):
     sli: CustomSLI | None = None
     description: SafeText = ""
     alerts: AlertOptions = Field(default_factory=AlertOptions)
+    group_by: list[LabelName] | None = Field(
+        None, description="one SLO per value of these labels (model_version, endpoint, tenant): each group gets "
+        "its own budget and burn alerts; default slo_defaults.group_by, [] for one SLO over every series")
+
+
+class SLODefaults(Strict):
+    """What every SLO of the model takes unless it says otherwise."""
+
+    group_by: list[LabelName] = Field(default_factory=list, description="the SLOs' group_by")
+    group_values: dict[LabelName, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=dict, description="series estimates (`mlmon stats`, the budget): how many values "
+        "each group label takes; default 3")
 
 
 class ModelDownOptions(Strict):
@@ -448,6 +460,7 @@ class ModelMonitor(Strict):
         None, description="omit when an existing scrape job collects the series (or give scrape.job)")
     metrics: Metrics = Field(default_factory=Metrics)
     slos: dict[Name, SLO] = Field(default_factory=dict)
+    slo_defaults: SLODefaults = Field(default_factory=SLODefaults)
     alerting: Alerting = Field(default_factory=Alerting)
     # ML signals (spec/ml.py); a model without any of these gets no ML rules.
     features: dict[ml.FeatureName, ml.FeatureSpec] = Field(default_factory=dict)

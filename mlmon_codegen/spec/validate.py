@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from mlmon_codegen.core import durations, naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.errors import Problem, SpecError
-from mlmon_codegen.spec import alertmanager, metrics_validate, ml_validate, seed, v1
+from mlmon_codegen.spec import alertmanager, group_validate, metrics_validate, ml_validate, seed, v1
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import secrets as secret_scan
 from mlmon_codegen.spec.load import Document, Loc, discover, dotted, load_file
@@ -228,6 +228,13 @@ def _le_warnings(doc: Document, spec: v1.ModelMonitor) -> list[Problem]:
     return out
 
 
+def _group_warnings(doc: Document, model: m.Model) -> list[Problem]:
+    """A warning per custom SLI query whose outer aggregation keeps labels group_by does not name."""
+    return [p for slo in model.slos if slo.custom is not None
+            for p in group_validate.custom_query_problems(doc, ("slos", slo.name, "sli"), slo.custom, slo.group_by)
+            if p.warning]
+
+
 def _nearest_bounds(value: float, buckets: tuple[float, ...]) -> str:
     below = [b for b in buckets if b < value]
     above = [b for b in buckets if b > value]
@@ -306,8 +313,10 @@ def _no_data_for(doc: Document, spec: v1.ModelMonitor, problems: list[Problem]) 
 
 def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms: int,
                 buckets: dict[str, tuple[float, ...]], problems: list[Problem],
-                queries: list[QueryRef]) -> list[m.SLO]:
+                queries: list[QueryRef], selector: set[str]) -> list[m.SLO]:
     slos: list[m.SLO] = []
+    default_group = group_validate.group_labels(doc, ("slo_defaults", "group_by"), spec.slo_defaults.group_by,
+                                                selector, problems)
     # The seed's slo.yaml nests SLOs under the model's name; accept that shape as written.
     entries = dict(spec.slos)
     for name, slo in entries.items():
@@ -317,8 +326,10 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
         if slo.period and slo.window:
             problems.append(doc.problem(loc, "both `period` and `window` are set", "keep `period`"))
         wanted = tuple(slo.alerts.tiers) if slo.alerts.tiers is not None else None
+        group = default_group if slo.group_by is None else group_validate.group_labels(
+            doc, (*loc, "group_by"), slo.group_by, selector, problems)
         common = {"period_ms": period, "description": slo.description,
-                  "for_ms": _ms(slo.alerts.for_), "min_events": slo.alerts.min_events,
+                  "for_ms": _ms(slo.alerts.for_), "min_events": slo.alerts.min_events, "group_by": group,
                   **_alert_options(doc, (*loc, "alerts"), slo.alerts, problems)}
         candidates: list[tuple[str, float, float | None, Loc]] = []  # name, objective, threshold, loc
         kind = _slo_kind(name, slo)
@@ -373,6 +384,9 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
                 custom = _check_custom(doc, (*loc, "sli"), slo.sli, problems, queries)
                 if custom is None:
                     continue
+                # Warnings come with the built model (_group_warnings); a dropped group label is an error.
+                problems.extend(p for p in group_validate.custom_query_problems(doc, (*loc, "sli"), custom, group)
+                                if not p.warning)
             elif slo.sli is not None:
                 problems.append(doc.problem((*loc, "sli"), f"{name!r} has a built-in SLI",
                                             "give a custom SLI its own name, e.g. `business-latency`"))
@@ -493,7 +507,10 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
     met = metrics_validate.effective(doc, spec, problems)
     buckets = {"latency": _latency_buckets(doc, spec, met, problems), **_other_buckets(doc, spec, met, problems)}
     metrics = metrics_validate.build(doc, spec, met, buckets, problems)
-    slos = _build_slos(doc, spec, met, scrape_ms, buckets, problems, queries)
+    # Labels whose value mlmon fixes (the model's selector, the roles' matchers): they cannot group.
+    selector = {label for label, _, _ in metrics.matchers()} | {
+        label for _, matchers in metrics.role_matchers for label, _, _ in matchers}
+    slos = _build_slos(doc, spec, met, scrape_ms, buckets, problems, queries, selector)
     features, ml_signals = build_ml(doc, spec, metrics, problems)  # ML sections and the baseline file
     routing = alertmanager.build_model_routing(doc, spec, project, problems)
     if len(problems) > start:
@@ -517,6 +534,7 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
         alert_prefix=spec.alerting.name_prefix or "", model_down_enabled=spec.alerting.model_down.enabled,
         no_data_enabled=spec.alerting.no_data.enabled, disabled_ml_alerts=disabled,
         expected_rps=spec.model.expected_rps, routing=routing, site=doc.site(("metadata", "name")),
+        group_values=tuple(sorted(spec.slo_defaults.group_values.items())),
     )
 
 
@@ -715,6 +733,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
             warnings.extend(ml_validate.range_warnings(doc, built.features))
             warnings.extend(metrics_validate.warnings(doc, spec, built))
             warnings.extend(_le_warnings(doc, spec))
+            warnings.extend(_group_warnings(doc, built))
         elif spec.alerting.routing is None:  # the team's routing is known without the model
             warnings.extend(alertmanager.unrouted_team(doc, name, spec.metadata.team, project))
     if not docs:

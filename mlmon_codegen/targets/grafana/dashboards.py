@@ -18,15 +18,14 @@ import grafanalib.core as g
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.emit.artifact import Artifact
-from mlmon_codegen.plan import panel_keys, queries
+from mlmon_codegen.plan import grouping, panel_keys, queries
 from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana import ml_panels
 from mlmon_codegen.targets.grafana.panels import sections
-from mlmon_codegen.targets.grafana.records import VERSION_VAR, Panel, Query, Section, Step
+from mlmon_codegen.targets.grafana.records import DATASOURCE_VAR, VERSION_VAR, Panel, Query, Section, Step, group_var
 
 SCHEMA_VERSION = 39  # Grafana 10.x/11.x; set explicitly, grafanalib's default (12) is ancient
-DATASOURCE_VAR = "datasource"
 DATASOURCE = {"type": "prometheus", "uid": f"${{{DATASOURCE_VAR}}}"}
 GRID_WIDTH = 24
 REF_IDS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -216,6 +215,14 @@ def _templating(model: m.Model | None) -> g.Templating:
             query=q.call("label_values", series(model, "requests"), model.metrics.version_label),
             includeAll=True, multi=True,
             allValue=".*", default="$__all", refresh=g.REFRESH_ON_TIME_RANGE_CHANGE))
+    # One variable per SLO group label (group_by): the SLO panels show the groups it picks.
+    # The values come from the period ratio, which every SLO records once per group.
+    for label in grouping.model_group_labels(model) if model is not None else ():
+        variables.append(g.Template(
+            name=group_var(label), label=f"SLO group: {label}", dataSource=DATASOURCE, type="query",
+            query=q.call("label_values", q.selector(naming.SLO_PERIOD_ERROR_RATIO, {naming.MODEL_LABEL: model.name}),
+                         label),
+            includeAll=True, multi=True, allValue=".*", default="$__all", refresh=g.REFRESH_ON_TIME_RANGE_CHANGE))
     return g.Templating(list=variables)
 
 

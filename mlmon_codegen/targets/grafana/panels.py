@@ -26,12 +26,22 @@ from mlmon_codegen.targets.grafana.records import (
     Panel,
     Query,
     Section,
+    group_var,
     steps_from,
 )
 
 
-def _slo_sel(metric: str, model: m.Model, slo: m.SLO) -> str:
-    return q.selector(metric, {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name})
+def _slo_sel(metric: str, model: m.Model, slo: m.SLO, grouped: bool = True) -> str:
+    # A grouped SLO's series are filtered by the dashboard's variable of each group label
+    # (grouped=False: a series recorded once per SLO, like the objective, has no group labels).
+    groups = [(label, "=~", f"${group_var(label)}") for label in slo.group_by] if grouped else []
+    return q.selector(metric, [(naming.MODEL_LABEL, "=", model.name), (naming.SLO_LABEL, "=", slo.name), *groups])
+
+
+def _legend(slo: m.SLO, text: str = "") -> str:
+    """A query's legend, with the group's label values for a grouped SLO (one series per group)."""
+    shown = " ".join(f"{label}={{{{{label}}}}}" for label in slo.group_by)
+    return f"{text} {shown}".strip() if shown else text
 
 
 def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
@@ -43,19 +53,21 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
     for t in burnrate.tiers(slo):
         short = q.binop(_slo_sel(naming.slo_burn_rate(t.short_ms), model, slo), "/", q.number(t.factor))
         long = q.binop(_slo_sel(naming.slo_burn_rate(t.long_ms), model, slo), "/", q.number(t.factor))
-        tier_queries.append(Query(q.lesser(short, long), f"{t.name} ({t.short}/{t.long})"))
+        tier_queries.append(Query(q.lesser(short, long), _legend(slo, f"{t.name} ({t.short}/{t.long})")))
     factors = [(t.factor, RED if t.severity == "critical" else ORANGE)
                for t in sorted(burnrate.tiers(slo), key=lambda t: t.factor)]
     return (
-        Panel(f"{slo.name}: objective", "stat", (Query(_slo_sel(naming.SLO_OBJECTIVE, model, slo)),), w=3, h=6,
+        Panel(f"{slo.name}: objective", "stat", (Query(_slo_sel(naming.SLO_OBJECTIVE, model, slo, grouped=False)),),
+              w=3, h=6,
               unit="percentunit", description=f"The {slo.name} SLO's objective over {period}.",
               key=keys.slo_panel(slo.name, "objective")),
         Panel(f"{slo.name}: SLI over {period}", "stat",
-              (Query(q.one_minus(_slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo))),), w=3, h=6,
+              (Query(q.one_minus(_slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo)), _legend(slo)),), w=3, h=6,
               unit="percentunit", steps=steps_from((None, RED), (objective, GREEN)),
               description="Good events over all events in the period; red below the objective.",
               key=keys.slo_panel(slo.name, keys.SLI)),
-        Panel(f"{slo.name}: error budget left", "stat", (Query(_slo_sel(naming.SLO_BUDGET_REMAINING, model, slo)),),
+        Panel(f"{slo.name}: error budget left", "stat",
+              (Query(_slo_sel(naming.SLO_BUDGET_REMAINING, model, slo), _legend(slo)),),
               w=3, h=6, unit="percentunit", steps=steps_from((None, RED), (0.0, ORANGE), (0.25, GREEN)),
               description=f"Share of the {q.number(slo.budget * 100)}% error budget of the period not yet spent.",
               key=keys.slo_panel(slo.name, "budget-left")),
@@ -64,7 +76,8 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
               description="Each tier's burn rate as a share of its threshold (the lesser of its two windows).",
               key=keys.slo_panel(slo.name, keys.BURN_TIERS)),
         Panel(f"{slo.name}: burn rate", "timeseries",
-              tuple(Query(_slo_sel(naming.slo_burn_rate(w), model, slo), q.window(w)) for w in windows(slo)),
+              tuple(Query(_slo_sel(naming.slo_burn_rate(w), model, slo), _legend(slo, q.window(w)))
+                    for w in windows(slo)),
               w=9, h=6, unit=BURN_UNIT, steps=steps_from((None, GREEN), *factors), lines=True,
               description="Burn rate per recorded window; the lines are the tiers' factors (1 = budget lasts "
                           "exactly the period).", key=keys.slo_panel(slo.name, "burn-rate")),
@@ -135,7 +148,7 @@ def latency_section(model: m.Model) -> Section | None:
         panels.append(Panel(
             "Requests within the latency threshold", "bargauge",
             tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(windows(s)[0]), model, s)),
-                        f"{s.name} (≤ {q.number(s.threshold_s or 0)}s, {q.window(windows(s)[0])})")
+                        _legend(s, f"{s.name} (≤ {q.number(s.threshold_s or 0)}s, {q.window(windows(s)[0])})"))
                   for s in latency_slos),
             w=8, h=8, unit="percentunit", min=0.0, max=1.0,
             steps=steps_from((None, RED), (round(first.objective / 100, 12), GREEN)),
@@ -157,7 +170,8 @@ def errors_section(model: m.Model) -> Section | None:
     panels = []
     if measured is not None:
         ws = windows(measured)[:2]
-        ratio = tuple(Query(_slo_sel(naming.slo_error_ratio(w), model, measured), q.window(w)) for w in ws)
+        ratio = tuple(Query(_slo_sel(naming.slo_error_ratio(w), model, measured), _legend(measured, q.window(w)))
+                      for w in ws)
         panels.append(Panel("Error ratio", "timeseries", ratio, w=12, h=8, unit="percentunit",
                             steps=steps_from((None, GREEN), (measured.budget, RED)), lines=True,
                             description=f"Bad events over all events as the {measured.name} SLO counts them; the "
@@ -207,7 +221,8 @@ def ground_truth_section(model: m.Model) -> Section | None:
         ws = windows(s)
         panels.append(Panel(
             f"{s.name}: accuracy against its objective", "timeseries",
-            tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(w), model, s)), q.window(w)) for w in ws[:2]),
+            tuple(Query(q.one_minus(_slo_sel(naming.slo_error_ratio(w), model, s)), _legend(s, q.window(w)))
+                  for w in ws[:2]),
             w=12, h=8, unit="percentunit", steps=steps_from((None, RED), (round(s.objective / 100, 12), GREEN)),
             lines=True, description="Labelled predictions that were right; the line is the objective.",
             key=keys.slo_panel(s.name, "accuracy")))

@@ -11,6 +11,13 @@ from dataclasses import dataclass, field
 # Grafana fills these at query time; the checks and `mlmon preview` substitute them.
 RATE_INTERVAL = "$__rate_interval"
 VERSION_VAR = "version"
+DATASOURCE_VAR = "datasource"
+
+
+def group_var(label: str) -> str:
+    """The dashboard variable of an SLO group label (group_by): the label's own name, unless a
+    variable mlmon defines already has it."""
+    return f"group_{label}" if label in (VERSION_VAR, DATASOURCE_VAR) else label
 
 GREEN, ORANGE, RED = "green", "orange", "red"
 BURN_UNIT = "suffix:x"  # a burn rate reads as "6x": how many times faster than the budget allows

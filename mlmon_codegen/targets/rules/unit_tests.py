@@ -2,7 +2,8 @@
 
 The input series are synthetic: a steady request rate with a fixed error ratio, at twice the
 tier's threshold (fires) and at half of it (stays quiet). Custom SLIs read metrics mlmon does
-not know, so they get no generated scenario.
+not know, so they get no generated scenario. A grouped SLO (group_by) fires with two groups, one
+at twice the threshold and one at half: only the first may fire, and its alert carries its labels.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mlmon_codegen.plan.records import RulePlan
 from mlmon_codegen.spec import model as m
 
 REQUESTS_PER_STEP = 1_000_000  # large enough that a 99.999% objective's threshold is whole errors
+BURNING, HEALTHY = "burning", "healthy"  # the group label values of a grouped SLO's cases
 
 
 def evaluation_interval_ms(model: m.Model) -> int:
@@ -70,12 +72,13 @@ def _labels(model: m.Model, role: str, extra: dict[str, str] | None = None) -> d
     return {**out, **(extra or {})}
 
 
-def _requests_and_errors(model: m.Model, good: str, bad: str) -> list[dict[str, str]] | None:
+def _requests_and_errors(model: m.Model, good: str, bad: str,
+                         group: dict[str, str] | None = None) -> list[dict[str, str]] | None:
     """Series of `good` successful and `bad` failed requests, in the shape the spec declares."""
     met = model.metrics
     assert met.requests is not None and met.errors is not None
-    err_labels = _labels(model, "errors", {met.error_type_label: "internal"})
-    ok_labels = _labels(model, "requests")
+    err_labels = _labels(model, "errors", {met.error_type_label: "internal", **(group or {})})
+    ok_labels = _labels(model, "requests", group)
     if err_labels is None or ok_labels is None:
         return None
     if met.errors == met.requests:  # errors are the requests counter's failed series
@@ -85,18 +88,20 @@ def _requests_and_errors(model: m.Model, good: str, bad: str) -> list[dict[str, 
             {"series": q.selector(met.errors, err_labels), "values": bad}]
 
 
-def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int) -> list[dict[str, str]] | None:
+def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int,
+            group: dict[str, str] | None = None) -> list[dict[str, str]] | None:
+    """`up` first, then the SLI's series (of one group: `group` holds its label values)."""
     met = model.metrics
     good = REQUESTS_PER_STEP - errors_per_step
     up = {"series": _up(model), "values": f"1x{steps}"}
     if slo.kind == "availability":
         counted = good if met.requests_count_successes or met.errors == met.requests else REQUESTS_PER_STEP
-        pair = _requests_and_errors(model, _counter(counted, steps), _counter(errors_per_step, steps))
+        pair = _requests_and_errors(model, _counter(counted, steps), _counter(errors_per_step, steps), group)
         return None if pair is None else [up, *pair]
     if slo.kind == "latency":
         histogram = getattr(met, slo.histogram)
         assert slo.threshold_s is not None and histogram is not None
-        sel = _labels(model, slo.histogram)
+        sel = _labels(model, slo.histogram, group)
         if sel is None:
             return None
         le = q.number(slo.threshold_s)
@@ -104,8 +109,8 @@ def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int) -> lis
                 {"series": q.selector(naming.count(histogram), sel), "values": _counter(REQUESTS_PER_STEP, steps)},
                 {"series": q.selector(naming.bucket(histogram), {**sel, "le": le}), "values": _counter(good, steps)}]
     assert slo.kind == "accuracy" and met.ground_truth is not None
-    right = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "a"})
-    wrong = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "b"})
+    right = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "a", **(group or {})})
+    wrong = _labels(model, "ground_truth", {met.class_label: "a", met.actual_class_label: "b", **(group or {})})
     if right is None or wrong is None:
         return None
     return [up,
@@ -122,13 +127,21 @@ def _align(ms: int, interval: int) -> int:
     return -(-ms // interval) * interval
 
 
-def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires: bool) -> dict[str, Any] | None:
-    step = _step_ms(tier)
+def _errors_per_step(tier: Tier, fires: bool) -> int:
     ratio_wanted = min(1.0, tier.threshold * 2) if fires else tier.threshold / 2
     # Three significant digits: the description shows the ratio with four (humanizePercentage),
     # and a ratio whose fifth digit is a 5 would round either way with Prometheus' float error.
-    ratio_wanted = float(f"{ratio_wanted:.3g}")
-    errors_per_step = round(REQUESTS_PER_STEP * ratio_wanted)
+    return round(REQUESTS_PER_STEP * float(f"{ratio_wanted:.3g}"))
+
+
+def _group(slo: m.SLO, value: str) -> dict[str, str]:
+    """The label values of one group of a grouped SLO: every group label holds `value`."""
+    return {label: value for label in slo.group_by}
+
+
+def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires: bool) -> dict[str, Any] | None:
+    step = _step_ms(tier)
+    errors_per_step = _errors_per_step(tier, fires)
     ratio = errors_per_step / REQUESTS_PER_STEP
     min_events = slo.min_events or 0
     # The ratio is steady from the first sample, so both windows read it once the short one
@@ -139,19 +152,29 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
     steps = eval_ms // step + 2
     name = naming.burn_alert(slo.name, tier.name, model.alert_prefix)
     expected = []
+    # A grouped SLO's case has the group that burns (or, quiet, the healthy one) and, firing, a
+    # healthy group too: only the burning group's alert may fire.
+    group = _group(slo, BURNING if fires else HEALTHY)
     if fires and REQUESTS_PER_STEP * tier.long_ms / step >= min_events:
-        labels = alert_text.burn_labels(model, slo, tier)
-        # `$labels` in an annotation are the expression's, `max by (model, slo)`, not the rule's labels.
+        labels = {**alert_text.burn_labels(model, slo, tier), **group}
+        # `$labels` in an annotation are the expression's, `max by (model, slo, group)`, not the rule's labels.
         annotations = _rendered(alert_text.burn_annotations(project, model, slo, tier, percent(ratio)),
-                                {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name})
+                                {naming.MODEL_LABEL: model.name, naming.SLO_LABEL: slo.name, **group})
         if annotations is None:
             return None  # the spec's own template reads more than labels; promtool runs the quiet case
         expected = [{"exp_labels": labels, "exp_annotations": annotations}]
-    series = _series(model, slo, errors_per_step, steps)
+    series = _series(model, slo, errors_per_step, steps, group)
+    if series is not None and slo.group_by and fires:
+        healthy = _series(model, slo, _errors_per_step(tier, False), steps, _group(slo, HEALTHY))
+        series = None if healthy is None else [*series, *healthy[1:]]  # [1:]: one `up` is enough
     if series is None:
         return None
+    if slo.group_by and fires:
+        what = f"fires for the group at 2x its threshold, not for the one at 0.5x ({', '.join(slo.group_by)})"
+    else:
+        what = "fires at 2x its threshold" if fires else "stays quiet at 0.5x its threshold"
     return {
-        "name": f"{slo.name} {tier.name} {'fires at 2x' if fires else 'stays quiet at 0.5x'} its threshold",
+        "name": f"{slo.name} {tier.name} {what}",
         "interval": format_ms(step),
         "input_series": series,
         "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": name, "exp_alerts": expected}],
