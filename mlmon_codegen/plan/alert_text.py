@@ -7,6 +7,7 @@ from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan import grouping, panel_keys, sli
 from mlmon_codegen.plan.burnrate import Tier
+from mlmon_codegen.plan.records import Alert
 from mlmon_codegen.spec import model as m
 
 
@@ -97,3 +98,14 @@ def model_down_description(model: m.Model) -> str:
     if model.no_traffic_for_ms:
         text += f", or none served a prediction in the last {format_ms(model.no_traffic_for_ms)}"
     return text + "."
+
+
+def ml_alert(model: m.Model, project: m.Project, key: str, expr: str, severity: str, for_ms: int | None,
+             summary: str, description: str, retrain: bool = False) -> Alert:
+    """An ML alert record (naming.ML_ALERTS[key]) with the model's prefix, labels and links."""
+    name = naming.ml_alert(key, model.alert_prefix)
+    labels = base_labels(model, severity)
+    if retrain:
+        labels[naming.ACTION_LABEL] = naming.RETRAIN_ACTION
+    return Alert(name, key, severity, expr, for_ms or None, labels,
+                 {"summary": summary, "description": description, **links(project, model, name)})

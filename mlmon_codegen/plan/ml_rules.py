@@ -145,14 +145,7 @@ def ground_truth_rules(model: m.Model) -> list[Recording]:
 # ---------------------------------------------------------------- alerts
 
 
-def _alert(model: m.Model, project: m.Project, key: str, expr: str, severity: str, for_ms: int | None,
-           summary: str, description: str, retrain: bool = False) -> Alert:
-    name = naming.ml_alert(key, model.alert_prefix)
-    labels = alert_text.base_labels(model, severity)
-    if retrain:
-        labels[naming.ACTION_LABEL] = naming.RETRAIN_ACTION
-    return Alert(name, key, severity, expr, for_ms or None, labels,
-                 {"summary": summary, "description": description, **alert_text.links(project, model, name)})
+_alert = alert_text.ml_alert
 
 
 def _guarded(value: str, op: str, threshold: float, samples: str, minimum: int, on: tuple[str, ...]) -> str:

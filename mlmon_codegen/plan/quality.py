@@ -78,9 +78,7 @@ def rules(model: m.Model) -> list[Recording]:
 
 def _alert(model: m.Model, project: m.Project, key: str, expr: str, for_ms: int, summary: str,
            description: str) -> Alert:
-    name = naming.ML_ALERTS[key]
-    return Alert(name, key, "warning", expr, for_ms, alert_text.base_labels(model, "warning"),
-                 {"summary": summary, "description": description, **alert_text.links(project, model, name)})
+    return alert_text.ml_alert(model, project, key, expr, "warning", for_ms, summary, description)
 
 
 def alerts(model: m.Model, project: m.Project) -> list[Alert]:
