@@ -113,6 +113,25 @@ def test_every_problem_of_every_slo_in_one_run(tmp_path: Path) -> None:
     assert "mlmon: 9 problems found" in err and "Traceback" not in err
 
 
+def test_a_data_source_that_is_not_prometheus_is_located(tmp_path: Path) -> None:
+    text = (DOCS / "openslo/list-form.yaml").read_text().replace("type: Prometheus", "type: Datadog")
+    (tmp_path / "dd.yaml").write_text(text)
+    r = invoke_mlmon("import", "openslo", str(tmp_path / "dd.yaml"))
+    assert r.returncode == 2 and "dd.yaml:8:5: spec.type: data source type 'Datadog' is not Prometheus" in r.stderr
+
+
+def test_bad_sloth_and_pyrra_documents_are_located(tmp_path: Path) -> None:
+    sloth = (DOCS / "sloth/service.yml").read_text().replace('objective: 99.9', 'objective: "high"')
+    sloth = sloth.replace('owner: "search-team"', 'severity: "page"')
+    (tmp_path / "s.yml").write_text(sloth)
+    r = invoke_mlmon("import", "sloth", str(tmp_path / "s.yml"))
+    assert r.returncode == 2 and "'high' is not a number" in r.stderr and "label 'severity' is reserved" in r.stderr
+    pyrra = (DOCS / "pyrra/slos.yaml").read_text().replace('window: 2w', 'window: 1M')
+    (tmp_path / "p.yaml").write_text(pyrra)
+    r = invoke_mlmon("import", "pyrra", str(tmp_path / "p.yaml"))
+    assert r.returncode == 2 and "p.yaml:27:3: spec.window: 1M has no fixed length" in r.stderr
+
+
 def test_an_indicator_ref_loop_is_located() -> None:
     r = invoke_mlmon("import", "openslo", str(DOCS / "openslo/loop.yaml"))
     assert r.returncode == 2 and "loop.yaml:14:3: spec.indicatorRef: indicatorRef loop: ping → pong → ping" in r.stderr

@@ -99,7 +99,10 @@ def _convert_service(doc: Document, loc: Loc, spec: dict[str, Any], services: di
         if not isinstance(slo, dict):
             problems.append(doc.problem(sloc, "an SLO is a mapping"))
             continue
-        name = slo_name(slo.get("name"))
+        if not isinstance(slo.get("name"), str) or not slo["name"]:
+            problems.append(doc.problem((*sloc, "name"), "the SLO has no name"))
+            continue
+        name = slo_name(slo["name"])
         key = (service.name, name)
         if key in seen or name in service.slos:
             first = seen.get(key, doc)
