@@ -1,28 +1,72 @@
-"""`mlmon import openslo FILE... [-o DIR]`: OpenSLO v1 SLOs as mlmon ModelMonitor specs."""
+"""`mlmon import openslo|sloth|pyrra FILE... [-o DIR]`: SLOs of other tools as ModelMonitor specs.
+
+Every file is read, every problem of every SLO reported, and nothing written unless the
+converted specs pass mlmon's own validation. Each spec's header says what was not carried over
+and how the source's burn-rate alert windows compare with mlmon's tiers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from mlmon_codegen.build.load import check_documents
 from mlmon_codegen.cli.load import fail
+from mlmon_codegen.core import durations
 from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.emit.write import WriteError, create_files, dump_yaml
-from mlmon_codegen.spec import openslo
-from mlmon_codegen.spec.load import load_text
+from mlmon_codegen.plan import burnrate
+from mlmon_codegen.spec import openslo, pyrra, sloth
+from mlmon_codegen.spec.load import Document, load_text
+from mlmon_codegen.spec.openslo import Service, SourceWindow
+
+FORMATS: dict[str, tuple[str, Callable[[list[Document]], list[Service]]]] = {
+    "openslo": ("OpenSLO", openslo.convert),
+    "sloth": ("Sloth", sloth.convert),
+    "pyrra": ("Pyrra", pyrra.convert),
+}
+POLICY = "the Google SRE workbook's multi-window multi-burn-rate policy"
 
 
-def header(sources: list[str], notes: list[str]) -> str:
-    lines = [f"# Converted by `mlmon import openslo` from {', '.join(sources)}.",
+def _window(w: SourceWindow | burnrate.Tier) -> str:
+    if isinstance(w, burnrate.Tier):
+        return f"{w.name} {w.factor:.4g}x over {w.long}/{w.short}"
+    short = f"/{durations.format_ms(w.short_ms)}" if w.short_ms else ""
+    label = w.name or w.severity
+    return f"{label} {w.factor:.4g}x over {durations.format_ms(w.long_ms)}{short}"
+
+
+def window_notes(slo: str, whose: str, source: list[SourceWindow], tiers: tuple[burnrate.Tier, ...]) -> list[str]:
+    """How the source's alert windows compare with the mlmon tiers the SLO gets."""
+    ours = "; ".join(_window(t) for t in tiers)
+    kinds = {t.name.split("-")[0] for t in tiers}
+    if {w.severity for w in source} <= {"page", "ticket"}:
+        source = [w for w in source if w.severity in kinds]  # a disabled Sloth alert left its tiers out
+    if all(w.short_ms for w in source):
+        same = sorted((round(w.factor, 2), w.long_ms, w.short_ms) for w in source) == \
+            sorted((round(t.factor, 2), t.long_ms, t.short_ms) for t in tiers)
+        if same:
+            return [f"{slo}: {whose} alert windows are mlmon's tiers ({POLICY}): {ours}"]
+        return [f"{slo}: {whose} alert windows ({'; '.join(_window(w) for w in source)}) differ from "
+                f"mlmon's tiers ({ours}); mlmon's are generated"]
+    out = []
+    for w in source:  # single-window conditions: name the tier whose long window is closest
+        near = min(tiers, key=lambda t: abs(t.long_ms - w.long_ms) / max(t.long_ms, w.long_ms))
+        out.append(f"{slo}: alert condition {_window(w)} has no exact mlmon tier; closest is {_window(near)} "
+                   "(mlmon also requires its short window)")
+    return out
+
+
+def header(command: str, sources: list[str], notes: list[str]) -> str:
+    lines = [f"# Converted by `mlmon import {command}` from {', '.join(sources)}.",
              "# Review it: scrape.targets and metadata.team are placeholders unless given on the command line."]
-    lines += [f"# Note: {n}" for n in notes]
+    lines += [f"# Note: {n}" for n in dict.fromkeys(notes)]
     return "\n".join(lines) + "\n"
 
 
-def specs_text(files: tuple[str, ...], team: str, targets: list[str]) -> dict[str, str]:
-    """Service name → spec text, validated as mlmon specs before anything is written."""
+def read_documents(files: tuple[str, ...]) -> list[Document]:
     docs, problems = [], []
     for f in files:
         try:
@@ -35,17 +79,34 @@ def specs_text(files: tuple[str, ...], team: str, targets: list[str]) -> dict[st
         problems.extend(errs)
     if problems:
         raise SpecError(problems)
-    out = {}
-    for name, spec, notes in openslo.convert(docs, team, targets):
-        out[name] = header(list(files), notes) + dump_yaml(spec)
+    return docs
+
+
+def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str = "openslo") -> dict[str, str]:
+    """Service name → spec text, validated as mlmon specs before anything is written."""
+    origin, convert = FORMATS[fmt]
+    services = convert(read_documents(files))
+    bodies = {s.name: dump_yaml(openslo.model_spec(s, team, targets, origin)) for s in services}
     # The converted spec must pass mlmon's own validation, or the import is a bug.
     checked = []
-    for name, text in out.items():
+    for name, text in bodies.items():
         doc, errs = load_text(f"{name}.yaml (converted)", text.encode())
         if errs or doc is None:
             raise SpecError(errs)
         checked.append(doc)
-    check_documents(checked)
+    fleet = check_documents(checked).fleet
+    models = {m.name: m for m in fleet.models}
+    out = {}
+    for s in services:
+        notes = list(s.notes)
+        for slo in models[s.name].slos:
+            if slo.name in s.windows:
+                whose, windows = s.windows[slo.name]
+                notes += window_notes(slo.name, whose, windows, burnrate.tiers(slo))
+        if fmt == "sloth":
+            notes.append(f"the period is Sloth's default, {sloth.PERIOD}; change it if sloth ran with "
+                         "--default-slo-period")
+        out[s.name] = header(fmt, list(files), notes) + bodies[s.name]
     return out
 
 
@@ -54,16 +115,9 @@ def import_group() -> None:
     """Convert SLOs from other formats into mlmon specs."""
 
 
-@import_group.command(name="openslo")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False),
-              help="write <service>.yaml here (default: print to stdout)")
-@click.option("--team", default="my-team", show_default=True, help="metadata.team of the specs")
-@click.option("--target", "targets", multiple=True, help="scrape target host:port (default: <service>:8000)")
-def openslo_command(files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...]) -> None:
-    """Convert OpenSLO v1 SLOs (ratio SLIs, rolling windows, Occurrences) into ModelMonitor specs."""
+def _run(fmt: str, files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...]) -> None:
     try:
-        texts = specs_text(files, team, list(targets))
+        texts = specs_text(files, team, list(targets), fmt)
     except SpecError as exc:
         fail(exc.problems)
     if out is None:
@@ -76,3 +130,19 @@ def openslo_command(files: tuple[str, ...], out: str | None, team: str, targets:
         fail([exc])
     for p in paths:
         click.echo(f"wrote {p}")
+
+
+def _command(fmt: str, summary: str) -> None:
+    @import_group.command(name=fmt, help=summary)
+    @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+    @click.option("-o", "--out", "out", type=click.Path(file_okay=False),
+                  help="write <service>.yaml here (default: print to stdout)")
+    @click.option("--team", default="my-team", show_default=True, help="metadata.team of the specs")
+    @click.option("--target", "targets", multiple=True, help="scrape target host:port (default: <service>:8000)")
+    def command(files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...]) -> None:
+        _run(fmt, files, out, team, targets)
+
+
+_command("openslo", "Convert OpenSLO v1/v1alpha SLOs (ratio and threshold SLIs, rolling windows, Occurrences).")
+_command("sloth", "Convert Sloth prometheus/v1 specs and PrometheusServiceLevel objects.")
+_command("pyrra", "Convert Pyrra ServiceLevelObjective objects (ratio, latency, bool_gauge).")

@@ -1,0 +1,202 @@
+"""`mlmon import openslo|sloth|pyrra` on the project's own documents (tests/openslo, tests/sloth,
+tests/pyrra): every shape imports, validates and generates; bad input is a located error with
+every problem of the run; an imported Sloth SLO pages when Sloth's own rules would."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, invoke_mlmon
+
+from mlmon_codegen.check import promtool
+
+DOCS = ROOT / "tests"
+
+SHAPES = [
+    ("openslo", ["openslo/list-form.yaml"]),
+    ("openslo", ["openslo/v1alpha.yaml", "openslo/threshold.yaml"]),
+    ("openslo", ["openslo/uses-library.yaml", "openslo/sli-library.yaml"]),
+    ("openslo", ["openslo/checkout.yaml", "openslo/two-services.yaml"]),
+    ("sloth", ["sloth/service.yml", "sloth/k8s.yml"]),
+    ("pyrra", ["pyrra/slos.yaml"]),
+]
+
+
+def imported(tmp_path: Path, fmt: str, files: list[str]) -> Path:
+    out = tmp_path / "specs"
+    r = invoke_mlmon("import", fmt, *(str(DOCS / f) for f in files), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.mark.parametrize(("fmt", "files"), SHAPES)
+def test_every_shape_imports_validates_and_generates(tmp_path: Path, fmt: str, files: list[str]) -> None:
+    specs = imported(tmp_path, fmt, files)
+    r = invoke_mlmon("validate", str(specs))
+    assert r.returncode == 0, r.stderr
+    r = invoke_mlmon("generate", str(specs), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    rules = sorted((tmp_path / "out").rglob("prometheus/rules/*.y*ml"))
+    assert rules
+    run = promtool.check_rules(rules)
+    assert run.ok, run.output
+
+
+def spec(tmp_path: Path, fmt: str, files: list[str], name: str) -> tuple[str, dict]:
+    text = (imported(tmp_path, fmt, files) / f"{name}.yaml").read_text()
+    return text, yaml.safe_load(text)
+
+
+def test_openslo_list_form_refs_labels_and_policies(tmp_path: Path) -> None:
+    text, data = spec(tmp_path, "openslo", ["openslo/list-form.yaml"], "ranker")
+    slo = data["slos"]["ranker-errors"]
+    assert slo["objective"] == 99.5 and slo["period"] == "30d"  # "99.5%" and 720h
+    assert slo["sli"]["error_query"] == 'sum(rate(ranker_requests_total{status="error"}[{{window}}]))'
+    assert data["metadata"]["labels"] == {"env": "prod", "cost_center": "ml-platform",
+                                          "example_org_owner": "ranking"}
+    assert "fast-burn 14.4x over 1h has no exact mlmon tier; closest is page-fast" in text
+
+
+def test_v1alpha_threshold_and_sloth_placeholder(tmp_path: Path) -> None:
+    _, data = spec(tmp_path, "openslo", ["openslo/v1alpha.yaml", "openslo/threshold.yaml"], "embedder")
+    avail = data["slos"]["embedder-availability"]
+    assert avail["objective"] == 99.5 and avail["period"] == "28d"
+    assert "[{{window}}]" in avail["sli"]["total_query"] and ".window" not in avail["sli"]["total_query"]
+    p95 = data["slos"]["p95-under-250ms"]
+    # Bad when not below 0.25: the share of evaluation steps at or above the threshold.
+    assert p95["sli"] == {"error_ratio_query": "avg(avg_over_time(((embed:latency_seconds:p95) >= bool 0.25)"
+                                               "[{{window}}:]))"}
+
+
+def test_an_sli_in_another_file_through_an_alias(tmp_path: Path) -> None:
+    _, data = spec(tmp_path, "openslo", ["openslo/uses-library.yaml", "openslo/sli-library.yaml"], "fraud-scorer")
+    assert data["slos"]["fraud-availability"]["objective"] == 99.9
+    assert "fraud_scores_total" in data["slos"]["fraud-availability"]["sli"]["total_query"]
+
+
+def test_sloth_tiers_windows_and_k8s_form(tmp_path: Path) -> None:
+    text, data = spec(tmp_path, "sloth", ["sloth/service.yml", "sloth/k8s.yml"], "ranker")
+    assert data["metadata"]["labels"] == {"owner": "search-team"}
+    avail = data["slos"]["requests-availability"]
+    assert avail["objective"] == 99.9 and avail["period"] == "30d"
+    assert avail["alerts"] == {"tiers": ["page-fast", "page-slow"]}  # ticket_alert disabled
+    assert data["slos"]["freshness"]["alerts"] == {"tiers": ["ticket-fast", "ticket-slow"]}
+    assert "Sloth's default alert windows are mlmon's tiers" in text
+    embedder = yaml.safe_load((tmp_path / "specs" / "embedder.yaml").read_text())
+    assert embedder["slos"]["requests-availability"]["sli"]["error_query"] == \
+        'sum(rate(embed_requests_total{code=~"5.."}[{{window}}]))'
+
+
+def test_pyrra_indicators_grouping_and_windows(tmp_path: Path) -> None:
+    text, data = spec(tmp_path, "pyrra", ["pyrra/slos.yaml"], "scorer-errors")
+    assert data["metadata"]["labels"] == {"owner": "scoring"}  # only pyrra.dev/ labels
+    assert data["slos"]["scorer-errors"]["period"] == "28d"
+    assert "grouping by route is not supported yet" in text
+    assert "Pyrra's alert windows (critical 14x over 1h/5m" in text and "differ from mlmon's tiers" in text
+    probe = yaml.safe_load((tmp_path / "specs" / "scorer-probe.yaml").read_text())["slos"]["scorer-probe"]["sli"]
+    assert probe["total_query"] == 'sum(count_over_time(probe_success{job="scorer-probe"}[{{window}}]))'
+
+
+def test_every_problem_of_every_slo_in_one_run(tmp_path: Path) -> None:
+    r = invoke_mlmon("import", "openslo", str(DOCS / "openslo/bad-many.yaml"), "-o", str(tmp_path / "o"))
+    assert r.returncode == 2 and not (tmp_path / "o").exists()
+    err = r.stderr
+    for words in ("bad-many.yaml:13:5: metadata.name: SLI 'twice' is defined twice",
+                  "metric source type 'Datadog' is not Prometheus",
+                  "1M has no fixed length", "budgetingMethod Timeslices is not supported yet",
+                  "target 99.9 is not a fraction", "label 'env' has '\"' in its value",
+                  "label 'severity' is reserved", "SLO 'sliced' is defined twice"):
+        assert words in err, err
+    assert "mlmon: 9 problems found" in err and "Traceback" not in err
+
+
+def test_a_data_source_that_is_not_prometheus_is_located(tmp_path: Path) -> None:
+    text = (DOCS / "openslo/list-form.yaml").read_text().replace("type: Prometheus", "type: Datadog")
+    (tmp_path / "dd.yaml").write_text(text)
+    r = invoke_mlmon("import", "openslo", str(tmp_path / "dd.yaml"))
+    assert r.returncode == 2 and "dd.yaml:8:5: spec.type: data source type 'Datadog' is not Prometheus" in r.stderr
+
+
+def test_bad_sloth_and_pyrra_documents_are_located(tmp_path: Path) -> None:
+    sloth = (DOCS / "sloth/service.yml").read_text().replace('objective: 99.9', 'objective: "high"')
+    sloth = sloth.replace('owner: "search-team"', 'severity: "page"')
+    (tmp_path / "s.yml").write_text(sloth)
+    r = invoke_mlmon("import", "sloth", str(tmp_path / "s.yml"))
+    assert r.returncode == 2 and "'high' is not a number" in r.stderr and "label 'severity' is reserved" in r.stderr
+    pyrra = (DOCS / "pyrra/slos.yaml").read_text().replace('window: 2w', 'window: 1M')
+    (tmp_path / "p.yaml").write_text(pyrra)
+    r = invoke_mlmon("import", "pyrra", str(tmp_path / "p.yaml"))
+    assert r.returncode == 2 and "p.yaml:27:3: spec.window: 1M has no fixed length" in r.stderr
+
+
+def test_an_indicator_ref_loop_is_located() -> None:
+    r = invoke_mlmon("import", "openslo", str(DOCS / "openslo/loop.yaml"))
+    assert r.returncode == 2 and "loop.yaml:14:3: spec.indicatorRef: indicatorRef loop: ping → pong → ping" in r.stderr
+
+
+def test_ten_thousand_objects_in_bounded_time(tmp_path: Path) -> None:
+    items = "".join(f"- {{apiVersion: openslo/v1, kind: Service, metadata: {{name: s{i}}}}}\n" for i in range(10_000))
+    path = tmp_path / "many.yaml"
+    slo = yaml.safe_load((DOCS / "openslo/v1alpha.yaml").read_text())
+    path.write_text(items + yaml.safe_dump([slo]))
+    start = time.monotonic()
+    r = invoke_mlmon("import", "openslo", str(path))
+    assert time.monotonic() - start < 30
+    assert r.returncode == 0, r.stderr
+    assert "embedder-availability" in r.stdout
+
+
+def test_a_percent_string_target_never_crashes(tmp_path: Path) -> None:
+    bad = (DOCS / "openslo/v1alpha.yaml").read_text().replace("target: 0.995", 'target: "lots%"')
+    (tmp_path / "p.yaml").write_text(bad)
+    r = invoke_mlmon("import", "openslo", str(tmp_path / "p.yaml"))
+    assert r.returncode == 2 and "'lots%' is not a number" in r.stderr
+
+
+def sloth_form_rules(error: str, total: str, objective: float) -> dict:
+    """Sloth's generated shape (its docs: slo:sli_error:ratio_rate<window>, page alert 14.4 over 5m and 1h)."""
+    labels = {"sloth_id": "ranker-requests-availability", "sloth_service": "ranker",
+              "sloth_slo": "requests-availability"}
+    records = [{"record": f"slo:sli_error:ratio_rate{w}",
+                "expr": f"({error.replace('{{window}}', w)})\n/\n({total.replace('{{window}}', w)})",
+                "labels": {**labels, "sloth_window": w}} for w in ("5m", "1h")]
+    budget = round(1 - objective / 100, 6)
+    sel = '{sloth_id="ranker-requests-availability"}'
+    alert = {"alert": "SlothPage",
+             "expr": f"(max(slo:sli_error:ratio_rate5m{sel} > (14.4 * {budget})) without (sloth_window)\n"
+                     f"and\nmax(slo:sli_error:ratio_rate1h{sel} > (14.4 * {budget})) without (sloth_window))"}
+    return {"groups": [{"name": "sloth-form", "rules": [*records, alert]}]}
+
+
+def test_imported_sloth_slo_pages_when_sloths_rules_would(tmp_path: Path) -> None:
+    specs = imported(tmp_path, "sloth", ["sloth/service.yml"])
+    slo = yaml.safe_load((specs / "ranker.yaml").read_text())["slos"]["requests-availability"]
+    r = invoke_mlmon("generate", str(specs), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    ours = sorted((tmp_path / "out").rglob("prometheus/rules/*.y*ml"))
+    page_fast = [rule for f in ours for g in yaml.safe_load(f.read_text())["groups"] for rule in g["rules"]
+                 if "alert" in rule and rule.get("labels", {}).get("tier") == "page-fast"
+                 and rule.get("labels", {}).get("slo") == "requests-availability"]
+    assert len(page_fast) == 1, page_fast
+    sloth_file = tmp_path / "sloth.yml"
+    sloth_file.write_text(yaml.safe_dump(sloth_form_rules(slo["sli"]["error_query"], slo["sli"]["total_query"],
+                                                          slo["objective"])))
+    # 1000 requests a minute; from 2h on, 5% fail (50x the budget of 0.1%).
+    series = [{"series": 'http_requests_total{job="ranker",code="200"}', "values": "0+1000x120 120000+950x60"},
+              {"series": 'http_requests_total{job="ranker",code="500"}', "values": "0+0x120 0+50x60"}]
+
+    def fires(expr: str, at: str, yes: bool) -> dict:
+        samples = [{"labels": "{}", "value": 1}] if yes else []
+        return {"expr": f"count({expr}) > 0", "eval_time": at, "exp_samples": samples}
+
+    cases = []
+    for expr in (page_fast[0]["expr"], sloth_form_rules("x", "y", 99.9)["groups"][0]["rules"][2]["expr"]):
+        cases += [fires(expr, "1h", False), fires(expr, "2h3m", False), fires(expr, "2h40m", True)]
+    test = tmp_path / "test.yml"
+    test.write_text(yaml.safe_dump({"rule_files": [str(p) for p in [*ours, sloth_file]], "evaluation_interval": "1m",
+                                    "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": cases}]}))
+    run = promtool.test_rules([test])
+    assert run.ok, run.output
