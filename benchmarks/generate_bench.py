@@ -4,6 +4,8 @@ The floor is the least any generator must do: parse the same spec files with lib
 the same amount of YAML with libyaml. Prints seconds per model and the ratio to the floor.
 Run: .venv/bin/python benchmarks/generate_bench.py [N ...] [--core | --all-targets] [--jobs J]   (default 10 100 1000)
 `--jobs` is `mlmon generate --jobs` (default: one worker per CPU); `--core` renders in one process.
+`--incremental`: instead, as `mlmon generate` does it, a full render into an empty OUT, then one
+spec changed and generated again, then `generate --check` with nothing changed, each beside the full.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from mlmon_codegen.build import generate
+from mlmon_codegen.build import generate, manifest
+from mlmon_codegen.cli.load import findings, with_project
 from mlmon_codegen.core import naming
 from mlmon_codegen.emit.write import Artifact, render_files, write_tree
 from mlmon_codegen.spec import model as m
@@ -112,8 +115,53 @@ def bench(n: int) -> tuple[list[float], float, int]:
         return phases, floor_s, total_bytes
 
 
+def _cli_generate(specs: Path, out: Path) -> generate.Report:
+    """What `mlmon generate SPECS -o OUT` runs, without starting a process."""
+    result = findings([str(specs)]).result
+    assert result is not None
+    paths = with_project([str(specs)])
+    inputs = manifest.input_hashes(paths, result.fleet.project.templates_dir)
+    return generate.write_incremental(result.fleet, out, EXTRA_TARGETS, inputs, JOBS)
+
+
+def incremental(n: int) -> tuple[float, float, float, int]:
+    """Seconds of (a full render into an empty OUT, the run after one spec changed, an unchanged
+    --check) and the models the second run rendered."""
+    with tempfile.TemporaryDirectory() as tmp:
+        specs, out = Path(tmp) / "specs", Path(tmp) / "out"
+        specs.mkdir()
+        _write_specs(specs, n)
+        start = time.perf_counter()
+        _cli_generate(specs, out)
+        full_s = time.perf_counter() - start
+        # Not model-0000: the first model of a shape carries the shape's tier tests (plan/shapes.py),
+        # so changing it rewrites every other model's test file that points to it.
+        changed = specs / f"model-{n // 2:04d}.yaml"
+        changed.write_text(changed.read_text().replace("threshold: 250ms", "threshold: 300ms"))
+        start = time.perf_counter()
+        report = _cli_generate(specs, out)
+        one_s = time.perf_counter() - start
+        start = time.perf_counter()
+        fresh, _, _ = manifest.up_to_date(out, with_project([str(specs)]), EXTRA_TARGETS)
+        check_s = time.perf_counter() - start
+        assert fresh, "--check after generate must be up to date"
+        return full_s, one_s, check_s, report.rendered
+
+
+def main_incremental(sizes: list[int]) -> None:
+    print(f"{'models':>7} {'full s':>8} {'one spec changed s':>19} {'x full':>7} {'rendered':>9} "
+          f"{'--check unchanged s':>20} {'x full':>7}")
+    for n in sizes:
+        full_s, one_s, check_s, rendered = incremental(n)
+        print(f"{n:>7} {full_s:>8.2f} {one_s:>19.3f} {full_s / one_s:>7.1f} {rendered:>9} "
+              f"{check_s:>20.3f} {full_s / check_s:>7.1f}")
+
+
 def main() -> None:
     args = sys.argv[1:]
+    if "--incremental" in args:
+        main_incremental([int(a) for a in args if not a.startswith("--")] or [200, 1000])
+        return
     if "--jobs" in args:
         del args[args.index("--jobs"):args.index("--jobs") + 2]
     sizes = [int(a) for a in args if not a.startswith("--")] or [10, 100, 1000]

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import functools
 import gc
+import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from mlmon_codegen.build import manifest
 from mlmon_codegen.core import naming, processes
 from mlmon_codegen.emit.write import Artifact, claim, new_tree, render_files
 from mlmon_codegen.plan import shapes
@@ -93,15 +96,18 @@ def _run_task(index: int) -> Any:
     return _WORKER_TASK(index)
 
 
-def _per_model(fleet: m.Fleet, task: Callable[[int], T], jobs: int | None) -> Iterator[T]:
-    """task(i) for every model index, in order: in forked workers when the fleet is large enough.
-    Only the results travel between processes, so a task should return little (paths, not data)."""
-    jobs = min(jobs or default_jobs(), len(fleet.models) // MODELS_PER_WORKER)
+def _per_model(fleet: m.Fleet, task: Callable[[int], T], jobs: int | None,
+               indices: Sequence[int] | None = None) -> Iterator[T]:
+    """task(i) for every model index (or those given), in order: in forked workers when there are
+    enough. Only the results travel between processes, so a task should return little (paths,
+    not data)."""
+    todo = range(len(fleet.models)) if indices is None else indices
+    jobs = min(jobs or default_jobs(), len(todo) // MODELS_PER_WORKER)
     if jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
         with multiprocessing.get_context("fork").Pool(jobs, _worker_init, (task,)) as pool:
-            yield from pool.imap(_run_task, range(len(fleet.models)), chunksize=8)
+            yield from pool.imap(_run_task, todo, chunksize=8)
     else:
-        yield from map(task, range(len(fleet.models)))
+        yield from map(task, todo)
 
 
 def _model_files(fleet: m.Fleet, targets: Sequence[str], index: int) -> dict[str, bytes]:
@@ -136,3 +142,71 @@ def write_fleet(fleet: m.Fleet, out: Path, targets: Sequence[str] = (), jobs: in
             paths.extend(chunk)
         tree.claim(tree.put(render_files(fleet_artifacts(fleet, targets, paths))))
     return tree.written, tree.kept
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `write_incremental` did. Counts are of files; `rendered` of models."""
+
+    written: list[str]
+    kept: list[str]
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+    rendered: int
+    note: str | None  # why every model was rendered, when a manifest was there but unusable
+
+
+def write_incremental(fleet: m.Fleet, out: Path, targets: Sequence[str], inputs: Mapping[str, str],
+                      jobs: int | None = None) -> Report:
+    """`write_fleet`, rendering only the models whose inputs changed since OUT's manifest was
+    written (build/manifest.py): the others' files are linked from the previous tree unread. The
+    same bytes as `write_fleet`, and the new manifest is swapped in with the tree."""
+    k = manifest.keys(fleet, targets, inputs)
+    with new_tree(out) as tree:
+        body, note = manifest.read(out)  # under OUT's lock, which new_tree holds
+        old = manifest.recorded(body) if body is not None else {}
+        stats = manifest.load_stats(out, body["checksum"]) if body is not None else {}
+        keys_then = {**{n: e["key"] for n, e in body["models"].items()}, manifest.FLEET: body["fleet"]["key"]} \
+            if body is not None else {}
+
+        def reusable(name: str, key: str) -> bool:
+            return keys_then.get(name) == key and manifest.holds(out, old[name], stats)
+
+        produced: dict[str, manifest.Files] = {}
+        status: dict[str, str] = {}
+        todo: list[int] = []
+        for i, x in enumerate(fleet.models):
+            if reusable(x.name, k.models[x.name]):
+                tree.link_old(old[x.name])
+                tree.claim(old[x.name])
+                produced[x.name] = old[x.name]
+            else:
+                todo.append(i)
+
+        def task(i: int) -> tuple[str, dict[str, tuple[str, int, str]]]:
+            return fleet.models[i].name, tree.put_files(_model_files(fleet, targets, i))
+
+        for name, put in _per_model(fleet, task, jobs, todo):
+            tree.claim(put)
+            produced[name] = {p: [size, sha] for p, (_, size, sha) in put.items()}
+            status.update((p, st) for p, (st, _, _) in put.items())
+        if reusable(manifest.FLEET, k.fleet):
+            tree.link_old(old[manifest.FLEET])
+            tree.claim(old[manifest.FLEET])
+            produced[manifest.FLEET] = old[manifest.FLEET]
+        else:
+            model_paths = [p for x in fleet.models for p in produced[x.name]]
+            put = tree.put_files(render_files(fleet_artifacts(fleet, targets, model_paths)))
+            tree.claim(put)
+            produced[manifest.FLEET] = {p: [size, sha] for p, (_, size, sha) in put.items()}
+            status.update((p, st) for p, (st, _, _) in put.items())
+        index = manifest.dump(targets, fleet.project.targets, fleet.project.templates_dir, inputs, k, produced)
+        tree.index = index
+        checksum = json.loads(index)["checksum"]
+        paths = [p for files_ in produced.values() for p in files_]
+        tree.after_swap = functools.partial(manifest.save_stats, out, checksum, paths)
+    counts = {st: sum(1 for v in status.values() if v == st) for st in ("added", "changed", "unchanged")}
+    return Report(tree.written, tree.kept, counts["added"], counts["changed"], len(tree.removed),
+                  len(tree.written) - counts["added"] - counts["changed"], len(todo), note)

@@ -13,11 +13,12 @@ from pathlib import Path
 import click
 
 from mlmon_codegen.build import generate as gen
+from mlmon_codegen.build import manifest
 from mlmon_codegen.check import promtool
 from mlmon_codegen.cli import explain, imports, init
 from mlmon_codegen.cli import ml as ml_commands
 from mlmon_codegen.cli import output as ci
-from mlmon_codegen.cli.load import exit_strict, fail, load, strict_option
+from mlmon_codegen.cli.load import exit_strict, fail, load, strict_option, with_project
 from mlmon_codegen.cli.preview import preview_command
 from mlmon_codegen.cli.stats import stats_command
 from mlmon_codegen.cli.up import up as up_command
@@ -55,40 +56,72 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool) -> None:
               help="also write an optional target")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
               help="worker processes for large fleets [default: one per CPU]; output is the same for any N")
+@click.option("--diff", "show_diff", is_flag=True, help="with --check: print what would change, as unified diffs")
 @strict_option
 def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[str, ...], jobs: int | None,
-             strict: bool) -> None:
-    """Write every artifact for the specs into OUT."""
-    result = load(paths, strict=strict)
-    # The project file's `targets:` and every --target: a --target adds one, it never removes one.
-    selected = tuple(sorted({*result.fleet.project.targets, *(t for t in targets if t != "none")}))
+             show_diff: bool, strict: bool) -> None:
+    """Write every artifact for the specs into OUT.
+
+    Only models whose inputs changed since the last run are rendered again (OUT's manifest says
+    which inputs gave which files); the output is the same as rendering everything."""
+    if show_diff and not check_only:
+        raise click.UsageError("--diff goes with --check")
+    requested = tuple(t for t in targets if t != "none")
     out_path = Path(out)
     if check_only:
-        try:
-            with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
-                files = gen.files(result.fleet, selected, jobs)
-        except WriteError as exc:
-            fail([exc])
-        d = diff(out_path, files)
-        for p in d.kept:  # generate keeps these too: they are the user's, not stale output
-            click.echo(f"kept {out_path / p}: not mlmon's", err=True)
-        if d.clean:
-            click.echo(f"ok: {out} is up to date ({len(files)} files)")
-            return
-        for label, paths_ in (("stale", d.stale), ("missing", d.missing), ("extra", d.extra)):
-            for p in paths_:
-                click.echo(f"{label}: {out_path / p}")
-        fix = shlex.join(["mlmon", "generate", *paths, "-o", out, *(a for t in selected for a in ("--target", t))])
-        click.echo(f"{out} is out of date: run `{fix}`", err=True)
-        sys.exit(EXIT_FAILED)
+        _check(paths, out, requested, jobs, show_diff, strict)
+        return
+    result = load(paths, strict=strict)
+    # The project file's `targets:` and every --target: a --target adds one, it never removes one.
+    selected = tuple(sorted({*result.fleet.project.targets, *requested}))
+    inputs = manifest.input_hashes(with_project(paths), result.fleet.project.templates_dir)
     try:
-        with ci.progress(f"rendering {len(result.fleet.models)} models into {out} ..."):
-            written, kept = gen.write_fleet(result.fleet, out_path, selected, jobs)
+        with ci.progress(f"rendering into {out} the models whose specs changed ..."):
+            r = gen.write_incremental(result.fleet, out_path, selected, inputs, jobs)
     except WriteError as exc:
         fail([exc])
-    for p in kept:
+    if r.note:
+        click.echo(r.note, err=True)
+    for p in r.kept:
         click.echo(f"kept {out_path / p}: not written by mlmon", err=True)
-    click.echo(f"wrote {len(written)} files to {out}")
+    click.echo(f"wrote {len(r.written)} files ({r.added} added, {r.changed} changed, {r.removed} removed, "
+               f"{r.unchanged} unchanged) to {out}")
+
+
+def _check(paths: tuple[str, ...], out: str, requested: tuple[str, ...], jobs: int | None, show_diff: bool,
+           strict: bool) -> None:
+    """`generate --check`: from the manifest alone when it shows nothing changed (no spec parsed, no
+    output read), else by rendering everything and comparing. --strict needs the specs' warnings,
+    so it always loads them."""
+    out_path = Path(out)
+    if not strict:
+        fresh, n, others = manifest.up_to_date(out_path, with_project(paths), requested)
+        if fresh:
+            for p in others:
+                click.echo(f"kept {out_path / p}: not mlmon's", err=True)
+            click.echo(f"ok: {out} is up to date ({n} files)")
+            return
+    result = load(paths, strict=strict)
+    selected = tuple(sorted({*result.fleet.project.targets, *requested}))
+    try:
+        with ci.progress(f"rendering {len(result.fleet.models)} models ..."):
+            files = gen.files(result.fleet, selected, jobs)
+    except WriteError as exc:
+        fail([exc])
+    d = diff(out_path, files)
+    for p in d.kept:  # generate keeps these too: they are the user's, not stale output
+        click.echo(f"kept {out_path / p}: not mlmon's", err=True)
+    if d.clean:
+        click.echo(f"ok: {out} is up to date ({len(files)} files)")
+        return
+    for label, paths_ in (("stale", d.stale), ("missing", d.missing), ("extra", d.extra)):
+        for p in paths_:
+            click.echo(f"{label}: {out_path / p}")
+    if show_diff:
+        click.echo("".join(ci.unified_diff(out_path, d, files, ci.DIFF_LINES)), nl=False)
+    fix = shlex.join(["mlmon", "generate", *paths, "-o", out, *(a for t in selected for a in ("--target", t))])
+    click.echo(f"{out} is out of date: run `{fix}`", err=True)
+    sys.exit(EXIT_FAILED)
 
 
 @cli.command()

@@ -7,9 +7,11 @@ a TTY, and the progress line is written only when stderr is one, so CI logs and 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -17,6 +19,11 @@ import click
 from mlmon_codegen.check import promtool
 from mlmon_codegen.cli.load import findings, strict_failure
 from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_INVALID, EXIT_OK, Problem
+from mlmon_codegen.emit.write import Diff
+
+# A regenerated fleet can change thousands of lines per file; past this many a file's diff is cut,
+# with a note of how much was left out, so one log stays readable.
+DIFF_LINES = 200
 
 FORMATS = click.Choice(["text", "json"])
 
@@ -67,3 +74,31 @@ def progress(message: str) -> Iterator[None]:
         if tty:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+def _text(content: bytes | None) -> list[str] | None:
+    """The lines of a text file; None for bytes that are not UTF-8 (no line diff means anything)."""
+    if content is None:
+        return []
+    try:
+        return content.decode().splitlines(keepends=True)
+    except UnicodeDecodeError:
+        return None
+
+
+def unified_diff(out: Path, d: Diff, files: Mapping[str, bytes], limit: int = DIFF_LINES) -> Iterator[str]:
+    """What `generate` would change in OUT, file by file, as unified diffs of at most LIMIT lines."""
+    for rel in sorted([*d.stale, *d.missing, *d.extra]):
+        before = (out / rel).read_bytes() if rel not in d.missing else None
+        after = files.get(rel)
+        old, new = _text(before), _text(after)
+        a = f"a/{rel}" if before is not None else "/dev/null"
+        b = f"b/{rel}" if after is not None else "/dev/null"
+        if old is None or new is None:
+            yield f"Binary files {a} and {b} differ\n"
+            continue
+        lines = list(difflib.unified_diff(old, new, a, b))
+        for line in lines[:limit]:
+            yield line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
+        if len(lines) > limit:
+            yield f"... {len(lines) - limit} more lines of the diff of {rel} left out (cut at {limit})\n"
