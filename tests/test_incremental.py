@@ -102,15 +102,28 @@ def test_a_baseline_renders_its_model_only(work: Path, renders: list[str]) -> No
     assert renders == ["iris-full"]
 
 
+def test_changed_code_with_the_same_version_renders_everything(work: Path, renders: list[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A development checkout keeps its version string while its output changes."""
+    _generate(work)
+    monkeypatch.setattr(manifest, "code_digest", lambda: "another-build")
+    renders.clear()
+    note = _generate(work)
+    assert "this is 0.1.0+another-build: rendering every model" in note
+    assert len(renders) == 3
+    _same_as_full(work)
+
+
 def test_a_new_mlmon_version_renders_everything(work: Path, renders: list[str],
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     _generate(work)
     monkeypatch.setattr(mlmon_codegen, "__version__", "99.0.0")
     renders.clear()
     note = _generate(work)
-    assert "written by mlmon 0.1.0, this is 99.0.0: rendering every model" in note
+    digest = manifest.code_digest()
+    assert f"written by mlmon 0.1.0+{digest}, this is 99.0.0+{digest}: rendering every model" in note
     assert len(renders) == 3
-    assert json.loads((work / "out" / INDEX).read_text())["mlmon"] == "99.0.0"
+    assert json.loads((work / "out" / INDEX).read_text())["mlmon"] == f"99.0.0+{digest}"
     _same_as_full(work)
 
 

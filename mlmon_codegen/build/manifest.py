@@ -17,6 +17,7 @@ against 30-40 s to render it; the stat cache makes an unchanged `--check` read n
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -37,9 +38,21 @@ FLEET = "(fleet)"  # the entry of the files built from the whole fleet; no model
 Files = dict[str, list[Any]]  # path → [size, sha256]
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A hash of mlmon's own code and templates: a changed mlmon renders differently even when its
+    version string stays the same (a development checkout, a patched install), and the manifest
+    must then not vouch for the old output."""
+    root = Path(mlmon_codegen.__file__).parent
+    h = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def version() -> str:
-    """Read at call time, so a test can change the version constant."""
-    return mlmon_codegen.__version__
+    """mlmon's version and code digest; the version is read at call time, so a test can change it."""
+    return f"{mlmon_codegen.__version__}+{code_digest()}"
 
 
 def _hash_file(path: Path) -> str:
