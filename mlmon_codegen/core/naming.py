@@ -294,6 +294,16 @@ def feature_ks(window_ms: int) -> str:
 
 
 
+def feature_chi2(window_ms: int) -> str:
+    """The two-sample chi-square statistic of a feature's bins against the baseline's (plan/drift.py)."""
+    return _ml("feature_chi2", "increase", window_ms)
+
+
+def feature_ks_critical(window_ms: int) -> str:
+    """The binned KS above which a feature's distribution differs at drift.alpha (it depends on n)."""
+    return _ml("feature_ks_critical", "increase", window_ms)
+
+
 def drifted_features_share(window_ms: int) -> str:
     return _ml("drifted_features_share", "increase", window_ms)
 
@@ -372,6 +382,10 @@ def calibration_gap(window_ms: int) -> str:
 BASELINE_FEATURE_BIN_SHARE = "mlmon_ml:feature_bin_share:baseline"
 
 BASELINE_FEATURE_CDF = "mlmon_ml:feature_cdf:baseline"
+
+BASELINE_FEATURE_SAMPLES = "mlmon_ml:feature_samples:baseline"  # m: the reference's observations
+
+BASELINE_FEATURE_CHI2_CRITICAL = "mlmon_ml:feature_chi2_critical:baseline"  # chi2.isf(alpha, df), a constant
 
 BASELINE_PREDICTION_CLASS_SHARE = "mlmon_ml:prediction_class_share:baseline"
 

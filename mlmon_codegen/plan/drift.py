@@ -8,10 +8,31 @@ recorded as constant series with the same labels, so PSI and KS are single vecto
 
     PSI = sum_i (p_i - q_i) * ln((p_i + eps) / (q_i + eps))      (eps: empty bins never hit log 0)
     KS  = max_i |CDF_now(e_i) - CDF_base(e_i)|
+
+PSI alone is no test: under no drift its expected value is about (k - 1)(1/n + 1/m) for k bins, n
+current and m reference observations, so small windows pass any fixed threshold by chance. Each
+feature therefore also gets a two-sample test whose false-alarm rate is alpha at any n:
+
+  chi2: homogeneity of the 2 x k table (current counts n p_i, reference counts m q_i). With pooled
+        shares r_i = (n p_i + m q_i) / (n + m), Pearson's statistic over both rows is
+            X2 = sum_i [(n p_i - n r_i)^2 / (n r_i) + (m q_i - m r_i)^2 / (m r_i)]
+               = sum_i n m (p_i - q_i)^2 / (n p_i + m q_i)
+        (n p_i - n r_i = n m (p_i - q_i) / (n + m), and the same with the sign flipped for the
+        reference row). It tends to the one-sample sum_i n (p_i - q_i)^2 / q_i as m grows; the
+        reference's own sampling error is the n p_i term in the denominator. A bin empty in both
+        tables adds nothing (scipy's chi2_contingency drops such a column too); a bin the
+        reference never saw (q_i = 0, e.g. the "(other)" category) is kept, no epsilon and no
+        merging: new values count m p_i, which is what the table says. Degrees of freedom: the bins
+        with reference share, minus 1 (at least 1), so the critical value is a constant.
+  ks:   D = max_i |CDF_now(e_i) - CDF_base(e_i)| at the bin edges (a lower bound of the raw-value
+        KS, so never more alarms), against D_crit = c(alpha) sqrt(1/n + 1/m), c(alpha) the
+        Kolmogorov distribution's upper alpha point (c = sqrt(-ln(alpha / 2) / 2) to first order).
 """
+
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mlmon_codegen.core import naming
@@ -126,6 +147,51 @@ def ks(current: str, baseline: str, by: list[str]) -> str:
     return q.agg("max", q.call("abs", q.binop(current, "-", baseline)), by=by)
 
 
+# ---------------------------------------------------------------- significance
+
+
+TESTS = ("chi2", "ks", "psi")
+
+
+def chi2_df(reference_shares: Iterable[float]) -> int:
+    """Degrees of freedom of a chi-square test: bins the reference has values in, minus 1 (at least 1:
+    a feature constant in training that takes other values now has still drifted)."""
+    return max(sum(1 for s in reference_shares if s > 0) - 1, 1)
+
+
+def chi2_critical(alpha: float, df: int) -> float:
+    from scipy import stats  # only when some feature is tested: generating rules stays quick otherwise
+
+    return float(stats.chi2.isf(alpha, df))
+
+
+def ks_coefficient(alpha: float) -> float:
+    """c(alpha): the two-sample KS statistic is significant above c(alpha) sqrt(1/n + 1/m)."""
+    from scipy import stats
+
+    return float(stats.kstwobign.isf(alpha))
+
+
+def chi2(share: str, baseline: str, samples: str, reference: str, by: list[str]) -> str:
+    """X2 = n sum_i (p_i - q_i)^2 / (p_i n/m + q_i), bins with p_i = q_i = 0 left out.
+
+    share/baseline are per bin; samples (n) and reference (m) per feature, matched on `by`."""
+    ratio = q.binop(samples, "/", reference)
+    denominator = q.binop(q.binop(share, "*", ratio, q.group_left(q.on(by))), "+", baseline)
+    term = q.binop(q.binop(q.binop(share, "-", baseline), "^", "2"), "/", q.compare(denominator, ">", 0))
+    return q.binop(q.agg("sum", term, by=by), "*", samples, q.on(by))
+
+
+def ks_critical(coefficient: float, samples: str, reference: str) -> str:
+    """c(alpha) sqrt(1/n + 1/m); empty while n is 0."""
+    inv_n = q.binop("1", "/", q.compare(samples, ">", 0))
+    return q.times(q.call("sqrt", q.binop(inv_n, "+", q.binop("1", "/", reference))), q.number(coefficient))
+
+
+def significant(statistic: str, critical: str, by: list[str]) -> str:
+    return q.compare(statistic, ">", critical, on_labels=by)
+
+
 def out_of_range_share(model: m.Model, f: m.Feature, window_ms: int) -> str:
     assert f.expected_range is not None
     lo, hi = f.expected_range
@@ -162,12 +228,12 @@ def gauges_out_of_range(model: m.Model, features: list[m.Feature], window_ms: in
     return q.any_of(*parts)
 
 
-def drifted_share(psi_sel: str, samples_sel: str, warn: float, min_samples: int) -> str:
-    """Share of features, among those with enough samples, whose PSI is above `warn`."""
+def drifted_share(psi_sel: str, samples_sel: str, verdict: str, min_samples: int) -> str:
+    """Share of features, among those with enough samples, whose drift verdict holds."""
     by = [naming.MODEL_LABEL]
-    judged = q.set_op(psi_sel, "and", q.compare(samples_sel, ">=", min_samples),
-                      on_labels=(naming.MODEL_LABEL, naming.FEATURE_LABEL))
-    drifted = q.agg("count", q.compare(q.paren(judged), ">", q.number(warn)), by=by)
+    mf = (naming.MODEL_LABEL, naming.FEATURE_LABEL)
+    judged = q.set_op(psi_sel, "and", q.compare(samples_sel, ">=", min_samples), on_labels=mf)
+    drifted = q.agg("count", q.set_op(q.paren(verdict), "and", q.paren(judged), on_labels=mf), by=by)
     total = q.agg("count", judged, by=by)
     return q.binop(q.binop(drifted, "or", q.zero_like(total)), "/", total)
 

@@ -38,6 +38,36 @@ def _numeric(model: m.Model) -> list[m.Feature]:
     return [f for f in binned(model) if f.kind == "numeric"]
 
 
+def _tested(model: m.Model, test: str) -> list[str]:
+    return [f.name for f in binned(model) if f.drift_test == test]
+
+
+def _sel_features(name: str, model: m.Model, names: list[str]) -> str:
+    return q.selector(name, [(naming.MODEL_LABEL, "=", model.name),
+                             (naming.FEATURE_LABEL, "=~", "|".join(map(q.regex_escape, names)))])
+
+
+MF = [naming.MODEL_LABEL, naming.FEATURE_LABEL]
+
+
+def drift_verdict(model: m.Model, threshold: float) -> str:
+    """The features that drifted: PSI above `threshold` and, for a tested feature, its test
+    significant at drift.alpha (statistic above the critical value). The value is the PSI."""
+    w = model.ml.drift.window_ms if model.ml else 0
+    parts = []
+    for test, stat, crit in (("chi2", naming.feature_chi2(w), naming.BASELINE_FEATURE_CHI2_CRITICAL),
+                             ("ks", naming.feature_ks(w), naming.feature_ks_critical(w)), ("psi", "", "")):
+        names = _tested(model, test)
+        if not names:
+            continue
+        over = q.compare(_sel_features(naming.feature_psi(w), model, names), ">", q.number(threshold))
+        if test != "psi":
+            over = q.set_op(over, "and", q.paren(d.significant(_sel(stat, model), _sel(crit, model), MF)),
+                            on_labels=MF)
+        parts.append(over)
+    return parts[0] if len(parts) == 1 else q.any_of(*parts)
+
+
 # ---------------------------------------------------------------- recording rules
 
 
@@ -52,6 +82,13 @@ def baseline_rules(model: m.Model) -> list[Recording]:
         for edge, cdf in zip(f.edges, d.baseline_cdf(f), strict=False):
             rules.append(Recording(naming.BASELINE_FEATURE_CDF, _const(cdf), {
                 **_model_label(model), naming.FEATURE_LABEL: f.name, naming.LE_LABEL: q.number(edge)}))
+        tested = {**_model_label(model), naming.FEATURE_LABEL: f.name}
+        if f.drift_test != "psi":
+            rules.append(Recording(naming.BASELINE_FEATURE_SAMPLES, _const(f.reference_count), tested))
+        if f.drift_test == "chi2":
+            df = d.chi2_df(f.shares if f.kind == "numeric" else f.category_shares)
+            rules.append(Recording(naming.BASELINE_FEATURE_CHI2_CRITICAL, _const(d.chi2_critical(ml.drift.alpha, df)),
+                                   tested))
     if ml.class_priors and predicts(model):
         for b in d.class_bins(model, w):
             rules.append(Recording(naming.BASELINE_PREDICTION_CLASS_SHARE, _const(b.baseline), b.labels))
@@ -86,9 +123,21 @@ def feature_rules(model: m.Model) -> list[Recording]:
         rules.append(Recording(naming.feature_ks(w), d.ks(
             _sel(naming.feature_cdf(w), model),
             _sel(naming.BASELINE_FEATURE_CDF, model), by), {}, FEATURE))
+    if _tested(model, "chi2"):
+        names = _tested(model, "chi2")
+        rules.append(Recording(naming.feature_chi2(w), d.chi2(
+            _sel_features(naming.feature_bin_share(w), model, names),
+            _sel_features(naming.BASELINE_FEATURE_BIN_SHARE, model, names),
+            _sel_features(naming.feature_samples(w), model, names),
+            _sel_features(naming.BASELINE_FEATURE_SAMPLES, model, names), by), {}, FEATURE))
+    if _tested(model, "ks"):
+        names = _tested(model, "ks")
+        rules.append(Recording(naming.feature_ks_critical(w), d.ks_critical(
+            d.ks_coefficient(ml.drift.alpha), _sel_features(naming.feature_samples(w), model, names),
+            _sel_features(naming.BASELINE_FEATURE_SAMPLES, model, names)), {}, FEATURE))
     rules.append(Recording(naming.drifted_features_share(w), d.drifted_share(
         _sel(naming.feature_psi(w), model),
-        _sel(naming.feature_samples(w), model), ml.drift.psi_warn, ml.drift.min_samples), {}))
+        _sel(naming.feature_samples(w), model), drift_verdict(model, ml.drift.psi_warn), ml.drift.min_samples), {}))
     return rules
 
 
@@ -148,6 +197,10 @@ def ground_truth_rules(model: m.Model) -> list[Recording]:
 _alert = alert_text.ml_alert
 
 
+def _guarded_verdict(verdict: str, samples: str, minimum: int) -> str:
+    return q.set_op(q.paren(verdict), "and", q.compare(samples, ">=", minimum), on_labels=MF)
+
+
 def _guarded(value: str, op: str, threshold: float, samples: str, minimum: int, on: tuple[str, ...]) -> str:
     """`value op threshold`, where enough observations in the window make it mean anything."""
     return q.set_op(q.compare(value, op, q.number(threshold)), "and", q.compare(samples, ">=", minimum), on_labels=on)
@@ -166,27 +219,28 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
     win = format_ms(w)
     mf = (naming.MODEL_LABEL, naming.FEATURE_LABEL)
     samples = _sel(naming.feature_samples(w), model)
-    psi = _sel(naming.feature_psi(w), model)
     share = _sel(naming.drifted_features_share(w), model)
     out: list[Alert] = []
+    tested = (f", and its two-sample test rejects at alpha {dr.alpha:g}"
+              if any(f.drift_test != "psi" for f in binned(model)) else "")
     if binned(model):
         out.append(_alert(
             model, project, "feature_drift",
-            _guarded(psi, ">", dr.psi_warn, samples, dr.min_samples, mf),
+            _guarded_verdict(drift_verdict(model, dr.psi_warn), samples, dr.min_samples),
             "warning", dr.for_ms, f"{model.name}: a feature's distribution drifted from training",
             f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win} "
-            f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g})."))
+            f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g}){tested}."))
         out.append(_alert(
             model, project, "feature_drift_severe",
-            _guarded(psi, ">", dr.psi_page, samples, dr.min_samples, mf),
+            _guarded_verdict(drift_verdict(model, dr.psi_page), samples, dr.min_samples),
             "critical", dr.for_ms, f"{model.name}: a feature's distribution changed severely",
             f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win}, "
-            f"above the paging threshold {dr.psi_page:g}."))
+            f"above the paging threshold {dr.psi_page:g}{tested}."))
         out.append(_alert(
             model, project, "dataset_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "warning", dr.for_ms,
             f"{model.name}: many features drifted at once",
             f"{VALUE_PCT} of the features (with at least {dr.min_samples} samples in "
-            f"{win}) have PSI above {dr.psi_warn:g}; the threshold is {percent(dr.drifted_share)}."))
+            f"{win}) have PSI above {dr.psi_warn:g}{tested}; the threshold is {percent(dr.drifted_share)}."))
         ranged = [f.name for f in binned(model) if f.expected_range is not None]
         if ranged:
             oor = _sel(naming.feature_out_of_range_share(w), model)

@@ -47,6 +47,9 @@ Duration = Annotated[str, AfterValidator(_duration)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
+DriftTest = Literal["auto", "chi2", "ks", "psi"]
+
+
 class FeatureSpec(_Strict):
     type: Literal["numeric", "categorical"] = "numeric"
     range: tuple[float, float] | None = Field(
@@ -56,6 +59,7 @@ class FeatureSpec(_Strict):
         None, description="the feature's own histogram (no feature label), e.g. ml_input_feature_age")
     buckets: list[float] | None = Field(
         None, description="with `metric`: its bucket bounds; the baseline's bins are then these buckets")
+    drift_test: DriftTest | None = Field(None, description="this feature's drift test; default: drift.test")
 
 
 class DriftSpec(_Strict):
@@ -67,6 +71,10 @@ class DriftSpec(_Strict):
     bins: int = Field(10, ge=2, le=50, description="quantile bins `mlmon baseline` makes")
     epsilon: float = Field(1e-4, gt=0, lt=0.1, description="PSI smoothing for empty bins")
     for_: Duration = Field("15m", alias="for")
+    alpha: float = Field(0.01, gt=0, lt=0.5, description="significance level of each feature's two-sample test: "
+                         "a feature drifts when its test rejects at this level and its PSI is above psi_warn")
+    test: DriftTest = Field("auto", description="auto: chi-square on the bins for categorical features, KS at the "
+                            "bin edges for numeric ones; psi: PSI alone (no significance test)")
 
 
 class ConfidenceSpec(_Strict):

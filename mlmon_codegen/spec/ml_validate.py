@@ -6,6 +6,7 @@ the spec, so a baseline that no longer matches the spec's features is a located 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from pathlib import Path
@@ -202,7 +203,7 @@ def _features(doc: Document, spec: object, met: m.Metrics,
         built = (_numeric(bdoc, fname, f, b, problems) if isinstance(b, ml.NumericBaseline)
                  else _categorical(bdoc, fname, f, b, problems))
         if built is not None:
-            out.append(built)
+            out.append(_with_test(doc, spec, fname, f, built, base.metadata.rows, problems))
     out.extend(gauged.values())
     out.sort(key=lambda f: list(declared).index(f.name))
     priors = tuple(sorted(base.label.items()))
@@ -213,6 +214,31 @@ def _features(doc: Document, spec: object, met: m.Metrics,
     if priors and abs(sum(v for _, v in priors) - 1) > SUM_TOLERANCE:
         problems.append(bdoc.problem(("label",), "class priors do not sum to 1"))
     return tuple(out), priors
+
+
+def resolve_test(kind: str, wanted: str, rows: int) -> str:
+    """The drift test a feature gets: `auto` is chi-square for categorical features and KS at the bin
+    edges for numeric ones (KS: on the corpus it catches mean shifts as often with fewer false alarms,
+    see tests/test_drift_corpus.py); KS needs an order, so a categorical feature asked for KS by
+    `drift.test` gets chi-square. Without the baseline's row count the reference's sampling error is
+    unknown and PSI alone judges, as before."""
+    if rows <= 0 or wanted == "psi":
+        return "psi"
+    if kind == "categorical":
+        return "chi2"
+    return "ks" if wanted == "auto" else wanted
+
+
+def _with_test(doc: Document, spec: object, name: str, f: ml.FeatureSpec, built: m.Feature, rows: int,
+               problems: list[Problem]) -> m.Feature:
+    d = spec.drift or ml.DriftSpec()  # type: ignore[attr-defined]
+    if f.drift_test == "ks" and built.kind == "categorical":
+        problems.append(doc.problem(("features", name, "drift_test"), "KS needs ordered values; this feature is "
+                                    "categorical", "use chi2 (or auto, which is chi2 for categorical features)"))
+    test = resolve_test(built.kind, f.drift_test or d.test, rows)
+    # The reference's observations of this feature: the rows that were not missing it.
+    count = round(rows * (1 - built.missing_share)) if rows > 0 else 0
+    return dataclasses.replace(built, drift_test=test if count > 0 else "psi", reference_count=count)
 
 
 def _ms(value: str | None) -> int | None:
@@ -255,7 +281,7 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         retraining=spec.retraining is not None,  # type: ignore[attr-defined]
         drift=m.DriftSettings(psi_warn=d.psi_warn, psi_page=d.psi_page, drifted_share=d.drifted_share,
                               window_ms=durations.parse(d.window), min_samples=d.min_samples, bins=d.bins,
-                              epsilon=d.epsilon, for_ms=durations.parse(d.for_)),
+                              epsilon=d.epsilon, for_ms=durations.parse(d.for_), alpha=d.alpha, test=d.test),
         class_priors=priors,
         skew_share=p.skew_share, skew_window_ms=durations.parse(p.skew_window),
         confidence_quantile=p.confidence.quantile, confidence_threshold=p.confidence.threshold,

@@ -104,6 +104,10 @@ class Feature:
     missing_share: float = 0.0  # in the training data
     metric: str | None = None
     gauges_only: bool = False
+    # Drift significance (see plan/drift.py): the resolved test (chi2 | ks | psi) and the reference's
+    # observation count m (baseline rows without the missing ones); 0 = unknown, PSI alone judges.
+    drift_test: str = "psi"
+    reference_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ class DriftSettings:
     bins: int = 10
     epsilon: float = 1e-4  # PSI smoothing: an empty bin counts as this share, never log(0)
     for_ms: int = 900_000
+    alpha: float = 0.01  # significance level of each feature's two-sample test (chi2 or KS)
+    test: str = "auto"  # auto | chi2 | ks | psi; features resolve it into Feature.drift_test
 
 
 @dataclass(frozen=True)

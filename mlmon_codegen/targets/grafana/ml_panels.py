@@ -108,6 +108,10 @@ def drift_section(model: m.Model) -> Section | None:
     psi_steps = (Step(None, GREEN), Step(dr.psi_warn, ORANGE), Step(dr.psi_page, RED))
     shown = signals.ml_alerts(model)
     panels: list[Panel] = []
+    tested = any(f.drift_test != "psi" for f in model.features)
+    ks_queries: tuple[Query, ...] = (Query(_rule(model, naming.feature_ks, w), "{{feature}}"),)
+    if any(f.drift_test == "ks" for f in model.features):
+        ks_queries += (Query(_rule(model, naming.feature_ks_critical, w), "{{feature}} critical"),)
     if "feature_drift" in shown:
         panels += [
             Panel(f"PSI per feature ({win})", "timeseries",
@@ -115,16 +119,26 @@ def drift_section(model: m.Model) -> Section | None:
                   lines=True,
                   description=f"Population stability index against training; warn at {dr.psi_warn:g}, page at "
                               f"{dr.psi_page:g}.", key=keys.ml_alert_panel("feature_drift")),
-            Panel(f"KS per feature ({win})", "timeseries",
-                  (Query(_rule(model, naming.feature_ks, w), "{{feature}}"),), w=9, h=8, min=0.0, max=1.0,
-                  description="Kolmogorov-Smirnov distance to the training distribution (numeric features).",
+            Panel(f"KS per feature ({win})", "timeseries", ks_queries, w=9, h=8, min=0.0, max=1.0,
+                  description="Kolmogorov-Smirnov distance to the training distribution (numeric features)"
+                              + (f", and the distance above which it is significant at alpha {dr.alpha:g}."
+                                 if len(ks_queries) > 1 else "."),
                   key="drift/ks"),
             Panel("Drifted features", "stat", (Query(_rule(model, naming.drifted_features_share, w)),),
                   w=6, h=8, unit="percentunit",
                   steps=(Step(None, GREEN), Step(dr.drifted_share, RED)),
-                  description=f"Share of features with PSI above {dr.psi_warn:g}.",
+                  description=f"Share of features with PSI above {dr.psi_warn:g}"
+                              + (f" whose two-sample test rejects at alpha {dr.alpha:g}." if tested else "."),
                   key=keys.ml_alert_panel("dataset_drift")),
         ]
+        if any(f.drift_test == "chi2" for f in model.features):
+            panels.append(Panel(
+                f"Chi-square per feature ({win})", "timeseries",
+                (Query(_rule(model, naming.feature_chi2, w), "{{feature}}"),
+                 Query(_sel(naming.BASELINE_FEATURE_CHI2_CRITICAL, model), "{{feature}} critical")), w=12, h=8,
+                min=0.0, description=f"Two-sample chi-square statistic of the bins against training, and its "
+                                     f"critical value at alpha {dr.alpha:g}: drift needs the statistic above it.",
+                key="drift/chi2"))
     if "out_of_range" in shown:
         panels.append(Panel(f"Out-of-range share ({win})", "bargauge",
                             (Query(_rule(model, naming.feature_out_of_range_share, w), "{{feature}}"),), w=12, h=8,
