@@ -45,7 +45,8 @@ def errors_per_second(model: m.Model, range_: Range, by: Iterable[str] = ()) -> 
 
 
 def errors_per_second_by_type(model: m.Model, range_: Range) -> str:
-    return errors_per_second(model, range_, by=(model.metrics.error_type_label,))
+    label = model.metrics.error_type_label
+    return errors_per_second(model, range_, by=(label,) if label else ())
 
 
 def predictions_per_class(model: m.Model, range_: Range, by_class: bool = True) -> str:

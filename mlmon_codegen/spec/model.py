@@ -55,7 +55,7 @@ class Metrics:
     actual_class_label: str = "actual_class"
     feature_label: str = "feature"
     category_label: str = "category"
-    error_type_label: str = "error_type"
+    error_type_label: str | None = "error_type"  # None: the errors carry no type label
     version_label: str | None = "model_version"
 
     def bucket_bounds(self, role: str) -> tuple[float, ...]:

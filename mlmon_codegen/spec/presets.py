@@ -39,7 +39,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "tutorial-b", "prometheus_client by hand beside an HTTP instrumentation",
         "the MLOps course shape: ml_predictions_total{model_version, result_class}, errors only as "
         'http_requests_total{status=~"5.."}',
-        {"select": {}, "labels": {"class": "result_class", "version": "model_version"},
+        {"select": {}, "labels": {"class": "result_class", "version": "model_version", "error_type": "status"},
          "requests": {"name": "ml_predictions_total", "counts": "successes"},
          "errors": {"name": "http_requests_total",
                                                         "matchers": {"status": {"regex": "5.."}}},
@@ -51,7 +51,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "https://pypi.org/project/prometheus-fastapi-instrumentator/ and repo "
         "trallnag/prometheus-fastapi-instrumentator: src/prometheus_fastapi_instrumentator/metrics.py (default()), "
         "instrumentation.py (bucket defaults), middleware.py (status grouping), v8.0.2 to 8.1.0",
-        {"select": {}, "labels": {"version": None},
+        {"select": {}, "labels": {"version": None, "error_type": "status"},
          "requests": {"name": "http_requests_total", "matchers": {"handler": "/predict"}},
          "errors": {"name": "http_requests_total",
                     "matchers": {"handler": "/predict", "status": {"regex": "5.."}}},
@@ -66,7 +66,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "https://docs.bentoml.com/en/latest/build-with-bentoml/observability/metrics.html and repo "
         "bentoml/BentoML: src/bentoml/_internal/server/http/instruments.py, "
         "src/bentoml/_internal/utils/metrics.py (DEFAULT_BUCKET), configuration/v2/default_configuration.yaml",
-        {"model_label": "service_name", "labels": {"version": "service_version"},
+        {"model_label": "service_name", "labels": {"version": "service_version", "error_type": "http_response_code"},
          "requests": {"name": "bentoml_service_request_total", "matchers": {"endpoint": "/predict"}},
          "errors": {"name": "bentoml_service_request_total",
                     "matchers": {"endpoint": "/predict", "http_response_code": {"regex": "5.."}}},
@@ -81,7 +81,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "mlserver", "MLServer (1.7) inference counters and its REST latency histogram, one model per server",
         "https://mlserver.readthedocs.io/en/latest/user-guide/metrics.html and repo SeldonIO/MLServer: "
         "mlserver/handlers/dataplane.py (model_infer_request_*), mlserver/rest/app.py (rest_server_*)",
-        {"select": {}, "model_label": "model", "labels": {"version": "version"},
+        {"select": {}, "model_label": "model", "labels": {"version": "version", "error_type": None},
          "requests": {"name": "model_infer_request_success_total", "counts": "successes"},
          "errors": "model_infer_request_failure_total",
          "latency": {"name": "rest_server_request_duration_seconds",
@@ -97,7 +97,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "triton", "NVIDIA Triton Inference Server per-model counters (no latency histogram)",
         "https://docs.nvidia.com/deeplearning/triton-inference-server/user-guide/docs/user_guide/metrics.html "
         "and repo triton-inference-server/core: src/metrics.cc, src/metric_model_reporter.cc",
-        {"model_label": "model", "labels": {"version": "version"},
+        {"model_label": "model", "labels": {"version": "version", "error_type": "reason"},
          "requests": {"name": "nv_inference_request_success", "counts": "successes"},
          "errors": "nv_inference_request_failure", "latency": None, **_NO_ML},
         "latency: null. Triton's default latency metrics are cumulative microsecond counters (a mean, "
@@ -109,7 +109,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "repo pytorch/serve: docs/metrics.md, docs/metrics_api.md, ts/configs/metrics.yaml, "
         "frontend/server/src/main/java/org/pytorch/serve/util/NettyUtils.java; "
         "https://pytorch.org/serve/metrics.html",
-        {"labels": {"version": "model_version"},
+        {"labels": {"version": "model_version", "error_type": None},
          "requests": "ts_inference_requests_total", "errors": None, "latency": None, **_NO_ML},
         "errors: null and latency: null. The only error counter, Requests5XX, is host-wide (no model "
         "label; management API responses too), and there is no latency histogram at all "
@@ -120,7 +120,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
         "vllm", "vLLM (0.33, V1 engine) request, first-token and inter-token latency histograms",
         "https://docs.vllm.ai/en/latest/design/metrics.html and the vllm 0.33.0 wheel: "
         "vllm/v1/metrics/loggers.py (PrometheusStatLogger), vllm/v1/metrics/buckets.py",
-        {"labels": {"version": None},
+        {"labels": {"version": None, "error_type": None},
          "requests": "vllm:request_success_total",
          "errors": {"name": "vllm:request_success_total", "matchers": {"finished_reason": "error"}},
          "latency": "vllm:e2e_request_latency_seconds",

@@ -173,7 +173,8 @@ class MetricLabels(Strict):
     actual_class: LabelName = Field("actual_class", description="true class, on ground_truth")
     feature: LabelName = Field("feature", description="feature name, on feature_value/missing/category/min/max")
     category: LabelName = Field("category", description="category, on feature_category")
-    error_type: LabelName = Field("error_type", description="error type, on errors")
+    error_type: LabelName | None = Field(
+        "error_type", description="error type, on errors (e.g. status); null: errors carry no type")
     version: LabelName | None = Field("model_version", description="model version, on requests: the dashboard "
                                       "shows traffic by version; never a selector")
 

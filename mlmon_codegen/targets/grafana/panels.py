@@ -181,9 +181,10 @@ def errors_section(model: m.Model) -> Section | None:
             queries.errors_per_second(model, RATE_INTERVAL), "/", queries.predictions_per_second(model, RATE_INTERVAL)),
             "error ratio"),), w=12, h=8, unit="percentunit", description="Errors over requests.", key="errors/ratio"))
     if met.errors is not None:
-        panels.append(Panel("Errors per second by type", "timeseries",
+        typed = met.error_type_label
+        panels.append(Panel("Errors per second by type" if typed else "Errors per second", "timeseries",
                             (Query(queries.errors_per_second_by_type(model, RATE_INTERVAL),
-                                   f"{{{{{met.error_type_label}}}}}"),),
+                                   f"{{{{{typed}}}}}" if typed else "errors"),),
                             w=12, h=8, unit="reqps", key="errors/by-type"))
     return Section("Errors", tuple(panels), key="errors")
 

@@ -69,7 +69,8 @@ def _labels(model: m.Model, role: str, extra: dict[str, str] | None = None) -> d
                 return None
             out[label] = example
         # != and !~: a series without the label matches them (its value is empty)
-    return {**out, **(extra or {})}
+    # The matchers' values win: an error type that is the status label must still match `5..`.
+    return {**out, **{k: v for k, v in (extra or {}).items() if k not in out}}
 
 
 def _requests_and_errors(model: m.Model, good: str, bad: str,
@@ -77,7 +78,8 @@ def _requests_and_errors(model: m.Model, good: str, bad: str,
     """Series of `good` successful and `bad` failed requests, in the shape the spec declares."""
     met = model.metrics
     assert met.requests is not None and met.errors is not None
-    err_labels = _labels(model, "errors", {met.error_type_label: "internal", **(group or {})})
+    typed = {met.error_type_label: "internal"} if met.error_type_label else {}
+    err_labels = _labels(model, "errors", {**typed, **(group or {})})
     ok_labels = _labels(model, "requests", group)
     if err_labels is None or ok_labels is None:
         return None
