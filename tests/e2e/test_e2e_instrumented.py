@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import invoke_mlmon
 
 from e2e.conftest import generate
 from e2e.helpers import (
@@ -289,6 +290,30 @@ def test_half_the_requests_failing_pages_when_the_slo_math_says(app_stack: tuple
     empty = [f"{title!r}: {expr}" for title, expr in dashboard_queries(app_stack[2], model)
              if title in NEEDS_FAULT and not stack.query(expr)]
     assert empty == [], "panels without data even under the fault:\n" + "\n".join(empty)
+
+    # Now that every series exists (errors too), `mlmon verify` finds each selector on the service's
+    # own /metrics; after a label is renamed it names the selector and the spec field.
+    spec = app_stack[2].parent / "specs" / f"{stack.app.spec}.yaml"
+    assert stack.load is not None
+    url = f"{stack.load.url}/metrics"
+    verified = invoke_mlmon("verify", "--metrics", url, str(spec))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    old, new, field_name = RENAMED[stack.app.name]
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        text = resp.read().decode()
+    assert old in text, f"{old!r} is not in the exposition of {stack.app.name}"
+    renamed = app_stack[2].parent / "renamed.prom"
+    renamed.write_text(text.replace(old, new))
+    failed = invoke_mlmon("verify", "--metrics", str(renamed), str(spec))
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    named = [line for line in failed.stdout.splitlines() if f" {field_name}: " in line]
+    assert named, failed.stdout
+
+
+# A label rename per app that a generated rule depends on, and the spec field verify must name.
+RENAMED = {"tutorial_a": ("class_label=", "klass=", "metrics.predicted_class"),
+           "tutorial_b": ('status="', 'code="', "metrics.errors"),
+           "instrumented": ('status="', 'code="', "metrics.errors")}
 
 
 @pytest.mark.parametrize("app_stack", ["tutorial_a"], indirect=True)
