@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test tools engines lint golden bench clean demo
+.PHONY: run test tools engines frameworks lint golden bench clean demo
 
 # out/ is the example specs' output (default targets); tests/test_golden.py pins it byte for byte.
 GENERATE := $(BIN)/mlmon generate specs -o out
@@ -37,13 +37,23 @@ tools:
 engines: tools
 	@python3 scripts/newer_engines.py .engines/newer
 
+## make frameworks: BentoML and MLServer, pinned, each in its own venv under .frameworks/ (their
+## dependency trees conflict with .venv's); tests/test_real_frameworks.py serves them for real
+FRAMEWORKS_STAMP := .frameworks/.installed
+
+$(FRAMEWORKS_STAMP): scripts/framework_venvs.py
+	$(PYTHON) scripts/framework_venvs.py --root .frameworks
+	touch $(FRAMEWORKS_STAMP)
+
+frameworks: $(FRAMEWORKS_STAMP)
+
 ## make test: install what the tests need and run them all
 # pytest-xdist: six workers, fed one test at a time. The seven end-to-end tests (collected first)
 # spend most of their ~40 s each waiting for alerts in real time; the first tests go out two per
 # worker, so they hold four workers while two keep both cores of a 2-core machine busy (`-n auto`
 # would start two workers with no spare for those waits; xdist's default chunks would put all seven
 # on one worker). A single file runs faster in one process: `.venv/bin/pytest tests/test_spec.py`.
-test: $(STAMP) tools engines
+test: $(STAMP) tools engines frameworks
 	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
 	$(BIN)/lint-imports
 	$(GENERATE) --check
@@ -68,4 +78,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/dashboards_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .engines
+	rm -rf $(VENV) .pytest_cache .ruff_cache .engines .frameworks
