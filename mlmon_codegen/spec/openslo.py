@@ -261,9 +261,14 @@ def add_label(service: Service, doc: Document, loc: Loc, key: Any, value: Any) -
     if not v1.LABEL_NAME_RE.match(name) or name.startswith("__"):
         raise SpecError([doc.problem(loc, f"label {key!r} cannot be a Prometheus label name")])
     if name in naming.RESERVED_ALERT_LABELS:
-        raise SpecError([doc.problem(loc, f"label {key!r} is reserved: mlmon sets "
-                                     f"{', '.join(naming.RESERVED_ALERT_LABELS)} on its alerts",
-                                     "rename the label in the source")])
+        # mlmon sets these on its alerts (a spec may not); an import keeps the value under another name
+        # and says so, rather than refusing the file (Sloth's examples all carry `tier`).
+        renamed = f"source_{name}"
+        note = (f"label {key!r} is one mlmon sets on its alerts ({', '.join(naming.RESERVED_ALERT_LABELS)}): "
+                f"imported as {renamed!r}")
+        if note not in service.notes:
+            service.notes.append(note)
+        name = renamed
     if isinstance(value, list) and value and all(isinstance(v, str | int | float) for v in value):
         value = ",".join(str(v) for v in value)  # OpenSLO v1 labels are lists of values
     if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).strip():
