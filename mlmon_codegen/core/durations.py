@@ -26,7 +26,12 @@ LADDER_MS = sorted(
 
 
 class DurationError(ValueError):
-    pass
+    """The message, and the spelling to use instead in spec errors' `(hint: ...)` form: pydantic
+    passes only str(error) on, so the hint rides in the text, rendered as every other hint is."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(f"{message} (hint: {hint})" if hint else message)
+        self.message, self.hint = message, hint
 
 
 _FORMS = "use a number and a unit, e.g. 30s, 5m, 1h, 30d (units: ms, s, m, h, d, w, y)"
@@ -59,26 +64,24 @@ def _unitless(number: float) -> str:
     return "durations need a unit: " + "? ".join(guesses) + "?"
 
 
-def _why(text: object) -> str:
-    """Why `text` is not a duration, with the spelling it most likely meant."""
+def _why(text: object) -> tuple[str, str]:
+    """Why `text` is not a duration, and the spelling it most likely meant (or "")."""
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-        return f"{text!r} is not a duration; {_FORMS}"
-    if isinstance(text, (int, float)):
-        return f"{text!r} has no unit; {_unitless(float(text))}"
-    if _NUMBER.match(text):
-        return f"{text!r} has no unit; {_unitless(float(text))}"
+        return f"{text!r} is not a duration; {_FORMS}", ""
+    if isinstance(text, (int, float)) or _NUMBER.match(text):
+        return f"{text!r} has no unit", _unitless(float(text))
     squeezed = re.sub(r"\s+", "", text)
     if squeezed != text.strip() and _DURATION.match(squeezed) and squeezed:
-        return f"{text!r} is not a duration: no spaces inside a duration; write {squeezed}"
+        return f"{text!r} is not a duration: no spaces inside a duration", f"write {squeezed}"
     frac = _FRACTION.match(text)
     if frac:
         whole = _whole(float(frac.group(1)) * _UNITS_MS[frac.group(2)])
-        use = f"use {whole}" if whole else "use a smaller unit"
-        return f"{text!r} is not a duration: the number must be whole; {use}"
+        return (f"{text!r} is not a duration: the number must be whole",
+                f"use {whole}" if whole else "use a smaller unit")
     worded = _WORDED.match(text)
     if worded and worded.group(2).lower() in _WORDS:
-        return f"{text!r} is not a duration; {_FORMS}; write {worded.group(1)}{_WORDS[worded.group(2).lower()]}"
-    return f"{text!r} is not a duration; {_FORMS}"
+        return f"{text!r} is not a duration; {_FORMS}", f"write {worded.group(1)}{_WORDS[worded.group(2).lower()]}"
+    return f"{text!r} is not a duration; {_FORMS}", ""
 
 
 def parse(text: str) -> int:
@@ -86,7 +89,7 @@ def parse(text: str) -> int:
     # YAML turns `15` into an int and `1.5` into a float: they arrive here, not as strings.
     m = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if not m or not text.strip():
-        raise DurationError(_why(text))
+        raise DurationError(*_why(text))
     total = 0
     for i, unit in enumerate(_ORDER):
         value = m.group(2 * i + 2)
