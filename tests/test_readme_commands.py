@@ -97,7 +97,8 @@ def test_the_readme_quick_start_runs(tmp_path: Path) -> None:
                 proc = subprocess.run(["bash", "-c", cmd], cwd=repo, env=env, capture_output=True, text=True,
                                       timeout=left, stdin=subprocess.DEVNULL)
             except subprocess.TimeoutExpired as exc:
-                raise AssertionError(f"README.md:{line}: {cmd!r} ran over {left:.0f}s\n{exc.stdout}{exc.stderr}") from exc
+                raise AssertionError(f"README.md:{line}: {cmd!r} ran over {left:.0f}s\n"
+                                     f"{exc.stdout}{exc.stderr}") from exc
             assert proc.returncode == 0, (f"README.md:{line}: {cmd!r} exited {proc.returncode}\n"
                                           f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}")
             ran += 1
