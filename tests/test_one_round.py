@@ -79,7 +79,8 @@ EXPECTED = [
     ("specs/model.yaml:17:5: slos.latency.objective:", "'99.9%' is not a number", "objective: 99.9"),
     ("specs/model.yaml:23:15: slos.errors-budget.alerts.tiers[0]:", "Input should be 'page-fast'",
      "did you mean 'ticket-slow'?"),
-    ("specs/model.yaml:26:5: alerting.model_down.no_traffic_for:", "Input should be a valid string", ""),
+    ("specs/model.yaml:26:5: alerting.model_down.no_traffic_for:", "15 has no unit",
+     "durations need a unit: 15m? 15s?"),
 ]
 
 

@@ -26,17 +26,70 @@ LADDER_MS = sorted(
 
 
 class DurationError(ValueError):
-    pass
+    """The message, and the spelling to use instead in spec errors' `(hint: ...)` form: pydantic
+    passes only str(error) on, so the hint rides in the text, rendered as every other hint is."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(f"{message} (hint: {hint})" if hint else message)
+        self.message, self.hint = message, hint
+
+
+_FORMS = "use a number and a unit, e.g. 30s, 5m, 1h, 30d (units: ms, s, m, h, d, w, y)"
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
+_FRACTION = re.compile(r"^\s*(\d*\.\d+)\s*(ms|s|m|h|d|w|y)\s*$")
+# Unit words people write in prose; Prometheus only takes the letters.
+_WORDS = {"millisecond": "ms", "msec": "ms", "second": "s", "sec": "s", "minute": "m", "min": "m",
+          "hour": "h", "hr": "h", "day": "d", "week": "w", "wk": "w", "year": "y", "yr": "y"}
+_WORDED = re.compile(r"^\s*(\d+)\s*([a-z]+?)s?\s*$", re.IGNORECASE)
+
+
+def _whole(ms: float) -> str | None:
+    """A fractional duration in the largest unit that makes it whole (1.5h → 90m), or None."""
+    for unit in _ORDER:
+        count = ms / _UNITS_MS[unit]
+        if count >= 1 and abs(count - round(count)) < 1e-9:
+            return f"{round(count)}{unit}"
+    return None
+
+
+def _unitless(number: float) -> str:
+    """The hint for a bare number: which units it plausibly meant (a YAML `15` is an integer)."""
+    if number != int(number):
+        guesses = [g for g in (_whole(number * _UNITS_MS[u]) for u in ("m", "h")) if g]
+        return "durations need a unit: " + "? ".join(guesses) + "?" if guesses else _FORMS
+    n = int(number)
+    # Seconds and minutes are the usual intent; hours only for small counts (15h yes, 300h no), days
+    # for the usual SLO periods (`window: 30` meant 30d).
+    guesses = [f"{n}m", f"{n}s", *([f"{n}h"] if n <= 48 else []), *([f"{n}d"] if n in (7, 14, 28, 30, 90) else [])]
+    return "durations need a unit: " + "? ".join(guesses) + "?"
+
+
+def _why(text: object) -> tuple[str, str]:
+    """Why `text` is not a duration, and the spelling it most likely meant (or "")."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        return f"{text!r} is not a duration; {_FORMS}", ""
+    if isinstance(text, (int, float)) or _NUMBER.match(text):
+        return f"{text!r} has no unit", _unitless(float(text))
+    squeezed = re.sub(r"\s+", "", text)
+    if squeezed != text.strip() and _DURATION.match(squeezed) and squeezed:
+        return f"{text!r} is not a duration: no spaces inside a duration", f"write {squeezed}"
+    frac = _FRACTION.match(text)
+    if frac:
+        whole = _whole(float(frac.group(1)) * _UNITS_MS[frac.group(2)])
+        return (f"{text!r} is not a duration: the number must be whole",
+                f"use {whole}" if whole else "use a smaller unit")
+    worded = _WORDED.match(text)
+    if worded and worded.group(2).lower() in _WORDS:
+        return f"{text!r} is not a duration; {_FORMS}", f"write {worded.group(1)}{_WORDS[worded.group(2).lower()]}"
+    return f"{text!r} is not a duration; {_FORMS}", ""
 
 
 def parse(text: str) -> int:
-    """'1h30m' → 5_400_000. Raises DurationError with the accepted forms."""
+    """'1h30m' → 5_400_000. Raises DurationError saying what was given and what to write instead."""
+    # YAML turns `15` into an int and `1.5` into a float: they arrive here, not as strings.
     m = _DURATION.match(text.strip()) if isinstance(text, str) else None
     if not m or not text.strip():
-        raise DurationError(
-            f"{text!r} is not a duration; use a number and a unit, e.g. 30s, 5m, 1h, 30d "
-            "(units: ms, s, m, h, d, w, y)"
-        )
+        raise DurationError(*_why(text))
     total = 0
     for i, unit in enumerate(_ORDER):
         value = m.group(2 * i + 2)

@@ -31,6 +31,11 @@ Fetch = Callable[[str, dict[str, str]], dict[str, Any]]
 PALETTE = ("#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0")
 COLORS = {"green": "#73BF69", "orange": "#FF9830", "red": "#F2495C", "blue": "#5794F2", "yellow": "#FADE2A"}
 COL_PX, ROW_PX = 52, 32  # one Grafana grid unit
+# The page's geometry in CSS pixels, fixed (no box sized by its font), so that plot_boxes can say
+# where each chart lands in a screenshot: body margin, header, grid gap, panel border and padding,
+# panel title (16 px line plus 2 + 6 margin), and the plot's inset inside its SVG.
+MARGIN_PX, HEADER_PX, GAP_PX, BORDER_PX, PAD_X_PX, PAD_Y_PX, TITLE_PX = 16, 72, 4, 1, 8, 4, 24
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 64, 8, 8, 22
 
 
 class PreviewError(Exception):
@@ -159,7 +164,7 @@ def svg_timeseries(panel: dict[str, Any], res: Result, width: int, height: int) 
         y1 = y0 + (abs(y0) or 1.0)
     ticks = nice_ticks(y0, y1)
     y0, y1 = min(y0, ticks[0]), max(y1, ticks[-1])
-    left, right, top, bottom = 64, 8, 8, 22
+    left, right, top, bottom = PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM
     w, h = width - left - right, height - top - bottom
 
     def sx(t: float) -> float:
@@ -179,8 +184,9 @@ def svg_timeseries(panel: dict[str, Any], res: Result, width: int, height: int) 
         for s in _steps(panel):
             if s.get("value") is not None and y0 <= float(s["value"]) <= y1:
                 y = sy(float(s["value"]))
+                # crispEdges: one pixel row in the threshold's own colour, not two half-blended rows.
                 out.append(f'<line x1="{left}" x2="{left + w}" y1="{y:.1f}" y2="{y:.1f}" stroke-dasharray="6 4" '
-                           f'stroke="{COLORS.get(s["color"], s["color"])}"/>')
+                           f'shape-rendering="crispEdges" stroke="{COLORS.get(s["color"], s["color"])}"/>')
     for i, (_, _, ps) in enumerate(res.series):
         line = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in ps if math.isfinite(v))
         out.append(f'<polyline fill="none" stroke-width="2" stroke="{PALETTE[i % len(PALETTE)]}" points="{line}"/>')
@@ -254,6 +260,37 @@ def html_table(panel: dict[str, Any], res: Result) -> str:
     return f'<table><tr>{head}</tr>{body}</table>'
 
 
+def _svg_size(pos: dict[str, int]) -> tuple[int, int]:
+    """A time series' SVG in a panel of gridPos `pos` (the legend gets the 20 px below it)."""
+    return pos["w"] * COL_PX - 16, pos["h"] * ROW_PX - 60
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in page pixels (a screenshot at device scale 1 of the page scrolled to its top)."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+
+
+def plot_boxes(dashboard: dict[str, Any]) -> dict[str, Box]:
+    """Each time series panel's plot area (inside the axes, where series and thresholds are drawn),
+    by panel title: from the same constants the page's CSS and svg_timeseries use."""
+    boxes = {}
+    for p in panels(dashboard):
+        if p.get("type") != "timeseries":
+            continue
+        pos = p["gridPos"]
+        width, height = _svg_size(pos)
+        svg_left = MARGIN_PX + pos["x"] * (COL_PX + GAP_PX) + BORDER_PX + PAD_X_PX
+        svg_top = MARGIN_PX + HEADER_PX + pos["y"] * (ROW_PX + GAP_PX) + BORDER_PX + PAD_Y_PX + TITLE_PX
+        boxes[str(p.get("title"))] = Box(svg_left + PLOT_LEFT, svg_top + PLOT_TOP, svg_left + width - PLOT_RIGHT,
+                                         svg_top + height - PLOT_BOTTOM)
+    return boxes
+
+
 @dataclass(frozen=True)
 class Page:
     html: str
@@ -279,10 +316,10 @@ def render_page(dashboard: dict[str, Any], fetch: Fetch, range_ms: int = 3_600_0
             continue
         n += 1
         res = run_panel(p, values, fetch, start, end, step)
-        width, height = pos["w"] * COL_PX - 16, pos["h"] * ROW_PX - 40
+        width, height = _svg_size(pos)
         kind = p.get("type")
         if kind == "timeseries":
-            body = svg_timeseries(p, res, width, height - 20)
+            body = svg_timeseries(p, res, width, height)
         elif kind == "stat":
             body = html_stat(p, res)
         elif kind == "bargauge":
@@ -298,18 +335,23 @@ def render_page(dashboard: dict[str, Any], fetch: Fetch, range_ms: int = 3_600_0
         blocks.append(f'<div class="panel" id="panel-{p.get("id")}" style="{style}"><h3>{title}</h3>{body}{errs}</div>')
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(end))
     doc = PAGE.format(title=html.escape(str(dashboard.get("title", ""))), uid=html.escape(str(dashboard.get("uid"))),
-                      stamp=stamp, range=format_ms(range_ms), blocks="\n".join(blocks), col=COL_PX, row=ROW_PX)
+                      stamp=stamp, range=format_ms(range_ms), blocks="\n".join(blocks), col=COL_PX, row=ROW_PX,
+                      margin=MARGIN_PX, header=HEADER_PX, gap=GAP_PX, border=BORDER_PX, pad_x=PAD_X_PX,
+                      pad_y=PAD_Y_PX)
     return Page(doc, n, with_data, empty)
 
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>{title}</title>
 <style>
-body {{ background:#111217; color:#ccccdc; font:13px sans-serif; margin:16px; }}
-.grid {{ display:grid; grid-template-columns:repeat(24,{col}px); grid-auto-rows:{row}px; gap:4px; }}
-.panel {{ background:#181b1f; border:1px solid #2c3235; border-radius:3px; padding:4px 8px; overflow:hidden; }}
+body {{ background:#111217; color:#ccccdc; font:13px sans-serif; margin:{margin}px; }}
+.grid {{ display:grid; grid-template-columns:repeat(24,{col}px); grid-auto-rows:{row}px; gap:{gap}px; }}
+.panel {{ background:#181b1f; border:{border}px solid #2c3235; border-radius:3px; padding:{pad_y}px {pad_x}px;
+  overflow:hidden; }}
 .row {{ font-size:16px; font-weight:bold; align-self:end; border-bottom:1px solid #2c3235; }}
-h3 {{ font-size:13px; margin:2px 0 6px; }}
+h3 {{ font-size:13px; margin:2px 0 6px; height:16px; line-height:16px; overflow:hidden; white-space:nowrap; }}
+header {{ height:{header}px; overflow:hidden; }} header h1 {{ margin:0; font-size:24px; line-height:32px; }}
+header p {{ margin:4px 0; }} svg {{ display:block; }}
 svg text {{ fill:#8e8e8e; font-size:10px; }}
 .legend span {{ margin-right:10px; font-size:11px; }} .legend i {{ display:inline-block; width:10px; height:3px;
   margin-right:4px; vertical-align:middle; }}
@@ -323,7 +365,8 @@ a {{ color:#6e9fff; }}
 table {{ border-collapse:collapse; width:100%; }} td, th {{ border-bottom:1px solid #2c3235; padding:4px;
   text-align:left; }}
 </style></head><body>
-<h1>{title}</h1><p>uid {uid}; data from the last {range} up to {stamp}; drawn by <code>mlmon preview</code>.</p>
+<header><h1>{title}</h1><p>uid {uid}; data from the last {range} up to {stamp}; drawn by <code>mlmon preview</code>.</p>
+</header>
 <div class="grid">
 {blocks}
 </div></body></html>

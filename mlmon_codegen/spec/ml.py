@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from mlmon_codegen.core import durations
 
@@ -27,8 +27,10 @@ def _feature_name(value: str) -> str:
     return value
 
 
-def _duration(value: str) -> str:
-    durations.parse(value)
+def _duration(value: object) -> object:
+    # Before pydantic's str check, so a YAML number (`window: 30`) gets the unit hint (as in v1.py).
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        durations.parse(value)  # type: ignore[arg-type]
     return value
 
 
@@ -43,7 +45,7 @@ def _metric_name(value: str) -> str:
 
 
 MetricName = Annotated[str, AfterValidator(_metric_name)]
-Duration = Annotated[str, AfterValidator(_duration)]
+Duration = Annotated[str, BeforeValidator(_duration)]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 

@@ -34,8 +34,10 @@ def _name(value: str) -> str:
     return value
 
 
-def _duration(value: str) -> str:
-    durations.parse(value)
+def _duration(value: object) -> object:
+    # Before pydantic's str check, so a YAML number (`for: 15`) gets the unit hint, not "not a string".
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        durations.parse(value)  # type: ignore[arg-type]
     return value
 
 
@@ -61,7 +63,7 @@ def _safe_text(value: str) -> str:
 
 
 Name = Annotated[str, AfterValidator(_name)]
-Duration = Annotated[str, AfterValidator(_duration)]
+Duration = Annotated[str, BeforeValidator(_duration)]
 LabelName = Annotated[str, AfterValidator(_label_name)]
 MetricName = Annotated[str, AfterValidator(_metric_name)]
 SafeText = Annotated[str, AfterValidator(_safe_text)]
