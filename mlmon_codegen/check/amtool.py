@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def route_tests(cases_file: Path, config: Path) -> Run:
     """Every case of a routes file as one step; the output lists the cases that failed."""
     cases = (yaml.safe_load(cases_file.read_text()) or {}).get("cases") or []
     failed = []
+    start = time.perf_counter()
     # One amtool process per case (~15 ms each); run them side by side, report in file order.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         results = list(pool.map(lambda c: route_test(config, c["labels"], c["receivers"]), cases))
@@ -37,7 +39,8 @@ def route_tests(cases_file: Path, config: Path) -> Run:
             got = result.output.splitlines()[0] if result.output else "(no output)"
             failed.append(f"{case['name']}: expected {','.join(case['receivers'])}, amtool resolved {got}")
     summary = f"({len(cases) - len(failed)} of {len(cases)} routing cases pass)"
-    return Run(["amtool", "config", "routes", "test", str(cases_file)], not failed, "\n".join(failed), summary)
+    return Run(["amtool", "config", "routes", "test", str(cases_file)], not failed, "\n".join(failed), summary,
+               seconds=time.perf_counter() - start)
 
 
 def check_tree(out: Path) -> list[Run]:

@@ -47,5 +47,6 @@ def check_tree(out: Path) -> list[Run]:
                 what = "PrometheusRule specs" if folder == "kubernetes" else "files, ruler-only group fields stripped"
                 note = f"({folder}/: {len(paths)} {what})"
                 # The copies are gone once this returns: the command names the flags, not the files.
-                runs.append(Run([a for a in run.command if not a.startswith(tmp)], run.ok, run.output, note))
+                runs.append(Run([a for a in run.command if not a.startswith(tmp)], run.ok, run.output, note,
+                                seconds=run.seconds))
     return runs

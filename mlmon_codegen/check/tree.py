@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -82,21 +85,49 @@ def versions_line(versions: dict[str, str]) -> str:
     return ", ".join(f"{tool} {v}" for tool, v in versions.items())
 
 
-def check_tree(out: Path) -> list[Run]:
-    runs: list[Run] = []
+Step = tuple[str, Callable[[], list[Run]]]  # the name a progress line shows, and the step itself
+
+
+def steps(out: Path) -> list[Step]:
+    """Every check that applies to the tree but the secret scan, in report order; none depends on another."""
+    found: list[Step] = []
     config = out / "prometheus" / "prometheus.yml"
     if config.exists():
-        runs.append(check_config(config))
+        found.append(("promtool check config", lambda: [check_config(config)]))
     rule_files = sorted((out / "prometheus" / "rules").glob("*.yml"))
     if rule_files:
-        runs.append(promtool.check_rules(rule_files))
+        found.append(("promtool check rules", lambda: [promtool.check_rules(rule_files)]))
     test_files = sorted((out / "tests").glob("*.test.yml"))
     if test_files:
-        runs.append(promtool.test_rules(test_files))
-    runs.extend(dashboard_check.check_folder(out / "grafana" / "dashboards"))
-    runs.extend(amtool.check_tree(out))  # check-config and every case of tests/alertmanager-routes.yml
-    runs.extend(ruler_check.check_tree(out))  # rules inside kubernetes/, mimir/, thanos/ (--target)
-    runs.extend(check_kubernetes_sizes(out))
-    if runs:  # a generated tree: it must hold no secrets, whatever the specs said
-        runs.append(secret_scan.run(out))
-    return runs
+        found.append(("promtool test rules", lambda: [promtool.test_rules(test_files)]))
+    found.append(("grafana dashboards", lambda: dashboard_check.check_folder(out / "grafana" / "dashboards")))
+    # check-config and every case of tests/alertmanager-routes.yml
+    found.append(("amtool", lambda: amtool.check_tree(out)))
+    # rules inside kubernetes/, mimir/, thanos/ (--target)
+    found.append(("promtool check rules (rulers)", lambda: ruler_check.check_tree(out)))
+    found.append(("kubernetes object sizes", lambda: check_kubernetes_sizes(out)))
+    return found
+
+
+def _timed(step: Step, on_start: Callable[[str], None] | None) -> list[Run]:
+    name, fn = step
+    if on_start:
+        on_start(name)
+    start = time.perf_counter()
+    runs = fn()
+    seconds = time.perf_counter() - start
+    # A Run its tool timed keeps that time; the step's wall time goes to the rest.
+    return [r if r.seconds is not None else dataclasses.replace(r, seconds=seconds) for r in runs]
+
+
+def check_tree(out: Path, on_start: Callable[[str], None] | None = None) -> list[Run]:
+    """Every step of `mlmon check`, run side by side (each waits mostly on promtool or amtool, whose
+    processes promtool.run bounds to the CPU count) and reported in a fixed order whatever finished
+    first. on_start(name) is called as each step begins."""
+    todo = [*steps(out), ("mlmon scan-secrets", lambda: [secret_scan.run(out)])]
+    # The scan is pure Python: beside the others it uses the CPU time promtool leaves idle.
+    results = promtool.in_parallel(lambda s: _timed(s, on_start), todo)
+    runs = [r for step_runs in results[:-1] for r in step_runs]
+    # A generated tree must hold no secrets, whatever the specs said; a folder with nothing else
+    # to check is no generated tree, and "nothing to check" is its report.
+    return [*runs, *results[-1]] if runs else []

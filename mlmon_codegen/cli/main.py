@@ -132,9 +132,15 @@ def check(out: str, fmt: str, strict: bool) -> None:
     """Run promtool and amtool over a generated tree."""
     from mlmon_codegen.check import tree
 
+    tty = sys.stderr.isatty()
+
+    def started(step: str) -> None:
+        # Steps run side by side, so each gets its own line rather than one line rewritten;
+        # only on a terminal, so piped and tested output stays the same from run to run.
+        click.echo(click.style(f"... {step}", dim=True), err=True)
+
     try:
-        with ci.progress(f"checking {out} with promtool and amtool ..."):
-            runs = tree.check_tree(Path(out))
+        runs = tree.check_tree(Path(out), on_start=started) if tty else tree.check_tree(Path(out))
     except promtool.ToolMissing as exc:
         fail([exc])
     engines = tree.engine_versions()
@@ -146,7 +152,8 @@ def check(out: str, fmt: str, strict: bool) -> None:
     if runs:
         click.echo(f"engines: {tree.versions_line(engines)}")
     for r in runs:
-        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {r.note}".rstrip())
+        took = f" [{r.seconds:.1f}s]" if r.seconds is not None else ""
+        click.echo(f"{ci.mark(r.ok)} {' '.join(r.command[:3])} {r.note}".rstrip() + took)
         if not r.ok:
             failed = True
             click.echo(r.output, err=True)
