@@ -9,7 +9,7 @@ import json
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +88,7 @@ def test_report_is_written_deterministic_one_chart_per_feature_worst_first(folde
     # Effect sizes and the test, as `mlmon drift` computed them; 30 of 150 shifted lengths pass 8 cm.
     f = next(f for f in rep["features"] if f["feature"] == "sepal_length")
     assert f"<td>PSI</td><td>{f['psi']:.4g} " in sepal and f"<td>Wasserstein</td><td>{f['wasserstein']:.4g}" in sepal
-    assert f"<td>p-value</td><td>{f['ks_pvalue']:.3g}</td>" in sepal and "two-sample KS" in sepal
+    assert f"<td>p-value</td><td>{f['p_value']:.3g}</td>" in sepal and f"<td>test</td><td>{f['test']}" in sepal
     shifted = x + 1.5
     assert f"<td>out of range</td><td>0.0% → {float(np.mean(shifted > 8)):.1%}</td>" in sepal
     # One bar pair per baseline bin: 11 edges, 12 bins, both colours in the numeric chart.
@@ -128,16 +128,8 @@ def test_a_hostile_category_is_escaped(folder: Path) -> None:
     assert "(unseen)" in colour and "<td>distinct</td><td>3</td><td>4</td>" in colour
 
 
-def test_fields_of_a_newer_record_are_shown(folder: Path) -> None:
-    """drift.py's significance fields, when the records carry them, replace the KS fallback."""
-
-    @dataclass(frozen=True)
-    class Tested(dr.FeatureDrift):
-        test: str = "chi-square"
-        statistic: float = 12.5
-        p_value: float = 0.00123
-        critical: float = 9.49
-        significant: bool = True
+def test_the_significance_test_is_shown_and_ranks_the_feature(folder: Path) -> None:
+    """The verdict's test (ml/drift.py), its statistic, p-value and critical value, as recorded."""
 
     from mlmon_codegen.ml import baseline as bl
     from mlmon_codegen.spec.ml_validate import load_baseline
@@ -147,10 +139,11 @@ def test_fields_of_a_newer_record_are_shown(folder: Path) -> None:
     assert loaded is not None
     ref, cur = mldata.read_table(folder / "train.csv"), mldata.read_table(folder / "prod.csv")
     rep = dr.report(ref, cur, spec, loaded[1])
-    newer = replace(rep, features=[Tested(**vars(f)) if f.feature == "petal_width" else f for f in rep.features])
+    tested = {"test": "chi2", "statistic": 12.5, "p_value": 0.00123, "critical": 9.49, "significant": True}
+    newer = replace(rep, features=[replace(f, **tested) if f.feature == "petal_width" else f for f in rep.features])
     page = rp.render(newer, ref, cur, spec, loaded[1], "spec.yaml", "base.yaml")
     petal = page.split('<section id="f-petal_width">')[1].split("</section>")[0]
-    for cell in ("<td>test</td><td>chi-square</td>", "<td>statistic</td><td>12.5</td>",
+    for cell in ("<td>test</td><td>chi2</td>", "<td>statistic</td><td>12.5</td>",
                  "<td>p-value</td><td>0.00123</td>", "<td>critical value</td><td>9.49</td>",
                  "<td>significant</td><td>yes</td>"):
         assert cell in petal, petal

@@ -165,14 +165,8 @@ def sections(rep: dr.Report, reference: mldata.Table, current: mldata.Table, spe
 
 
 def _test(fd: dr.FeatureDrift) -> tuple[str | None, float | None, float | None, float | None, bool | None]:
-    """The significance test: the record's own fields when it has them, else its two-sample KS."""
-    test = getattr(fd, "test", None)
-    if test is not None:
-        return (str(test), getattr(fd, "statistic", None), getattr(fd, "p_value", None),
-                getattr(fd, "critical", None), getattr(fd, "significant", None))
-    if fd.ks_statistic is not None:
-        return "two-sample KS", fd.ks_statistic, fd.ks_pvalue, None, None
-    return None, None, None, None, None
+    """The significance test the verdict used (ml/drift.py), with its statistic and critical value."""
+    return fd.test, fd.statistic, fd.p_value, fd.critical, fd.significant
 
 
 def _nice_top(x: float) -> float:
@@ -263,6 +257,7 @@ def _section(s: Section, d: ml.DriftSpec) -> str:
         ("significant", "–" if significant is None else ("yes" if significant else "no")),
         ("PSI", f"{num(fd.psi)} <small>(warn {num(d.psi_warn)}, page {num(d.psi_page)})</small>"),
         ("KS", num(fd.ks_statistic)),
+        ("KS p-value", num(fd.ks_pvalue, ".3g")),
         ("binned KS", num(fd.binned_ks)),
         ("Wasserstein", num(fd.wasserstein)),
         ("missing", f"{pct(s.missing[0])} → {pct(s.missing[1])}"),
