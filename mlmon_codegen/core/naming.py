@@ -392,6 +392,23 @@ BASELINE_PREDICTION_CLASS_SHARE = "mlmon_ml:prediction_class_share:baseline"
 BASELINE_EXPECTED_ACCURACY = "mlmon_ml:expected_accuracy:baseline"
 
 
+# Regression models: residual statistics over a window (e = predicted - actual).
+def regression_labels(window_ms: int) -> str:
+    return _ml("regression_labels", "increase", window_ms)
+
+
+def regression_mae(window_ms: int) -> str:
+    return _ml("regression_mae", "increase", window_ms)
+
+
+def regression_rmse(window_ms: int) -> str:
+    return _ml("regression_rmse", "increase", window_ms)
+
+
+def regression_mean_error(window_ms: int) -> str:
+    return _ml("regression_mean_error", "increase", window_ms)
+
+
 def bin_label(index: int) -> str:
     """Zero-padded so bins sort in order on dashboards."""
     return f"{index:02d}"
@@ -405,4 +422,5 @@ ML_ALERTS = {
     "retrain_drift": "RetrainOnSustainedDrift", "retrain_accuracy": "RetrainOnLowAccuracy",
     "retrain_stale": "RetrainOnStaleModel", "retrain_labels": "RetrainOnNewLabels",
     "expected_accuracy_drop": "ExpectedAccuracyDrop", "calibration_gap": "CalibrationGap",
+    "regression_mae": "RegressionMAEHigh", "regression_rmse": "RegressionRMSEHigh",
 }

@@ -11,7 +11,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
-from mlmon_codegen.plan import alert_text, quality
+from mlmon_codegen.plan import alert_text, quality, regression
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Group, Recording
 from mlmon_codegen.plan.signals import binned, confidence, gauged, has_labels, missing, ml_alerts, predicts
@@ -394,8 +394,12 @@ def groups(model: m.Model, project: m.Project) -> list[Group]:
     estimated = quality.rules(model)  # after ground truth: the calibration gap reads its accuracy
     if estimated:
         out.append(Group(naming.group(model.name, "ml-quality"), tuple(estimated)))
+    residuals = regression.rules(model)  # a regression model's MAE, RMSE and mean error
+    if residuals:
+        out.append(Group(naming.group(model.name, regression.GROUP), tuple(residuals)))
     wanted = set(ml_alerts(model))  # less the ones `alerting.disable` names
-    alerts = [a for a in [*alert_rules(model, project), *quality.alerts(model, project)] if a.kind in wanted]
+    alerts = [a for a in [*alert_rules(model, project), *quality.alerts(model, project),
+                          *regression.alerts(model, project)] if a.kind in wanted]
     if alerts:
         out.append(Group(naming.group(model.name, "ml-alerts"), tuple(alerts)))
     return out

@@ -34,6 +34,7 @@ _ML_ALERT_PANELS = {
     "retrain_drift": "retraining/drifted-features", "retrain_accuracy": "retraining/accuracy",
     "retrain_stale": "retraining/model-age", "retrain_labels": "retraining/labels-since-training",
     "expected_accuracy_drop": "predictions/expected-accuracy", "calibration_gap": "ground-truth/calibration-gap",
+    "regression_mae": "regression/errors", "regression_rmse": "regression/errors",
 }
 _ML_ALERT_KEYS = {name: key for key, name in naming.ML_ALERTS.items()}
 
@@ -87,6 +88,8 @@ def alert_panels(model: m.Model) -> tuple[str, ...]:
         keys.add(ml_alert_panel("expected_accuracy_drop"))
         if signals.has_labels(model):
             keys.add(ml_alert_panel("calibration_gap"))
+    if signals.regresses(model):  # the regression row draws MAE and RMSE, with or without a maximum
+        keys.add(ml_alert_panel("regression_mae"))
     return tuple(sorted(keys))
 
 

@@ -37,6 +37,12 @@ def has_labels(model: m.Model) -> bool:
     return _classifier(model) and model.ml.ground_truth and model.metrics.ground_truth is not None  # type: ignore[union-attr]
 
 
+def regresses(model: m.Model) -> bool:
+    """Residual statistics of a regression model: a `regression:` section (validation: task regression)."""
+    return (model.ml is not None and model.task == "regression" and model.ml.regression
+            and model.metrics.residuals is not None)
+
+
 def missing(model: m.Model) -> bool:
     return bool(binned(model)) and model.metrics.feature_missing is not None
 
@@ -72,6 +78,7 @@ def ml_alerts(model: m.Model) -> list[str]:
         if ml.retrain_new_labels and met.trained_at and met.ground_truth:
             keys.append("retrain_labels")
     keys += _quality_alerts(model)
+    keys += regression_alerts(model)
     # `alerting.disable`: filtered here, so the rules, tests, runbooks and dashboard links agree.
     return [k for k in keys if k not in model.disabled_ml_alerts]
 
@@ -83,3 +90,12 @@ def _quality_alerts(model: m.Model) -> list[str]:
         return []
     return [*(["expected_accuracy_drop"] if ml.expected_accuracy is not None else []),
             *(["calibration_gap"] if has_labels(model) else [])]
+
+
+def regression_alerts(model: m.Model) -> list[str]:
+    """plan/regression.py's alerts: one per maximum the spec sets, when its sum is exposed."""
+    ml, met = model.ml, model.metrics
+    if ml is None or not regresses(model):
+        return []
+    return [*(["regression_mae"] if ml.mae_max is not None and met.residual_abs is not None else []),
+            *(["regression_rmse"] if ml.rmse_max is not None and met.residual_squared is not None else [])]

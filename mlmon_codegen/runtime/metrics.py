@@ -56,6 +56,9 @@ class Prediction:
         self.predicted_class, self.confidence = predicted_class, confidence
 
 
+# The residual counters, exposed (and required) for a regression model only.
+RESIDUAL_ROLES = ("residuals", "residual_abs", "residual_squared", "residual_positive")
+
 DEFAULT_LABELS = {"class_label": "predicted_class", "actual_class_label": "actual_class", "feature_label": "feature",
                   "category_label": "category", "error_type_label": "error_type", "version_label": "model_version"}
 
@@ -68,7 +71,8 @@ def unservable(model: m.Model) -> str | None:
     not served: its service is the user's own."""
     met = model.metrics
     roles = ("requests", "errors", "latency", "predicted_class", "confidence", "feature_value", "feature_missing",
-             "feature_category", "ground_truth", "label_lag", "trained_at")
+             "feature_category", "ground_truth", "label_lag", "trained_at",
+             *(RESIDUAL_ROLES if model.task == "regression" else ()))
     missing = [r for r in roles if getattr(met, r) is None]
     renamed = [k for k, v in DEFAULT_LABELS.items() if getattr(met, k) != v]
     if missing or renamed or met.select is not None or met.role_matchers or met.requests_count_successes \
@@ -106,6 +110,14 @@ class ModelMetrics:
                                     buckets=LABEL_LAG_BUCKETS, registry=reg).labels(met.model_value)
         self._trained_at = Gauge(met.trained_at, "When the served model was trained (unix seconds)",
                                  [key, "model_version"], registry=reg)
+        self._residuals: tuple[Any, Any, Any, Any] | None = None
+        if model.task == "regression":
+            helps = ("Labelled predictions (regression)", "Sum of |predicted - actual|",
+                     "Sum of (predicted - actual)^2", "Sum of max(predicted - actual, 0)")
+            # Created at zero: increase() never counts a series' first sample.
+            n, a, sq, pos = (Counter(getattr(met, r), h, [key], registry=reg).labels(met.model_value)
+                             for r, h in zip(RESIDUAL_ROLES, helps, strict=True))
+            self._residuals = (n, a, sq, pos)
         self._features = FeatureCollector(model.features, met) if model.features else None
         if self._features:
             reg.register(self._features)
@@ -230,6 +242,27 @@ class ModelMetrics:
         child.inc()
         if lag_s is not None and math.isfinite(lag_s):
             self._label_lag.observe(max(lag_s, 0.0))
+
+    def record_residual(self, predicted: float, actual: float, lag_s: float | None = None) -> bool:
+        """One ground-truth value joined to a regression model's prediction (GroundTruthStore calls
+        this once per id). A NaN or infinite value is ignored: one would poison the sums for good.
+        True when it was counted."""
+        if self._residuals is None:
+            raise ValueError(f"{self.model.name} is not a regression model (model.task: {self.model.task})")
+        try:
+            e = float(predicted) - float(actual)
+        except (TypeError, ValueError):
+            return False
+        if not math.isfinite(e) or not math.isfinite(e * e):  # also inf - inf, and a square that overflows
+            return False
+        n, a, sq, pos = self._residuals
+        n.inc()
+        a.inc(abs(e))
+        sq.inc(e * e)
+        pos.inc(max(e, 0.0))
+        if lag_s is not None and math.isfinite(lag_s):
+            self._label_lag.observe(max(lag_s, 0.0))
+        return True
 
     def set_trained_at(self, unix_seconds: float) -> None:
         # Exposed only once set: a 0 would read as a model trained in 1970 and trip staleness alerts.

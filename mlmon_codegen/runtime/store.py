@@ -8,6 +8,10 @@ Counters across restarts: the confusion counter counts only labels joined by thi
 start nothing is re-exposed from the database; Prometheus sees an ordinary counter reset, and
 labels joined before the restart are not counted a second time.
 
+A regression model's predictions and labels are numbers: `predicted_class` and `actual_class` hold
+them as text (repr, which round-trips a float exactly), and a joined label is counted with
+ModelMetrics.record_residual instead of the confusion counter.
+
 Retention is bounded by age and by row count; pruning runs every PRUNE_EVERY writes.
 """
 
@@ -62,18 +66,29 @@ class GroundTruthStore:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
 
-    def log_prediction(self, prediction_id: str, predicted_class: str, at: float | None = None) -> bool:
-        """Remember a prediction until its label arrives. False if the id was already logged."""
+    def _regression(self) -> bool:
+        return self.metrics is not None and self.metrics.model.task == "regression"
+
+    def _value(self, value: str | float) -> str:
+        """A class as given; a regression model's number as exact text (ValueError if not a number)."""
+        return repr(float(value)) if self._regression() else str(value)
+
+    def log_prediction(self, prediction_id: str, predicted_class: str | float, at: float | None = None) -> bool:
+        """Remember a prediction (a class, or a regression model's predicted value) until its label
+        arrives. False if the id was already logged."""
         when = self._clock() if at is None else at
+        predicted_class = self._value(predicted_class)
         with self._lock:
             cur = self._db.execute("INSERT OR IGNORE INTO predictions (id, predicted_class, predicted_at) "
                                    "VALUES (?, ?, ?)", (prediction_id, predicted_class, when))
             self._after_write()
         return cur.rowcount == 1
 
-    def add_label(self, prediction_id: str, actual_class: str, at: float | None = None) -> LabelResult:
-        """Join a label to its prediction; counts it once, however often it is replayed."""
+    def add_label(self, prediction_id: str, actual_class: str | float, at: float | None = None) -> LabelResult:
+        """Join a label (a class, or a regression model's actual value) to its prediction; counts it
+        once, however often it is replayed."""
         when = self._clock() if at is None else at
+        actual_class = self._value(actual_class)  # before the UPDATE: a bad number changes no row
         with self._lock:
             cur = self._db.execute("UPDATE predictions SET actual_class = ?, labelled_at = ? "
                                    "WHERE id = ? AND labelled_at IS NULL RETURNING predicted_class, predicted_at",
@@ -84,7 +99,9 @@ class GroundTruthStore:
                 known = self._db.execute("SELECT 1 FROM predictions WHERE id = ?", (prediction_id,)).fetchone()
                 return LabelResult.DUPLICATE if known else LabelResult.UNKNOWN_PREDICTION
             self._after_write()
-        if self.metrics is not None:
+        if self.metrics is not None and self._regression():
+            self.metrics.record_residual(float(row[0]), float(actual_class), when - row[1])
+        elif self.metrics is not None:
             self.metrics.record_label(row[0], actual_class, when - row[1])
         return LabelResult.COUNTED
 

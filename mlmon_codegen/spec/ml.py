@@ -1,4 +1,5 @@
-"""Spec sections for ML signals (`features`, `drift`, `predictions`, `ground_truth`, `retraining`)
+"""Spec sections for ML signals (`features`, `drift`, `predictions`, `ground_truth`, `retraining`,
+`regression`)
 and the baseline file `<spec stem>.baseline.yaml`, as pydantic types.
 
 Kept apart from spec/v1.py so that module stays readable; v1.ModelMonitor refers to these.
@@ -107,6 +108,16 @@ class QualitySpec(_Strict):
 class GroundTruthSpec(_Strict):
     no_labels_for: Duration | None = Field("6h", description="alert when no labels arrive this long; null disables")
     window: Duration = Field("1d", description="window of the per-class precision, recall and F1")
+
+
+class RegressionSpec(_Strict):
+    """Residual metrics of a regression model (`model.task: regression`), from delayed ground truth."""
+
+    window: Duration = Field("1d", description="window of the MAE, RMSE and mean error")
+    mae_max: float | None = Field(None, gt=0, description="alert when the MAE over the window exceeds this")
+    rmse_max: float | None = Field(None, gt=0, description="alert when the RMSE over the window exceeds this")
+    min_labels: int | None = Field(
+        None, ge=1, description="labelled predictions in the window before an alert may fire; default 100")
 
 
 class RetrainingSpec(_Strict):

@@ -30,7 +30,7 @@ def baseline_path(spec_path: str | Path) -> Path:
 
 def wants_ml(spec: object) -> bool:
     return any(getattr(spec, k) for k in ("features", "drift", "predictions", "quality", "ground_truth",
-                                          "retraining"))
+                                          "retraining", "regression"))
 
 
 def load_baseline(path: Path, problems: list[Problem]) -> tuple[Document, ml.Baseline] | None:
@@ -252,6 +252,21 @@ def _section_problems(doc: Document, spec: object, met: m.Metrics, problems: lis
                                     "name the service's class counter or confidence histogram, or remove this"))
     if spec.ground_truth is not None and met.ground_truth is None:  # type: ignore[attr-defined]
         problems.append(metrics_validate.role_problem(doc, ("ground_truth",), "ground_truth", "ground_truth"))
+    reg = spec.regression  # type: ignore[attr-defined]
+    if reg is None:
+        return
+    if spec.model.task != "regression":  # type: ignore[attr-defined]
+        problems.append(doc.problem(("regression",), f"a regression section needs model.task: regression, "
+                                    f"this model's task is {spec.model.task}",  # type: ignore[attr-defined]
+                                    "set model.task: regression, or remove this section"))
+        return
+    # The count divides every recording; each alert needs the sum it reads.
+    needed = [("residuals", ("regression",)), *((("residual_abs", ("regression", "mae_max")),)
+                                                 if reg.mae_max is not None else ()),
+              *((("residual_squared", ("regression", "rmse_max")),) if reg.rmse_max is not None else ())]
+    for role, loc in needed:
+        if getattr(met, role) is None:
+            problems.append(metrics_validate.role_problem(doc, loc, role, "regression"))
 
 
 def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem]) -> tuple[
@@ -275,6 +290,8 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
     g = spec.ground_truth or ml.GroundTruthSpec()  # type: ignore[attr-defined]
     r = spec.retraining or ml.RetrainingSpec()  # type: ignore[attr-defined]
     accuracy = next((s for n, s in spec.slos.items() if n == "accuracy"), None)  # type: ignore[attr-defined]
+    min_labels = accuracy.min_samples if accuracy and accuracy.min_samples else 100
+    reg = spec.regression or ml.RegressionSpec()  # type: ignore[attr-defined]
     signals = m.MLSignals(
         predictions=spec.predictions is not None,  # type: ignore[attr-defined]
         ground_truth=spec.ground_truth is not None,  # type: ignore[attr-defined]
@@ -295,6 +312,9 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         retrain_max_age_ms=_ms(r.max_age), retrain_new_labels=r.new_labels,
         out_of_range_max=q.out_of_range_max, missing_max=q.missing_max,
         ground_truth_window_ms=durations.parse(g.window),
-        min_labels=(accuracy.min_samples if accuracy and accuracy.min_samples else 100),
+        min_labels=min_labels,
+        regression=spec.regression is not None,  # type: ignore[attr-defined]
+        regression_window_ms=durations.parse(reg.window), mae_max=reg.mae_max, rmse_max=reg.rmse_max,
+        regression_min_labels=reg.min_labels or min_labels,
     )
     return features, signals

@@ -44,6 +44,11 @@ class Metrics:
     feature_max: str | None = None
     first_token_latency: str | None = None  # LLM serving: time to first token, a histogram in seconds
     inter_token_latency: str | None = None  # LLM serving: time between output tokens
+    # Regression residual counters (e = predicted - actual): count, sum |e|, sum e^2, sum max(e, 0).
+    residuals: str | None = "ml_residuals_total"
+    residual_abs: str | None = "ml_residual_abs_sum_total"
+    residual_squared: str | None = "ml_residual_squared_sum_total"
+    residual_positive: str | None = "ml_residual_positive_sum_total"
     # The bucket bounds of each histogram role SLOs may read but `latency` (first_token_latency, ...).
     other_latency_buckets: tuple[tuple[str, tuple[float, ...]], ...] = ()
     # The model's series: `model_label="model_value"` unless the spec selects otherwise; () when
@@ -157,6 +162,12 @@ class MLSignals:
     missing_max: float = 0.05
     ground_truth_window_ms: int = 86_400_000
     min_labels: int = 100  # labels in the window before accuracy-based alerts may fire
+    # A `regression:` section (model.task: regression): residual recordings and their alerts.
+    regression: bool = False
+    regression_window_ms: int = 86_400_000
+    mae_max: float | None = None
+    rmse_max: float | None = None
+    regression_min_labels: int = 100
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,14 @@ class Metrics(Strict):
     ground_truth: RoleSpec = "ml_ground_truth_total"
     label_lag: RoleSpec = "ml_ground_truth_lag_seconds"
     trained_at: RoleSpec = "ml_model_trained_timestamp_seconds"
+    # Regression models (`regression:`): counters of residuals e = predicted - actual. The signed sum
+    # cannot be a counter (it falls), so the positive parts are counted: sum(e) = 2 sum(e+) - sum(|e|).
+    residuals: RoleSpec = Field("ml_residuals_total", description="labelled predictions of a regression model")
+    residual_abs: RoleSpec = Field("ml_residual_abs_sum_total", description="sum of |predicted - actual|")
+    residual_squared: RoleSpec = Field("ml_residual_squared_sum_total",
+                                       description="sum of (predicted - actual)^2")
+    residual_positive: RoleSpec = Field("ml_residual_positive_sum_total",
+                                        description="sum of max(predicted - actual, 0): the overpredictions")
 
 
 def _template_braces(value: str) -> str:
@@ -472,6 +480,7 @@ class ModelMonitor(Strict):
     quality: ml.QualitySpec | None = None
     ground_truth: ml.GroundTruthSpec | None = None
     retraining: ml.RetrainingSpec | None = None
+    regression: ml.RegressionSpec | None = None
 
 
 class PrometheusSettings(Strict):

@@ -99,6 +99,33 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
     )
 
 
+def regression_section(model: m.Model) -> Section | None:
+    """A regression model's MAE and RMSE with their maxima as lines, and its bias (plan/regression.py)."""
+    ml, met = model.ml, model.metrics
+    if ml is None or not signals.regresses(model):
+        return None
+    w = ml.regression_window_ms
+    win = q.window(w)
+    shown: list[Query] = []
+    for role, name, what, limit in (("residual_abs", naming.regression_mae, "MAE", ml.mae_max),
+                                    ("residual_squared", naming.regression_rmse, "RMSE", ml.rmse_max)):
+        if getattr(met, role) is None:
+            continue
+        shown.append(Query(_rule(model, name, w), f"{what} over {win}"))
+        if limit is not None:  # a constant series: each maximum its own labelled line
+            shown.append(Query(q.call("vector", q.number(limit)), f"{what} max"))
+    panels = [Panel(f"Prediction error ({win})", "timeseries", tuple(shown), w=12, h=8, min=0.0,
+                    description="Mean absolute and root mean squared error of the labelled predictions, in the "
+                                "target's unit; an alert fires above its max line.",
+                    key=keys.ml_alert_panel("regression_mae"))]
+    if met.residual_abs is not None and met.residual_positive is not None:
+        panels.append(Panel(f"Mean error, predicted - actual ({win})", "timeseries",
+                            (Query(_rule(model, naming.regression_mean_error, w), "mean error"),), w=12, h=8,
+                            description="Bias: above zero the model overpredicts, below zero it underpredicts.",
+                            key="regression/mean-error"))
+    return Section("Regression quality", tuple(panels), key="regression")
+
+
 def drift_section(model: m.Model) -> Section | None:
     ml = model.ml
     if ml is None:

@@ -235,5 +235,5 @@ def sections(model: m.Model) -> list[Section]:
     """The rows in the order a person on call reads them; the ML rows only when the spec has ML rules."""
     out = [slo_section(model), traffic_section(model), latency_section(model), errors_section(model),
            predictions_section(model), ml_panels.drift_section(model), ground_truth_section(model),
-           ml_panels.retraining_section(model)]
+           ml_panels.regression_section(model), ml_panels.retraining_section(model)]
     return [s for s in out if s is not None and s.panels]

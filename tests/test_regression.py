@@ -1,0 +1,204 @@
+"""Regression models under promtool: the MAE, RMSE and mean error the rules record equal numpy's
+over the same synthetic residuals, RegressionMAEHigh fires when the MAE exceeds mae_max (and not
+before, nor on too few labels), and the runtime's residual counters equal numpy's sums. Expected
+numbers come from the inputs here, never from the code under test.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from mlmon_codegen.emit.write import dump_yaml
+from mlmon_codegen.runtime import GroundTruthStore, LabelResult, ModelMetrics
+from mlmon_codegen.runtime.metrics import unservable
+from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.targets.rules import rule_file as rules
+
+TOL = 1e-9
+MAE_MAX, RMSE_MAX, FOR_MIN, WINDOW_MIN = 2.0, 3.0, 15, 60  # FOR_MIN: drift.for's default
+SPEC = f"""\
+apiVersion: mlmon/v1
+kind: ModelMonitor
+metadata: {{name: price, team: pricing}}
+model: {{task: regression}}
+scrape: {{targets: ["price:8000"]}}
+regression: {{window: 1h, mae_max: {MAE_MAX}, rmse_max: {RMSE_MAX}}}
+"""
+SEL = 'model_name="price"'
+BASE = 'model="price", team="pricing", severity="warning"'
+# Batches at minute 5, 15, 25, ...: never on a window's edge, so Prometheus 2 (closed ranges) and
+# 3 (left-open) see the same batches in every window.
+BATCH_MINUTES = list(range(5, 360, 10))
+MINUTES = 370
+SHIFT_MIN = 180  # from here on the model errs more
+
+
+@pytest.fixture(scope="module")
+def spec_path(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("regression")
+    (root / "price.yaml").write_text(SPEC)
+    return root / "price.yaml"
+
+
+@pytest.fixture(scope="module")
+def rule_path(spec_path) -> Path:
+    fleet = load_and_validate([spec_path]).fleet
+    path = spec_path.parent / "rules.yml"
+    path.write_text(dump_yaml(rules.render(fleet.models[0], fleet.project)))
+    return path
+
+
+def residuals(size: int, seed: int) -> list[np.ndarray]:
+    """predicted - actual per batch: biased by +0.3 with spread 1, then spread 4 from SHIFT_MIN."""
+    rng = np.random.default_rng(seed)
+    actual = [rng.uniform(10, 100, size) for _ in BATCH_MINUTES]
+    predicted = [a + rng.normal(0.3, 1.0 if t < SHIFT_MIN else 4.0, size)
+                 for a, t in zip(actual, BATCH_MINUTES, strict=True)]
+    return [p - a for p, a in zip(predicted, actual, strict=True)]
+
+
+def cumulative(per_batch: list[float]) -> str:
+    """A counter's per-minute values: each batch's amount added at its minute."""
+    by_minute = dict(zip(BATCH_MINUTES, per_batch, strict=True))
+    total, out = 0.0, []
+    for minute in range(MINUTES + 1):
+        total += by_minute.get(minute, 0.0)
+        out.append(repr(total))
+    return " ".join(out)
+
+
+def in_window(values: list[np.ndarray], end_min: int) -> np.ndarray:
+    kept = [v for t, v in zip(BATCH_MINUTES, values, strict=True) if end_min - WINDOW_MIN < t <= end_min]
+    return np.concatenate(kept)
+
+
+def counter_series(res: list[np.ndarray]) -> list[dict[str, str]]:
+    sums = {"ml_residuals_total": [float(len(e)) for e in res],
+            "ml_residual_abs_sum_total": [float(np.abs(e).sum()) for e in res],
+            "ml_residual_squared_sum_total": [float(np.square(e).sum()) for e in res],
+            "ml_residual_positive_sum_total": [float(np.maximum(e, 0).sum()) for e in res]}
+    return [{"series": f"{name}{{{SEL}}}", "values": cumulative(v)} for name, v in sums.items()]
+
+
+def near(expr: str, value: float, minute: int) -> dict[str, Any]:
+    return {"expr": f"abs({expr} - {value!r}) <= bool {TOL}", "eval_time": f"{minute}m",
+            "exp_samples": [{"labels": '{model="price"}', "value": 1}]}
+
+
+def at_least(expr: str, value: float, minute: int) -> dict[str, Any]:
+    return {"expr": f"{expr} >= bool {value!r}", "eval_time": f"{minute}m",
+            "exp_samples": [{"labels": '{model="price"}', "value": 1}]}
+
+
+def alerts(name: str, minute: int, firing: bool) -> dict[str, Any]:
+    expr = f'ALERTS{{alertname="{name}", alertstate="firing"}}'
+    labels = f'ALERTS{{alertname="{name}", alertstate="firing", {BASE}}}'
+    return {"expr": expr, "eval_time": f"{minute}m", "exp_samples": [{"labels": labels, "value": 1}] if firing else []}
+
+
+def run_promtool(rule_path: Path, tests: list[dict[str, Any]]) -> None:
+    test_file = rule_path.parent / "regression.test.yml"
+    test_file.write_text(yaml.safe_dump({"rule_files": [rule_path.name], "evaluation_interval": "1m",
+                                         "tests": tests}, sort_keys=False))
+    res = subprocess.run(["promtool", "test", "rules", test_file.name], cwd=rule_path.parent,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
+def test_mae_rmse_and_mean_error_match_numpy(rule_path):
+    res = residuals(30, seed=11)
+    checks = []
+    for end in (120, 300):
+        e = in_window(res, end)
+        checks += [near("mlmon_ml:regression_mae:increase1h", float(np.mean(np.abs(e))), end),
+                   near("mlmon_ml:regression_rmse:increase1h", float(np.sqrt(np.mean(e ** 2))), end),
+                   near("mlmon_ml:regression_mean_error:increase1h", float(np.mean(e)), end),
+                   # The count alone is increase()'s extrapolated estimate (exact in Prometheus 2, scaled by
+                   # 60/59 in 3's left-open range); the ratios above cancel that factor.
+                   at_least("mlmon_ml:regression_labels:increase1h", float(len(e)), end)]
+    run_promtool(rule_path, [{"interval": "1m", "input_series": counter_series(res), "promql_expr_test": checks}])
+
+
+def first_minute_over(res: list[np.ndarray], limit: float) -> int:
+    """The first evaluation (whole minute) at which the window's MAE is above `limit`."""
+    return next(t for t in range(WINDOW_MIN, MINUTES + 1) if float(np.mean(np.abs(in_window(res, t)))) > limit)
+
+
+def test_mae_alert_fires_when_mae_exceeds_its_max_and_not_before(rule_path):
+    res = residuals(30, seed=12)
+    over = first_minute_over(res, MAE_MAX)
+    assert over > SHIFT_MIN and over + FOR_MIN <= MINUTES  # the scenario: healthy first, then above the max
+    assert len(in_window(res, over)) >= 100  # the default min_labels guard lets it fire
+    few = residuals(5, seed=13)  # 30 labels per window: under min_labels in every window
+    few_over = first_minute_over(few, MAE_MAX)
+    assert few_over + FOR_MIN <= MINUTES and len(in_window(few, MINUTES)) < 100
+    run_promtool(rule_path, [
+        {"interval": "1m", "input_series": counter_series(res), "promql_expr_test": [
+            alerts("RegressionMAEHigh", SHIFT_MIN, False),
+            alerts("RegressionMAEHigh", over - 1, False),  # MAE still at or below the max
+            alerts("RegressionMAEHigh", over + FOR_MIN - 1, False),  # above it, but pending for less than `for`
+            alerts("RegressionMAEHigh", over + FOR_MIN, True),
+        ]},
+        {"interval": "1m", "input_series": counter_series(few), "promql_expr_test": [
+            alerts("RegressionMAEHigh", MINUTES, False)]},
+    ])
+
+
+def test_runtime_counters_equal_numpy_sums(spec_path):
+    mm = ModelMetrics.from_spec(spec_path)
+    rng = np.random.default_rng(21)
+    predicted, actual = rng.normal(50, 10, 500), rng.normal(50, 10, 500)
+    for p, a in zip(predicted, actual, strict=True):
+        assert mm.record_residual(float(p), float(a))
+    # Ignored: NaN or infinite inputs, and a square that overflows.
+    for p, a in ((math.nan, 1.0), (1.0, math.inf), (-math.inf, -math.inf), (1e200, -1e200)):
+        assert not mm.record_residual(p, a)
+    e = predicted - actual
+    reg = mm.registry
+    got = {name: reg.get_sample_value(name, {"model_name": "price"}) for name in (
+        "ml_residuals_total", "ml_residual_abs_sum_total", "ml_residual_squared_sum_total",
+        "ml_residual_positive_sum_total")}
+    assert got["ml_residuals_total"] == 500
+    assert got["ml_residual_abs_sum_total"] == pytest.approx(float(np.abs(e).sum()), rel=1e-12)
+    assert got["ml_residual_squared_sum_total"] == pytest.approx(float(np.square(e).sum()), rel=1e-12)
+    assert got["ml_residual_positive_sum_total"] == pytest.approx(float(np.maximum(e, 0).sum()), rel=1e-12)
+
+
+def test_store_joins_numeric_labels_into_residuals(spec_path, tmp_path):
+    mm = ModelMetrics.from_spec(spec_path)
+    store = GroundTruthStore(tmp_path / "gt.db", mm, clock=lambda: 1000.0)
+    pairs = {"a": (12.5, 10.0), "b": (3.0, 7.25), "c": (0.1, 0.1)}
+    for pid, (p, _) in pairs.items():
+        assert store.log_prediction(pid, p, at=900.0)
+    for pid, (_, a) in pairs.items():
+        assert store.add_label(pid, a) is LabelResult.COUNTED
+    assert store.add_label("a", 10.0) is LabelResult.DUPLICATE  # a replay counts nothing
+    with pytest.raises(ValueError):
+        store.add_label("b", "not a number")
+    e = np.array([p - a for p, a in pairs.values()])
+    reg = mm.registry
+    assert reg.get_sample_value("ml_residuals_total", {"model_name": "price"}) == 3
+    assert reg.get_sample_value("ml_residual_abs_sum_total", {"model_name": "price"}) == pytest.approx(
+        float(np.abs(e).sum()), rel=1e-12)
+    assert reg.get_sample_value("ml_residual_positive_sum_total", {"model_name": "price"}) == pytest.approx(
+        float(np.maximum(e, 0).sum()), rel=1e-12)
+    assert reg.get_sample_value("ml_ground_truth_lag_seconds_count", {"model_name": "price"}) == 3
+    store.close()
+
+
+def test_a_classifier_needs_no_residual_roles_and_a_regression_model_does(spec_path, tmp_path):
+    fleet = load_and_validate([spec_path]).fleet
+    model = fleet.models[0]
+    assert unservable(model) is None
+    other = tmp_path / "price.yaml"
+    # No rmse_max: validation needs residual_squared only for it; the runtime always writes it.
+    other.write_text(SPEC.replace(f", rmse_max: {RMSE_MAX}", "") + "metrics: {residual_squared: null}\n")
+    lacking = load_and_validate([other]).fleet.models[0]
+    assert "residual_squared" in (unservable(lacking) or "")
