@@ -5,6 +5,7 @@ gauges), proved under promtool: series in, expected values computed here from th
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -228,6 +229,20 @@ def test_an_existing_scrape_job_gets_no_mlmon_job(tmp_path, name, body, up):
     promtool(out, name, ups + other, [firing("ModelDown", "20m", [alert])] if not up else [])
     promtool(out, name, [*ups, {"series": requests, "values": counter(10, 90)}], [quiet("ModelDown", "30m")])
     generated_tests_pass(out)
+
+
+@pytest.mark.parametrize(("body", "title"), [
+    ("metrics:\n  select: {job: their-job}\n", "Predictions per second"),
+    ("scrape: {job: their-job}\nmetrics: {select: {}}\n", "Targets up"),
+], ids=["no-known-job", "their-job"])
+def test_model_down_opens_a_panel_the_dashboard_draws(tmp_path, body, title):
+    """Without a known job there is no `up` to show: ModelDown's link opens the traffic instead."""
+    out = generate(tmp_path, "linked", body + AVAILABILITY)
+    board = json.loads((out / "grafana" / "dashboards" / "linked.json").read_text())
+    ids = {p["title"]: p["id"] for p in board["panels"] if "title" in p}
+    (down,) = [r for g in yaml.safe_load(rule_file(out, "linked").read_text())["groups"] for r in g["rules"]
+               if r.get("alert") == "ModelDown"]
+    assert down["annotations"]["dashboard_url"].endswith(f"viewPanel={ids[title]}")
 
 
 def test_down_model_behind_an_existing_job_pages(tmp_path):

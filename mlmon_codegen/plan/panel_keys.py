@@ -21,8 +21,9 @@ from mlmon_codegen.spec import model as m
 # the SLI over the period (the no-data alert: an empty SLI is what it reports).
 BURN_TIERS = "burn-tiers"
 SLI = "sli"
-# ModelDown opens the scrape targets.
+# ModelDown opens the scrape targets, or the traffic when no known job scrapes the model.
 TARGETS_UP = "traffic/targets-up"
+TRAFFIC = "traffic/predictions"
 
 # The panel each ML alert opens, by the alert's key in naming.ML_ALERTS.
 _ML_ALERT_PANELS = {
@@ -54,7 +55,7 @@ def alert_panel(model: m.Model, alert: str) -> str | None:
     None for a name that none of the model's generated alerts can have."""
     prefix = model.alert_prefix
     if alert == naming.model_down_alert(prefix):
-        return TARGETS_UP if sli.scrape_job(model) else slo_panel("traffic", "requests")
+        return _model_down_panel(model)
     for slo in model.slos:
         if alert == naming.no_data_alert(slo.name, prefix):
             return slo_panel(slo.name, SLI)
@@ -66,9 +67,13 @@ def alert_panel(model: m.Model, alert: str) -> str | None:
     return ml_alert_panel(key) if key is not None else None
 
 
+def _model_down_panel(model: m.Model) -> str:
+    return TARGETS_UP if sli.scrape_job(model) else TRAFFIC
+
+
 def linkable(model: m.Model) -> frozenset[str]:
     """Every key alert_panel can return for this model, whether its dashboard draws it or not."""
-    return frozenset({TARGETS_UP, *_ML_ALERT_PANELS.values(),
+    return frozenset({_model_down_panel(model), *_ML_ALERT_PANELS.values(),
                       *(slo_panel(s.name, what) for s in model.slos for what in (SLI, BURN_TIERS))})
 
 
@@ -81,6 +86,8 @@ def alert_panels(model: m.Model) -> tuple[str, ...]:
     keys = {slo_panel(s.name, what) for s in model.slos for what in (SLI, BURN_TIERS)}
     if sli.scrape_job(model):
         keys.add(TARGETS_UP)
+    elif model.metrics.requests is not None:  # the traffic row draws it
+        keys.add(TRAFFIC)
     keys |= {ml_alert_panel(k) for k in signals.ml_alerts(model)}
     if signals.has_labels(model):  # the ground-truth row draws the label rate, with or without its alert
         keys.add(ml_alert_panel("no_labels"))

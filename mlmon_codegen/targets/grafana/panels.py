@@ -103,7 +103,7 @@ def traffic_section(model: m.Model) -> Section:
     if met.requests is not None:
         panels.append(Panel("Predictions per second", "stat",
                             (Query(queries.predictions_per_second(model, RATE_INTERVAL)),),
-                            w=4, h=8, unit="reqps", key="traffic/predictions"))
+                            w=4, h=8, unit="reqps", key=keys.TRAFFIC))
     if met.requests is not None and met.version_label:
         version = ((met.version_label, "=~", f"${VERSION_VAR}"),)
         panels.append(Panel("Predictions per second by version", "timeseries", (Query(
