@@ -48,8 +48,9 @@ def rules(out: Path, name: str) -> dict[str, list[str]]:
 def promtool(out: Path, name: str, series: list[dict[str, str]], checks: list[dict[str, Any]],
              interval: str = "1m") -> None:
     test = out / f"contract-{len(list(out.glob('contract-*')))}.test.yml"
+    order = [g["name"] for g in yaml.safe_load(rule_file(out, name).read_text())["groups"]]  # file order
     test.write_text(yaml.safe_dump({
-        "rule_files": [str(rule_file(out, name))], "evaluation_interval": "1m",
+        "rule_files": [str(rule_file(out, name))], "evaluation_interval": "1m", "group_eval_order": order,
         "tests": [{"interval": interval, "input_series": series, "promql_expr_test": checks}]}, sort_keys=False))
     res = subprocess.run(["promtool", "test", "rules", str(test)], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
