@@ -91,9 +91,7 @@ def range_warnings(table: mldata.Table, features: Mapping[str, ml.FeatureSpec]) 
 
 def categorical_feature(table: mldata.Table, name: str) -> dict[str, Any]:
     col = mldata.column(table, name)
-    present = [v for v in col if v is not None]
-    if not present:
-        raise mldata.DataError(f"{table.path}: column {name!r} has no values")
+    present = mldata.categories(table, name)
     cats, counts = np.unique(np.asarray(present, dtype=object), return_counts=True)
     return {"kind": "categorical",
             "categories": {str(c): _share(int(n), len(present)) for c, n in zip(cats, counts, strict=True)},

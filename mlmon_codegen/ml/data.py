@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +73,33 @@ def _read_parquet(path: Path) -> Table:
         cols[name] = [None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
                       for v in table.column(name).to_pylist()]
     return Table(str(path), cols, table.num_rows)
+
+
+DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
+TEXT_MIN_ROWS = 20  # too few rows say nothing about how often values repeat
+TEXT_MEAN_LENGTH = 20
+
+
+def categories(table: Table, name: str) -> list[str]:
+    """A categorical feature's present values, or DataError when they cannot be categories.
+
+    Timestamps and free text are (almost) all distinct: as categories, every current value is one
+    the baseline never saw, so they would always drift (PSI 13 and more) and say nothing."""
+    present = [v for v in column(table, name) if v is not None]
+    if not present:
+        raise DataError(f"{table.path}: column {name!r} has no values")
+    dates = sum(1 for v in present if DATETIME_RE.fullmatch(v.strip()))
+    if dates >= 0.9 * len(present):
+        raise DataError(f"{table.path}: column {name!r} holds dates or times ({present[0]!r}, ...): as a "
+                        "category every timestamp is new, so it would always drift; derive a numeric feature "
+                        "from it (the hour, the weekday, or the age in days) and declare that instead")
+    distinct = len(set(present))
+    mean_length = sum(len(v) for v in present) / len(present)
+    if len(present) >= TEXT_MIN_ROWS and distinct > 0.5 * len(present) and mean_length > TEXT_MEAN_LENGTH:
+        raise DataError(f"{table.path}: column {name!r} looks like free text ({distinct} distinct values in "
+                        f"{len(present)} rows, {mean_length:.0f} characters on average): as categories they "
+                        "never repeat; declare a numeric feature such as its length, or a category derived from it")
+    return present
 
 
 def column(table: Table, name: str, role: str = "feature") -> list[str | None]:

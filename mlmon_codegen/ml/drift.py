@@ -134,10 +134,7 @@ def numeric(reference: mldata.Table, current: mldata.Table, name: str, spec_f: m
 
 def categorical(reference: mldata.Table, current: mldata.Table, name: str, d: ml.DriftSpec,
                 spec_f: ml.FeatureSpec | None = None) -> FeatureDrift:
-    ref = [v for v in mldata.column(reference, name) if v is not None]
-    cur = [v for v in mldata.column(current, name) if v is not None]
-    if not ref or not cur:
-        raise mldata.DataError(f"column {name!r} has no values in {reference.path if not ref else current.path}")
+    ref, cur = mldata.categories(reference, name), mldata.categories(current, name)
     cats = sorted(set(ref))
     # Categories the reference never saw share one "other" bin, as in the rules.
     b = np.array([ref.count(c) for c in cats] + [0])
