@@ -54,15 +54,27 @@ def psi(actual: list[float], expected: list[float], epsilon: float) -> float:
     return sum((a - e) * math.log((a + epsilon) / (e + epsilon)) for a, e in zip(actual, expected, strict=True))
 
 
+def binned_ks(actual: list[float], expected: list[float]) -> float:
+    """The rule's KS: the largest gap between the two CDFs at the bin edges."""
+    gap = top = 0.0
+    for a, e in zip(actual[:-1], expected[:-1], strict=True):
+        gap += a - e
+        top = max(top, abs(gap))
+    return top
+
+
 def seconds_to_drift(baseline: list[float], shifted: list[float], threshold: float, window: float,
-                     seen_before: float, epsilon: float, weight: float = 1.0) -> float:
+                     seen_before: float, epsilon: float, weight: float = 1.0,
+                     ks_critical: float | None = None) -> float:
     """Seconds after a shift until the PSI over `window` (a mix of clean and shifted inputs at a
-    steady rate) exceeds `threshold`."""
+    steady rate) exceeds `threshold` and, for a feature judged by the KS test, its binned KS
+    exceeds `ks_critical` (the rules' verdict needs both)."""
     dt = 0.0
     while dt <= window:
         f = window_ratio(dt, window, seen_before, bad=1.0, weight=weight)  # the shifted share of the window's inputs
         mix = [(1 - f) * b + f * s for b, s in zip(baseline, shifted, strict=True)]
-        if psi(mix, baseline, epsilon) > threshold:
+        significant = ks_critical is None or binned_ks(mix, baseline) > ks_critical
+        if psi(mix, baseline, epsilon) > threshold and significant:
             return dt
         dt += STEP
     raise ValueError("the shift never drifts past the threshold")

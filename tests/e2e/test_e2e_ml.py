@@ -3,6 +3,7 @@ through /feedback fire the accuracy SLO."""
 
 from __future__ import annotations
 
+import math
 import time
 
 import yaml
@@ -11,6 +12,7 @@ from e2e.helpers import (
     JOB,
     MODEL,
     SPECS,
+    TRAFFIC_RPS,
     assert_on_time,
     first_active,
     predicted_delay,
@@ -24,6 +26,7 @@ from e2e.helpers import (
 )
 from e2e.slo_math import bin_shares, seconds_to_drift
 from mlmon_codegen.plan import series
+from mlmon_codegen.plan.drift import ks_coefficient
 from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.stack.harness import IRIS_DATA, Stack
@@ -33,17 +36,22 @@ SHIFT = 1.0
 
 
 def drift_predictions(model: m.Model, seen_before: float, weight: float = 1.0) -> dict[str, float]:
-    """Per feature: seconds after the shift until its PSI passes psi_warn."""
+    """Per feature: seconds after the shift until its PSI passes psi_warn and its test is significant."""
     assert model.ml is not None
     baseline = yaml.safe_load((SPECS / f"{MODEL}.baseline.yaml").read_text())["features"]
     rows = iris_rows(IRIS_DATA)
     drift = model.ml.drift
     window = drift.window_ms / 1000
+    features = {f.name: f for f in model.features}
     out = {}
     for name, base in baseline.items():
         shifted = bin_shares([f[name] + SHIFT for f, _ in rows], base["edges"])
+        f = features[name]
+        # The KS verdict's critical value for the window's samples (a steady TRAFFIC_RPS) and the baseline's.
+        critical = (ks_coefficient(drift.alpha) * math.sqrt(1 / (TRAFFIC_RPS * window) + 1 / f.reference_count)
+                    if f.drift_test == "ks" and f.reference_count else None)
         out[name] = seconds_to_drift(base["shares"], shifted, drift.psi_warn, window, seen_before, drift.epsilon,
-                                     weight)
+                                     weight, critical)
     return out
 
 
