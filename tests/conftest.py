@@ -27,6 +27,20 @@ def run_mlmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
                           cwd=cwd or ROOT, timeout=600)
 
 
+def promtool_test(rule_path: Path, tests: list[dict[str, Any]], name: str = "scenario") -> None:
+    """promtool test rules over one generated rule file with hand-written cases, the groups in file
+    order (promtool's own order may vary, and an alert would read its recording one evaluation late)."""
+    import yaml
+
+    test_file = rule_path.parent / f"{name}.test.yml"
+    order = [g["name"] for g in yaml.safe_load(rule_path.read_text())["groups"]]
+    test_file.write_text(yaml.safe_dump({"rule_files": [rule_path.name], "evaluation_interval": "1m",
+                                         "group_eval_order": order, "tests": tests}, sort_keys=False))
+    res = subprocess.run(["promtool", "test", "rules", test_file.name], cwd=rule_path.parent,
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
 def invoke_mlmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`mlmon ARGS` in this process (click's runner on the group `python -m mlmon_codegen` runs),
     with run_mlmon's result: the exit code and the two streams, for a fraction of a process' cost.

@@ -6,13 +6,12 @@ equals the numpy mean minus the labelled accuracy. Expected numbers come from th
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from conftest import promtool_test
 
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.spec.validate import load_and_validate
@@ -86,14 +85,7 @@ def alerts(name: str, at: str, firing: bool) -> dict[str, Any]:
 
 
 def run_promtool(rule_path: Path, tests: list[dict[str, Any]]) -> None:
-    test_file = rule_path.parent / "quality.test.yml"
-    # Groups in file order, as the generated unit tests run them (promtool's own order may vary).
-    order = [g["name"] for g in yaml.safe_load(rule_path.read_text())["groups"]]
-    test_file.write_text(yaml.safe_dump({"rule_files": [rule_path.name], "evaluation_interval": "1m",
-                                         "group_eval_order": order, "tests": tests}, sort_keys=False))
-    res = subprocess.run(["promtool", "test", "rules", test_file.name], cwd=rule_path.parent,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    promtool_test(rule_path, tests, "quality")
 
 
 def test_expected_accuracy_matches_numpy_and_drop_alert(rule_path):

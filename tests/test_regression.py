@@ -7,13 +7,12 @@ numbers come from the inputs here, never from the code under test.
 from __future__ import annotations
 
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import yaml
+from conftest import promtool_test
 
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.runtime import GroundTruthStore, LabelResult, ModelMetrics
@@ -104,15 +103,7 @@ def alerts(name: str, minute: int, firing: bool) -> dict[str, Any]:
 
 
 def run_promtool(rule_path: Path, tests: list[dict[str, Any]]) -> None:
-    test_file = rule_path.parent / "regression.test.yml"
-    # The groups in file order: without it promtool may evaluate the alert before the recording it
-    # reads, one evaluation late (the generated unit tests give the same order).
-    order = [g["name"] for g in yaml.safe_load(rule_path.read_text())["groups"]]
-    test_file.write_text(yaml.safe_dump({"rule_files": [rule_path.name], "evaluation_interval": "1m",
-                                         "group_eval_order": order, "tests": tests}, sort_keys=False))
-    res = subprocess.run(["promtool", "test", "rules", test_file.name], cwd=rule_path.parent,
-                         capture_output=True, text=True, timeout=300)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+    promtool_test(rule_path, tests, "regression")
 
 
 def test_mae_rmse_and_mean_error_match_numpy(rule_path):

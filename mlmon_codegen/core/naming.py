@@ -81,6 +81,7 @@ SLO_OBJECTIVE = "mlmon_slo:objective:ratio"
 
 BUCKET_SUFFIX = "_bucket"  # a classic histogram's cumulative bucket counters (label `le`)
 COUNT_SUFFIX = "_count"
+SUM_SUFFIX = "_sum"  # the sum of the observed values
 
 
 def bucket(histogram: str) -> str:

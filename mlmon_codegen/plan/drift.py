@@ -265,10 +265,18 @@ def class_bins(model: m.Model, window_ms: int) -> list[Bin]:
     return bins
 
 
+def _confidence_increase(model: m.Model, suffix: str, window_ms: int) -> str:
+    return q.agg("sum", q.call("increase", q.rng(series(model, "confidence", suffix=suffix), window_ms)))
+
+
 def confidence_total(model: m.Model, window_ms: int) -> str:
-    """Predictions in the window, counted by the confidence histogram."""
-    return q.agg("sum", q.call("increase", q.rng(series(model, "confidence", suffix=naming.COUNT_SUFFIX),
-                                                  window_ms)))
+    """Predictions in the window, counted by the confidence histogram (label-less)."""
+    return _confidence_increase(model, naming.COUNT_SUFFIX, window_ms)
+
+
+def confidence_sum(model: m.Model, window_ms: int) -> str:
+    """The confidences observed in the window, summed (the histogram's `_sum`)."""
+    return _confidence_increase(model, naming.SUM_SUFFIX, window_ms)
 
 
 def top_class_share(model: m.Model, window_ms: int) -> str:

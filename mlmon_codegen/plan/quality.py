@@ -15,12 +15,11 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan import alert_text
+from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Recording
 from mlmon_codegen.plan.signals import confidence, has_labels, ml_alerts
-from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 
-SUM_SUFFIX = "_sum"  # a classic histogram's sum of observed values
 QUALITY_ALERTS = ("expected_accuracy_drop", "calibration_gap")  # keys of naming.ML_ALERTS
 
 
@@ -32,19 +31,12 @@ def _sel(name: str, model: m.Model) -> str:
     return q.selector(name, _model(model))
 
 
-def _increase(model: m.Model, suffix: str, window_ms: int) -> str:
-    return q.agg("sum", q.call("increase", q.rng(series(model, "confidence", suffix=suffix), window_ms)))
-
-
-def confidence_count(model: m.Model, window_ms: int) -> str:
-    """Predictions in the window, as the confidence histogram counts them (label-less)."""
-    return _increase(model, naming.COUNT_SUFFIX, window_ms)
+confidence_count = d.confidence_total  # predictions in the window, label-less
 
 
 def expected_accuracy(model: m.Model, window_ms: int) -> str:
     """Mean top-class confidence over the window; empty, never NaN, without predictions."""
-    return q.binop(_increase(model, SUM_SUFFIX, window_ms), "/",
-                   q.compare(confidence_count(model, window_ms), ">", 0))
+    return d.per_positive(d.confidence_sum(model, window_ms), confidence_count(model, window_ms))
 
 
 def windows(model: m.Model) -> list[int]:

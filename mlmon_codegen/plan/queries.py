@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.plan.sli import requests_total, role_rate, scrape_job, series
+from mlmon_codegen.plan.sli import requests_total, role_rate, scrape_job
 from mlmon_codegen.spec import model as m
 
 Range = int | str  # milliseconds, or a Grafana variable such as "$__rate_interval"
@@ -21,11 +21,6 @@ Range = int | str  # milliseconds, or a Grafana variable such as "$__rate_interv
 def model_rate(model: m.Model, role: str, range_: Range, extra: Iterable[q.Matcher] = ()) -> str:
     """Per-second rate of one of the model's counters (its series of that role only)."""
     return role_rate(model, role, range_, list(extra))
-
-
-def role_series(model: m.Model, role: str) -> str:
-    """The model's series of one role, e.g. a gauge."""
-    return series(model, role)
 
 
 def targets_up(model: m.Model) -> str | None:

@@ -14,6 +14,7 @@ from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan import panel_keys as keys
 from mlmon_codegen.plan import queries, signals
+from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana.records import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
 
@@ -179,7 +180,7 @@ def drift_section(model: m.Model) -> Section | None:
                             steps=(Step(None, GREEN), Step(ml.missing_max, RED)), key=keys.ml_alert_panel("missing")))
     if "out_of_range_gauges" in shown:
         met = model.metrics
-        gauges = tuple(Query(q.agg(fn, queries.role_series(model, role), by=(met.feature_label,)),
+        gauges = tuple(Query(q.agg(fn, series(model, role), by=(met.feature_label,)),
                              f"{fn} {{{{{met.feature_label}}}}}")
                        for role, fn in (("feature_min", "min"), ("feature_max", "max")) if getattr(met, role))
         panels.append(Panel("Feature min and max (gauges)", "timeseries", gauges, w=24, h=8,
