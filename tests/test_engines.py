@@ -83,3 +83,14 @@ def test_a_down_model_pages_through_the_live_servers(engine: str, tmp_path: Path
         alert = next(a for a in pages[0].body["alerts"] if a["labels"]["alertname"] == "ModelDown")
         assert alert["labels"]["model"] == "iris-e2e" and alert["labels"]["severity"] == "critical"
         assert alert["annotations"]["runbook_url"].endswith("/iris-e2e/ModelDown.md")
+
+
+def test_timeslice_scenarios_hold_on_each_engine(engine: str, tmp_path: Path) -> None:
+    """A range includes its left edge on 2.x and not on 3.x; the slice counts must not care."""
+    import test_timeslices
+
+    scenarios = (test_timeslices.test_budget_drops_one_slice_per_bad_slice_and_page_fast_fires_when_the_math_says,
+                 test_timeslices.test_ratio_timeslices_average_the_slices_ratios)
+    for i, scenario in enumerate(scenarios):
+        (tmp_path / str(i)).mkdir()
+        scenario(tmp_path / str(i))

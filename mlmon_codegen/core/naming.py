@@ -64,6 +64,11 @@ def slo_error_ratio(window_ms: int) -> str:
     return f"mlmon_slo:error_ratio:rate{format_ms(window_ms)}"
 
 
+def slo_slice_error(slice_ms: int) -> str:
+    """A timeslice SLO's slice: 1 bad or 0 good (timeslices), or its error ratio (ratio_timeslices)."""
+    return f"mlmon_slo:slice_error:rate{format_ms(slice_ms)}"
+
+
 def slo_burn_rate(window_ms: int) -> str:
     return f"mlmon_slo:burn_rate:rate{format_ms(window_ms)}"
 

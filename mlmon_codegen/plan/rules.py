@@ -9,7 +9,7 @@ from __future__ import annotations
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
-from mlmon_codegen.plan import alert_text, burnrate, eval_groups, ml_rules
+from mlmon_codegen.plan import alert_text, burnrate, eval_groups, ml_rules, timeslices
 from mlmon_codegen.plan.records import Alert, Group, Recording, Rule, RulePlan
 from mlmon_codegen.plan.sli import exposed, period_base_window, role_rate, scrape_job, series, window_queries, windows
 from mlmon_codegen.spec import model as m
@@ -42,7 +42,7 @@ def window_rules(model: m.Model, slo: m.SLO, only: tuple[int, ...] | None = None
     fan = slo.group_by
     rules = []
     for w in windows(slo) if only is None else only:
-        wq = window_queries(model, slo, w)
+        wq = timeslices.window_ratio(model, slo, w) if slo.timeslice else window_queries(model, slo, w)
         if wq.ratio is not None:
             rules.append(Recording(naming.slo_error_ratio(w), wq.ratio, labels, fan))
         else:
@@ -62,7 +62,9 @@ def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recordi
     base = period_base_window(slo, project.evaluation_interval_ms)
     period = format_ms(slo.period_ms)
     group = slo.group_by
-    if slo.custom and slo.custom.error_ratio_query is not None:
+    if slo.timeslice:
+        ratio = timeslices.bad_share(model, slo, slo.period_ms)
+    elif slo.custom and slo.custom.error_ratio_query is not None:
         ratio = _one(q.call("avg_over_time", q.rng(_sel(naming.slo_error_ratio(base), model, slo), period)),
                      group=group)
     else:
@@ -173,6 +175,7 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     """Every rule of the model's rule file, in file order."""
     groups: list[Group] = []
     if model.slos:
+        groups.extend(timeslices.groups(model))  # none without a timeslice SLO
         groups.extend(window_groups(model, project))
         groups.append(Group(naming.group(model.name, "slo-period"),
                             tuple(r for slo in model.slos for r in period_rules(model, slo, project)),

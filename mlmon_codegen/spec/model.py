@@ -183,6 +183,17 @@ Pairs = tuple[tuple[str, str], ...]  # labels or annotations, sorted by name
 
 
 @dataclass(frozen=True)
+class Timeslice:
+    """Timeslice budgeting: the SLO counts slices of `window_ms`. With `objective` (timeslices) a
+    slice is bad when its error ratio exceeds 1 − objective; without (ratio_timeslices) it counts
+    with its error ratio itself."""
+
+    window_ms: int
+    objective: float | None  # percent
+    site: Site = NOWHERE  # `timeslice.window`, where a slice that does not fit the windows is reported
+
+
+@dataclass(frozen=True)
 class TierOptions:
     """A burn-rate tier's own alert settings (spec `alerts.<tier>`); None severity: the tier's."""
 
@@ -213,6 +224,7 @@ class SLO:
     tier_options: tuple[tuple[str, TierOptions], ...] = ()  # tier name → its options, sorted
     # One SLO per value of these labels: its recordings keep them, each group has its own alerts.
     group_by: tuple[str, ...] = ()
+    timeslice: Timeslice | None = None  # None: the budget counts events (occurrences)
 
     @property
     def budget(self) -> float:

@@ -285,8 +285,19 @@ class CustomSLI(Strict):
     error_ratio_query: str | None = None
 
 
+class Timeslice(Strict):
+    """A slice of time judged as a whole: budgeting counts slices, not events."""
+
+    window: Duration = Field(description="each slice's length, e.g. 1m; at most the shortest alert window, "
+                             "and a divisor of every alert window and of the period")
+    objective: float | None = Field(
+        None, description="timeslices: percent of good events that makes a slice good, e.g. 95; "
+        "ratio_timeslices takes none (each slice counts with its own ratio)")
+
+
 class SLO(Strict):
-    objective: float | None = Field(None, description="percent of good events, e.g. 99.9")
+    objective: float | None = Field(None, description="percent of good events, e.g. 99.9 (with timeslices: "
+                                    "of good slices)")
     target: float | None = Field(None, description="seed-article spelling of objective")
     period: Duration | None = None
     window: Duration | None = Field(None, description="seed-article spelling of period")
@@ -305,6 +316,10 @@ class SLO(Strict):
     group_by: list[LabelName] | None = Field(
         None, description="one SLO per value of these labels (model_version, endpoint, tenant): each group gets "
         "its own budget and burn alerts; default slo_defaults.group_by, [] for one SLO over every series")
+    budgeting: Literal["occurrences", "timeslices", "ratio_timeslices"] = Field(
+        "occurrences", description="occurrences: the budget counts events; timeslices: good and bad slices "
+        "of `timeslice.window`; ratio_timeslices: the mean of the slices' error ratios")
+    timeslice: Timeslice | None = None
 
 
 class SLODefaults(Strict):

@@ -157,6 +157,43 @@ def _objective(doc: Document, loc: Loc, slo: v1.SLO, problems: list[Problem]) ->
     return value
 
 
+def _timeslice(doc: Document, loc: Loc, slo: v1.SLO, problems: list[Problem]) -> m.Timeslice | None:
+    """The SLO's slices, or None (occurrences, or a problem said). Whether the window fits the
+    alert windows is planning's question (plan/timeslices.py)."""
+    ts, how = slo.timeslice, slo.budgeting
+    if how == "occurrences":
+        if ts is not None:
+            problems.append(doc.problem((*loc, "timeslice"), "a timeslice has no meaning with occurrences budgeting",
+                                        "add budgeting: timeslices (or ratio_timeslices), or remove it"))
+        return None
+    if ts is None:
+        example = "{window: 1m, objective: 95}" if how == "timeslices" else "{window: 1m}"
+        problems.append(doc.problem((*loc, "budgeting"), f"budgeting: {how} needs a timeslice",
+                                    f"timeslice: {example}"))
+        return None
+    oloc = (*loc, "timeslice", "objective")
+    if how == "ratio_timeslices" and ts.objective is not None:
+        problems.append(doc.problem(oloc, "ratio_timeslices counts each slice with its own error ratio, so a slice "
+                                    "objective has no meaning", "remove it, or use budgeting: timeslices"))
+        return None
+    if how == "timeslices":
+        if ts.objective is None:
+            problems.append(doc.problem((*loc, "timeslice"), "a slice needs an objective: the percent of good events "
+                                        "that makes it good", "timeslice: {window: 1m, objective: 95}"))
+            return None
+        if not 1 <= ts.objective < 100:
+            hint = (f"did you mean {round(ts.objective * 100, 9):g}? (a percent)" if 0 < ts.objective < 1
+                    else "a percent above 0 and below 100, e.g. 95")
+            problems.append(doc.problem(oloc, f"slice objective {ts.objective:g} is not a percent in [1, 100)", hint))
+            return None
+    if slo.alerts.min_events is not None:
+        problems.append(doc.problem((*loc, "alerts", "min_events"), "min_events has no meaning with timeslices: "
+                                    "a slice without events is good, so quiet traffic cannot page",
+                                    "remove it, or budget occurrences"))
+        return None
+    return m.Timeslice(durations.parse(ts.window), ts.objective, doc.site((*loc, "timeslice", "window")))
+
+
 def _kind_hint(name: str) -> str:
     close = difflib.get_close_matches(name, BUILT_IN_KINDS, n=1, cutoff=0.75)
     if close:
@@ -328,7 +365,11 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
         wanted = tuple(slo.alerts.tiers) if slo.alerts.tiers is not None else None
         group = default_group if slo.group_by is None else group_validate.group_labels(
             doc, (*loc, "group_by"), slo.group_by, selector, problems)
-        common = {"period_ms": period, "description": slo.description,
+        said = len(problems)
+        timeslice = _timeslice(doc, loc, slo, problems)
+        if len(problems) > said:
+            continue
+        common = {"period_ms": period, "description": slo.description, "timeslice": timeslice,
                   "for_ms": _ms(slo.alerts.for_), "min_events": slo.alerts.min_events, "group_by": group,
                   **_alert_options(doc, (*loc, "alerts"), slo.alerts, problems)}
         candidates: list[tuple[str, float, float | None, Loc]] = []  # name, objective, threshold, loc
@@ -396,7 +437,8 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
             if spec.model.task != "classification":
                 problems.append(doc.problem(loc, "an accuracy SLO needs model.task: classification"))
                 continue
-            common["min_events"] = common["min_events"] or slo.min_samples or 100
+            if timeslice is None:  # a slice is judged on the labels it has, however few
+                common["min_events"] = common["min_events"] or slo.min_samples or 100
         elif slo.min_samples is not None:
             problems.append(doc.problem((*loc, "min_samples"), "min_samples belongs to accuracy",
                                         "use alerts.min_events for a traffic guard"))

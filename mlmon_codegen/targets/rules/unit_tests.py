@@ -2,8 +2,10 @@
 
 The input series are synthetic: a steady request rate with a fixed error ratio, at twice the
 tier's threshold (fires) and at half of it (stays quiet). Custom SLIs read metrics mlmon does
-not know, so they get no generated scenario. A grouped SLO (group_by) fires with two groups, one
-at twice the threshold and one at half: only the first may fire, and its alert carries its labels.
+not know, so they get no generated scenario; nor do timeslice SLOs, whose slices promtool records
+at the file's evaluation interval rather than the slice's (tests/test_timeslices.py runs theirs).
+A grouped SLO (group_by) fires with two groups, one at twice the threshold and one at half: only
+the first may fire, and its alert carries its labels.
 """
 
 from __future__ import annotations
@@ -260,7 +262,7 @@ def render(model: m.Model, project: m.Project, rules: RulePlan, tested_with: str
         if model.no_traffic_for_ms:
             cases.append(_failing_but_up_case(model))
     for slo in slos:
-        if slo.kind == "custom":
+        if slo.kind == "custom" or slo.timeslice:
             continue
         for tier in burnrate.alert_tiers(slo):
             cases.append(_tier_case(model, slo, tier, project, fires=True))
