@@ -106,7 +106,7 @@ def test_every_problem_of_every_slo_in_one_run(tmp_path: Path) -> None:
     err = r.stderr
     for words in ("bad-many.yaml:13:5: metadata.name: SLI 'twice' is defined twice",
                   "metric source type 'Datadog' is not Prometheus",
-                  "1M has no fixed length", "budgetingMethod Timeslices is not supported yet",
+                  "1M has no fixed length", "a Timeslices objective needs timeSliceWindow",
                   "target 99.9 is not a fraction", "label 'env' has '\"' in its value",
                   "SLO 'sliced' is defined twice"):
         assert words in err, err

@@ -72,8 +72,7 @@ def test_converted_specs_generate_rules_that_promtool_accepts(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("name", "marker", "words"), [
-    ("timeslices.yaml", "  budgetingMethod: Timeslices", "budgetingMethod Timeslices is not supported yet"),
-    ("calendar.yaml", "    - duration: 1M", "calendar-aligned time windows do not convert"),
+    ("calendar.yaml", "    - duration: 1M", "a calendar-aligned window of a month, quarter or year has no fixed"),
 ])
 def test_what_cannot_convert_is_a_located_error(name: str, marker: str, words: str) -> None:
     line = (DOCS / name).read_text().splitlines().index(marker) + 1
@@ -122,5 +121,60 @@ def test_cli_writes_specs_and_never_overwrites(tmp_path: Path) -> None:
     runner = CliRunner()
     again = runner.invoke(cli, ["import", "openslo", str(DOCS / "checkout.yaml"), "-o", str(tmp_path)])
     assert again.exit_code == 2 and "refusing to overwrite" in again.stderr
-    bad = runner.invoke(cli, ["import", "openslo", str(DOCS / "timeslices.yaml")])
-    assert bad.exit_code == 2 and "timeslices.yaml:27:" in bad.stderr and not bad.stdout
+    bad = runner.invoke(cli, ["import", "openslo", str(DOCS / "calendar.yaml")])
+    assert bad.exit_code == 2 and "calendar.yaml:27:" in bad.stderr and not bad.stdout
+
+
+def test_timeslices_and_ratio_timeslices_become_slices(tmp_path: Path) -> None:
+    spec = converted("timeslices.yaml")["checkout-model"]
+    uptime, fast = spec["slos"]["uptime"], spec["slos"]["fast-minutes"]
+    assert uptime["objective"] == 99 and uptime["budgeting"] == "timeslices"
+    assert uptime["timeslice"] == {"window": "1m", "objective": 95}  # timeSliceTarget 0.95
+    assert fast["budgeting"] == "ratio_timeslices" and fast["timeslice"] == {"window": "5m"}
+    r = invoke_mlmon("import", "openslo", str(DOCS / "timeslices.yaml"), "-o", str(tmp_path / "specs"))
+    assert r.returncode == 0, r.stderr
+    assert invoke_mlmon("generate", str(tmp_path / "specs"), "-o", str(tmp_path / "out")).returncode == 0
+    rules = tmp_path / "out" / "prometheus" / "rules" / "checkout-model.rules.yml"
+    groups = {g["name"]: g for g in yaml.safe_load(rules.read_text())["groups"]}
+    assert groups["mlmon-checkout-model-slo-slices-1m"]["interval"] == "1m"
+    assert groups["mlmon-checkout-model-slo-slices-5m"]["interval"] == "5m"
+    run = promtool.check_rules([rules])
+    assert run.ok, run.output
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("timeSliceWindow", None, "a Timeslices objective needs timeSliceWindow"),
+    ("timeSliceWindow", "a minute", "'a minute' is not a duration"),
+    ("timeSliceTarget", None, "a Timeslices objective needs timeSliceTarget"),
+    ("timeSliceTarget", 95, "target 95 is not a fraction"),
+])
+def test_bad_slices_are_located(tmp_path: Path, field: str, value: object, words: str) -> None:
+    docs = list(yaml.safe_load_all((DOCS / "timeslices.yaml").read_text()))
+    objective = docs[0]["spec"]["objectives"][0]
+    objective.pop(field) if value is None else objective.__setitem__(field, value)
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    r = invoke_mlmon("import", "openslo", str(tmp_path / "t.yaml"))
+    assert r.returncode == 2 and words in r.stderr and "t.yaml:" in r.stderr and not r.stdout, r.stderr
+
+
+def test_a_slice_longer_than_the_short_window_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    text = (DOCS / "timeslices.yaml").read_text().replace("timeSliceWindow: 1m", "timeSliceWindow: 10m")
+    (tmp_path / "t.yaml").write_text(text)
+    r = invoke_mlmon("import", "openslo", str(tmp_path / "t.yaml"), "-o", str(tmp_path / "specs"))
+    assert r.returncode == 2 and not (tmp_path / "specs").exists()
+    assert "timeslice window 10m is longer than the shortest alert window (5m)" in r.stderr, r.stderr
+
+
+def test_a_calendar_week_is_a_rolling_week_with_a_located_warning(tmp_path: Path) -> None:
+    docs = list(yaml.safe_load_all((DOCS / "calendar.yaml").read_text()))
+    text = yaml.safe_dump(docs[0], sort_keys=False)
+    (tmp_path / "week.yaml").write_text(text)
+    line = text.splitlines().index("  - duration: 1w") + 1
+    r = invoke_mlmon("import", "openslo", str(tmp_path / "week.yaml"), str(DOCS / "checkout.yaml"))
+    assert r.returncode == 0, r.stderr
+    warning = (f"week.yaml:{line}:5: warning: spec.timeWindow[0]: calendar-aligned window (from Monday, "
+               "in Europe/Berlin) imported as a rolling 7d period")
+    assert warning in r.stderr, r.stderr
+    assert f"# Note: {tmp_path}/{warning}" in r.stdout  # and in the spec's header, for the reviewer
+    weekly = next(d for d in yaml.safe_load_all(r.stdout) if "weekly" in d["slos"])
+    assert weekly["slos"]["weekly"]["period"] == "7d"

@@ -82,8 +82,10 @@ def read_documents(files: tuple[str, ...]) -> list[Document]:
     return docs
 
 
-def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str = "openslo") -> dict[str, str]:
-    """Service name → spec text, validated as mlmon specs before anything is written."""
+def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str = "openslo",
+               warnings: list[Problem] | None = None) -> dict[str, str]:
+    """Service name → spec text, validated as mlmon specs before anything is written; the
+    conversion's located warnings go into `warnings` and each spec's header."""
     origin, convert = FORMATS[fmt]
     services = convert(read_documents(files))
     bodies = {s.name: dump_yaml(openslo.model_spec(s, team, targets, origin)) for s in services}
@@ -98,7 +100,9 @@ def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str =
     models = {m.name: m for m in fleet.models}
     out = {}
     for s in services:
-        notes = list(s.notes)
+        notes = [*map(str, s.warnings), *s.notes]
+        if warnings is not None:
+            warnings.extend(s.warnings)
         for slo in models[s.name].slos:
             if slo.name in s.windows:
                 whose, windows = s.windows[slo.name]
@@ -116,10 +120,13 @@ def import_group() -> None:
 
 
 def _run(fmt: str, files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...]) -> None:
+    warnings: list[Problem] = []
     try:
-        texts = specs_text(files, team, list(targets), fmt)
+        texts = specs_text(files, team, list(targets), fmt, warnings)
     except SpecError as exc:
         fail(exc.problems)
+    for w in warnings:
+        click.echo(str(w), err=True)
     if out is None:
         click.echo("---\n".join(texts.values()), nl=False)
         return
@@ -143,6 +150,7 @@ def _command(fmt: str, summary: str) -> None:
         _run(fmt, files, out, team, targets)
 
 
-_command("openslo", "Convert OpenSLO v1/v1alpha SLOs (ratio and threshold SLIs, rolling windows, Occurrences).")
+_command("openslo", "Convert OpenSLO v1/v1alpha SLOs (ratio and threshold SLIs, fixed-length windows, "
+         "Occurrences, Timeslices and RatioTimeslices).")
 _command("sloth", "Convert Sloth prometheus/v1 specs and PrometheusServiceLevel objects.")
 _command("pyrra", "Convert Pyrra ServiceLevelObjective objects (ratio, latency, bool_gauge).")

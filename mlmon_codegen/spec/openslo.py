@@ -3,8 +3,10 @@
 Files hold one object per YAML document, several documents, or a YAML list of objects; every
 form is read. What converts: an SLO with an inline indicator, an `indicatorRef` to a `kind: SLI`
 in any file of the run (v1), or `objectives[].ratioMetrics` (v1alpha); ratio SLIs (`good` or
-`bad` over `total`, or a `raw` ratio) and threshold SLIs, from Prometheus; a rolling window of
-a fixed length; the Occurrences budgeting method. Every SLO of one `spec.service` lands in one
+`bad` over `total`, or a `raw` ratio) and threshold SLIs, from Prometheus; a window of a fixed
+length (a calendar-aligned one becomes rolling, with a located warning: see `period`); the
+Occurrences, Timeslices and RatioTimeslices budgeting methods (`timeSliceWindow` and
+`timeSliceTarget` as mlmon's `timeslice`). Every SLO of one `spec.service` lands in one
 ModelMonitor. Everything else is a located error, all of them in one run, never a guess.
 
 Where `{{window}}` goes: mlmon evaluates each SLI over several alert windows, so every range in
@@ -58,6 +60,8 @@ API_VERSIONS = ("openslo/v1", "openslo/v1alpha")
 _KINDS = ("SLO", "SLI", "Service", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget")
 # An SLO becomes a few dozen rules; beyond this many one run is a mistake, not a fleet.
 MAX_SLOS = 1000
+# OpenSLO's budgeting methods, as mlmon's `budgeting`.
+_BUDGETING = {"Occurrences": "occurrences", "Timeslices": "timeslices", "RatioTimeslices": "ratio_timeslices"}
 # A threshold SLI's objective `op` says when a value is good; the error query counts the opposite.
 _BAD_WHEN = {"lt": ">=", "lte": ">", "gt": "<=", "gte": "<"}
 
@@ -86,6 +90,7 @@ class Service:
     label_sites: dict[str, str] = field(default_factory=dict)
     # SLO name → (whose windows, e.g. "Sloth's", the windows)
     windows: dict[str, tuple[str, list[SourceWindow]]] = field(default_factory=dict)
+    warnings: list[Problem] = field(default_factory=list)  # located, said on stderr and in the header
 
 
 def attempt(problems: list[Problem], fn: Callable[..., T], *args: Any) -> T | None:
@@ -183,8 +188,14 @@ def shorthand_period(doc: Document, loc: Loc, text: Any) -> str:
     return spelled(duration_minutes(doc, loc, int(m.group(1)), m.group(2)))
 
 
-def period(doc: Document, loc: Loc, window: Any) -> str:
-    """The rolling time window (v1 `timeWindow`, v1alpha `timeWindows`) as mlmon's period."""
+def period(doc: Document, loc: Loc, window: Any, warnings: list[Problem]) -> str:
+    """The time window (v1 `timeWindow`, v1alpha `timeWindows`) as mlmon's rolling period.
+
+    PromQL has no calendar-aligned range: a range always ends now. A calendar window of a fixed
+    length (days, weeks) becomes the rolling period of that length, with a located warning: the
+    budget slides instead of resetting at each boundary, while the burn-rate alerts, which read
+    windows of hours, are the same either way. A calendar month, quarter or year has no fixed
+    length, so no rolling period is that budget: a located refusal."""
     if window is None:
         raise SpecError([doc.problem(loc, "the SLO has no time window",
                                      "timeWindow: [{duration: 30d, isRolling: true}]")])
@@ -193,10 +204,27 @@ def period(doc: Document, loc: Loc, window: Any) -> str:
                                      "timeWindow: [{duration: 30d, isRolling: true}]")])
     w = window[0]
     wloc = (*loc, 0)
-    if w.get("calendar") is not None or w.get("isRolling") is False:
-        raise SpecError([doc.problem(wloc, "calendar-aligned time windows do not convert: mlmon's periods "
-                                     "roll, and its burn-rate alerts assume the budget never resets",
-                                     "use a rolling window: isRolling: true, duration: 30d")])
+    calendar = w.get("calendar") is not None or w.get("isRolling") is False
+    try:
+        length = _window_length(doc, wloc, w)
+    except SpecError:
+        if not calendar:
+            raise
+        raise SpecError([doc.problem(wloc, "a calendar-aligned window of a month, quarter or year has no fixed "
+                                     "length, and PromQL has no calendar-aligned range, so no rolling period is "
+                                     "that budget", "use a rolling window: duration: 30d, isRolling: true")]) from None
+    if calendar:
+        start = get(w, "calendar", "startTime")
+        zone = get(w, "calendar", "timeZone")
+        aligned = ", ".join(safe(f"{k} {v}") for k, v in (("from", start), ("in", zone)) if v is not None)
+        warnings.append(doc.problem(wloc, f"calendar-aligned window{f' ({aligned})' if aligned else ''} imported "
+                                    f"as a rolling {length} period: PromQL has no calendar-aligned range, so the "
+                                    "budget slides instead of resetting at each boundary (the burn-rate alerts "
+                                    "are the same either way)", warning=True))
+    return length
+
+
+def _window_length(doc: Document, wloc: Loc, w: dict[str, Any]) -> str:
     if w.get("duration") is not None:
         return shorthand_period(doc, (*wloc, "duration"), w["duration"])
     unit, count = str(w.get("unit", "")).lower(), w.get("count")
@@ -413,20 +441,16 @@ def _convert_slo(doc: Document, run: Run, services: dict[str, Service]) -> list[
     if not isinstance(spec, dict):
         return [doc.problem(("spec",), "an SLO needs a spec")]
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     method = spec.get("budgetingMethod")
-    if method in ("Timeslices", "RatioTimeslices"):
-        problems.append(doc.problem(("spec", "budgetingMethod"), f"budgetingMethod {method} is not supported yet: "
-                                    "mlmon's burn-rate alerts count good and bad events (Occurrences), not good "
-                                    "time slices", "use budgetingMethod: Occurrences if counting events suits"))
-    elif method != "Occurrences":
+    if method not in _BUDGETING:
         problems.append(doc.problem(("spec", "budgetingMethod"), f"budgetingMethod {method!r} does not convert",
-                                    "OpenSLO's methods are Occurrences, Timeslices and RatioTimeslices; "
-                                    "mlmon converts Occurrences"))
+                                    f"OpenSLO's methods are {', '.join(_BUDGETING)}"))
     service_name = spec.get("service")
     if not service_name:
         problems.append(doc.problem(("spec", "service"), "the SLO names no service"))
     wkey = "timeWindow" if "timeWindow" in spec else "timeWindows"
-    slo_period = attempt(problems, period, doc, ("spec", wkey), spec.get(wkey))
+    slo_period = attempt(problems, period, doc, ("spec", wkey), spec.get(wkey), warnings)
     objectives = spec.get("objectives")
     if not isinstance(objectives, list) or not objectives:
         problems.append(doc.problem(("spec", "objectives"), "an SLO needs at least one objective"))
@@ -452,9 +476,10 @@ def _convert_slo(doc: Document, run: Run, services: dict[str, Service]) -> list[
         else:
             objective = attempt(problems, percent_objective, doc, (*oloc, key), target, key == "target")
         query = attempt(problems, _objective_sli, doc, spec, obj, oloc, run, notes, name)
-        if objective is None or query is None or slo_period is None:
+        slicing = attempt(problems, _timeslice, doc, oloc, obj, method, notes, name) if method in _BUDGETING else None
+        if objective is None or query is None or slo_period is None or slicing is None:
             continue
-        entry: dict[str, Any] = {"objective": objective, "period": slo_period, "sli": query}
+        entry: dict[str, Any] = {"objective": objective, "period": slo_period, "sli": query, **slicing}
         description = safe(spec.get("description") or get(data, "metadata", "displayName"))
         if description:
             entry["description"] = description
@@ -476,7 +501,34 @@ def _convert_slo(doc: Document, run: Run, services: dict[str, Service]) -> list[
             target_service.windows[name] = ("the OpenSLO alert conditions'", windows)
     target_service.sources.append(doc.path)
     target_service.notes += notes
+    target_service.warnings += warnings
     return problems
+
+
+def _timeslice(doc: Document, oloc: Loc, obj: dict[str, Any], method: str, notes: list[str],
+               name: str) -> dict[str, Any]:
+    """The objective's budgeting fields: none for Occurrences, else the slice (README, "Timeslices")."""
+    if method == "Occurrences":
+        return {}
+    window = obj.get("timeSliceWindow")
+    if window is None:
+        raise SpecError([doc.problem(oloc, f"a {method} objective needs timeSliceWindow, the slice's length",
+                                     "timeSliceWindow: 1m")])
+    try:
+        ms = durations.parse(str(window))
+    except durations.DurationError:
+        raise SpecError([doc.problem((*oloc, "timeSliceWindow"), f"{window!r} is not a duration",
+                                     "e.g. 1m or 5m")]) from None
+    slice_: dict[str, Any] = {"window": durations.format_ms(ms)}
+    if method == "Timeslices":
+        if obj.get("timeSliceTarget") is None:
+            raise SpecError([doc.problem(oloc, "a Timeslices objective needs timeSliceTarget: the share of good "
+                                         "events that makes a slice good", "timeSliceTarget: 0.95")])
+        slice_["objective"] = percent_objective(doc, (*oloc, "timeSliceTarget"), obj["timeSliceTarget"], True)
+    elif obj.get("timeSliceTarget") is not None:
+        notes.append(f"{name}: timeSliceTarget is not carried over: RatioTimeslices counts each slice with its "
+                     "own ratio, so no target judges a slice")
+    return {"budgeting": _BUDGETING[method], "timeslice": slice_}
 
 
 def _objective_sli(doc: Document, spec: dict[str, Any], obj: dict[str, Any], oloc: Loc, run: Run,
@@ -488,8 +540,9 @@ def _objective_sli(doc: Document, spec: dict[str, Any], obj: dict[str, Any], olo
     ind_spec = get(indicator, "spec") if get(indicator, "spec") is not None else indicator
     sloc = (*ind_loc, "spec") if get(indicator, "spec") is not None else ind_loc
     if get(ind_spec, "thresholdMetric") is not None:
-        notes.append(f"{name}: the threshold SLI counts evaluation steps (each a sample of the value) as "
-                     "events, the Occurrences reading of a threshold metric")
+        notes.append(f"{name}: the threshold SLI judges each evaluation step (a sample of the value) good or bad: "
+                     "with Occurrences each step is an event, with Timeslices a slice is good when its share of "
+                     "good steps meets timeSliceTarget")
         return threshold_sli(ind_doc, (*sloc, "thresholdMetric"), ind_spec["thresholdMetric"], doc, oloc, obj, run)
     ratio = get(ind_spec, "ratioMetric")
     if not isinstance(ratio, dict):
