@@ -156,7 +156,7 @@ def test_a_slice_that_does_not_fit_the_windows_is_located(tmp_path: Path) -> Non
 def test_slice_objectives_and_budgeting_are_checked(tmp_path: Path) -> None:
     err = _refused(tmp_path, "  availability: {objective: 99, budgeting: timeslices, "
                              "timeslice: {window: 1m, objective: 0.95}}\n")
-    assert "slice objective 0.95 is not a percent" in err and "did you mean 95?" in err, err
+    assert "slice objective 0.95 must be a percent" in err and "did you mean 95?" in err, err
     err = _refused(tmp_path, "  availability: {objective: 99, budgeting: timeslices, timeslice: {window: 1m}}\n")
     assert "a slice needs an objective" in err, err
     err = _refused(tmp_path, "  availability: {objective: 99, budgeting: ratio_timeslices, "

@@ -182,9 +182,9 @@ def _timeslice(doc: Document, loc: Loc, slo: v1.SLO, problems: list[Problem]) ->
                                         "that makes it good", "timeslice: {window: 1m, objective: 95}"))
             return None
         if not 1 <= ts.objective < 100:
-            hint = (f"did you mean {round(ts.objective * 100, 9):g}? (a percent)" if 0 < ts.objective < 1
-                    else "a percent above 0 and below 100, e.g. 95")
-            problems.append(doc.problem(oloc, f"slice objective {ts.objective:g} is not a percent in [1, 100)", hint))
+            hint = f"did you mean {round(ts.objective * 100, 9):g}?" if 0 < ts.objective < 1 else "e.g. 95"
+            problems.append(doc.problem(oloc, f"slice objective {ts.objective:g} must be a percent of at least 1 "
+                                        "and below 100", hint))
             return None
     if slo.alerts.min_events is not None:
         problems.append(doc.problem((*loc, "alerts", "min_events"), "min_events has no meaning with timeslices: "
