@@ -12,6 +12,7 @@ import yaml
 from conftest import ROOT, invoke_mlmon
 
 from mlmon_codegen.check import promtool
+from mlmon_codegen.core import naming
 
 DOCS = ROOT / "tests"
 
@@ -213,3 +214,65 @@ def test_imported_sloth_slo_pages_when_sloths_rules_would(tmp_path: Path) -> Non
                                     "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": cases}]}))
     run = promtool.test_rules([test])
     assert run.ok, run.output
+
+
+# Pyrra's multi-window alerts at a 28d window (its slo/rules.go, Windows): burn, long, short, for.
+PYRRA_28D = ((14, "1h", "5m", "2m"), (7, "6h", "30m", "15m"), (2, "1d", "2h", "1h"), (1, "4d", "6h", "3h"))
+
+
+def pyrra_form_rules(errors: str, total: str, target: str, slo: str) -> dict:
+    """Pyrra's generated shape for a ratio indicator, written here from its formulas: a recording
+    `<total without _total>:burnrate<w>` per window with the SLO's equality matchers as labels, and
+    one ErrorBudgetBurn alert per window pair, `short > (burn * (1-target)) and long > (...)`."""
+    name = total.split("{")[0].removesuffix("_total")
+    labels = {"slo": slo, "job": "scorer"}
+    records = [{"record": f"{name}:burnrate{w}", "expr": f"sum(rate({errors}[{w}])) / sum(rate({total}[{w}]))",
+                "labels": labels} for w in sorted({w for _, long, short, _ in PYRRA_28D for w in (long, short)})]
+    sel = f'{{job="scorer",slo="{slo}"}}'
+    alerts = [{"alert": "ErrorBudgetBurn", "expr": f"{name}:burnrate{short}{sel} > ({burn} * (1-{target})) and "
+               f"{name}:burnrate{long}{sel} > ({burn} * (1-{target}))", "for": for_,
+               "labels": {"long": long, "short": short}} for burn, long, short, for_ in PYRRA_28D]
+    return {"groups": [{"name": "pyrra-form", "rules": [*records, *alerts]}]}
+
+
+def test_imported_pyrra_slo_with_kept_windows_alerts_exactly_when_pyrras_rules_do(tmp_path: Path) -> None:
+    out = tmp_path / "specs"
+    r = invoke_mlmon("import", "pyrra", "--keep-windows", str(DOCS / "pyrra/slos.yaml"), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    r = invoke_mlmon("generate", str(out / "scorer-errors.yaml"), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    ours = tmp_path / "out" / "prometheus" / "rules" / "scorer-errors.rules.yml"
+    source = next(yaml.safe_load_all((DOCS / "pyrra/slos.yaml").read_text()))["spec"]
+    ratio = source["indicator"]["ratio"]
+    pyrra_file = tmp_path / "pyrra.yml"
+    target = repr(float(source["target"]) / 100)  # Pyrra's Target, "99.5" read as 0.995
+    pyrra_file.write_text(yaml.safe_dump(pyrra_form_rules(ratio["errors"]["metric"], ratio["total"]["metric"],
+                                                          target, "scorer-errors")))
+    # 1000 requests a minute: none fail for 1h, then 20% for 40m (40x the 0.5% budget), 4% until
+    # 11h40m (8x), then 0.3% (0.6x) to 32h: every window pair crosses its threshold and falls back.
+    phases = [(60, 0), (40, 200), (600, 40), (1220, 3)]
+    ok, bad = [0], [0]
+    for minutes, errors in phases:
+        for _ in range(minutes):
+            bad.append(bad[-1] + errors)
+            ok.append(ok[-1] + 1000 - errors)
+    series = [{"series": 'scorer_requests_total{job="scorer",code="200"}', "values": " ".join(map(str, ok))},
+              {"series": 'scorer_requests_total{job="scorer",code="500"}', "values": " ".join(map(str, bad))}]
+    cases = []
+    for tier, (_, long, _, _) in zip(("page-fast", "page-slow", "ticket-fast", "ticket-slow"), PYRRA_28D, strict=True):
+        mine = f'count(ALERTS{{alertname="{naming.burn_alert("scorer-errors", tier)}", alertstate="firing"}})'
+        theirs = f'count(ALERTS{{alertname="ErrorBudgetBurn", long="{long}", alertstate="firing"}})'
+        for minute in range(5, sum(m for m, _ in phases), 5):
+            cases.append({"expr": f"({mine} or vector(0)) != bool ({theirs} or vector(0))", "eval_time": f"{minute}m",
+                          "exp_samples": [{"labels": "{}", "value": 0}]})
+        # Both fire at some point (an equivalence of two silent rule sets proves nothing).
+        at = "95m" if tier == "page-fast" else "600m"
+        cases.append({"expr": f"{mine} + {theirs}", "eval_time": at, "exp_samples": [{"labels": "{}", "value": 2}]})
+    order = [g["name"] for g in yaml.safe_load(ours.read_text())["groups"]] + ["pyrra-form"]
+    test = tmp_path / "test.yml"
+    test.write_text(yaml.safe_dump({"rule_files": [str(ours), str(pyrra_file)], "evaluation_interval": "1m",
+                                    "group_eval_order": order,
+                                    "tests": [{"interval": "1m", "input_series": series,
+                                               "promql_expr_test": cases}]}))
+    run = promtool.test_rules([test])
+    assert run.ok, run.output[-3000:]

@@ -59,6 +59,21 @@ def window_notes(slo: str, whose: str, source: list[SourceWindow], tiers: tuple[
     return out
 
 
+def kept_tiers(source: list[SourceWindow]) -> dict[str, dict[str, object]]:
+    """The source's four multi-window alerts as the tiers' own windows (`alerts.<tier>`), fastest
+    burn first, the policy's order."""
+    ordered = sorted(source, key=lambda w: -w.factor)
+    out: dict[str, dict[str, object]] = {}
+    for policy, w in zip(burnrate.POLICY, ordered, strict=True):
+        assert w.short_ms is not None
+        own: dict[str, object] = {"long": durations.format_ms(w.long_ms), "short": durations.format_ms(w.short_ms),
+                                  "burn": int(w.factor) if float(w.factor).is_integer() else w.factor}
+        if w.for_ms:
+            own["for"] = durations.format_ms(w.for_ms)
+        out[policy.name] = own
+    return out
+
+
 def header(command: str, sources: list[str], notes: list[str]) -> str:
     lines = [f"# Converted by `mlmon import {command}` from {', '.join(sources)}.",
              "# Review it: scrape.targets and metadata.team are placeholders unless given on the command line."]
@@ -83,11 +98,16 @@ def read_documents(files: tuple[str, ...]) -> list[Document]:
 
 
 def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str = "openslo",
-               warnings: list[Problem] | None = None) -> dict[str, str]:
+               warnings: list[Problem] | None = None, keep_windows: bool = False) -> dict[str, str]:
     """Service name → spec text, validated as mlmon specs before anything is written; the
-    conversion's located warnings go into `warnings` and each spec's header."""
+    conversion's located warnings go into `warnings` and each spec's header. `keep_windows`:
+    the source's alert windows become the tiers' own (Pyrra's, which are four multi-window alerts)."""
     origin, convert = FORMATS[fmt]
     services = convert(read_documents(files))
+    if keep_windows:
+        for s in services:
+            for slo, (_, source) in s.windows.items():
+                s.slos[slo].setdefault("alerts", {}).update(kept_tiers(source))
     bodies = {s.name: dump_yaml(openslo.model_spec(s, team, targets, origin)) for s in services}
     # The converted spec must pass mlmon's own validation, or the import is a bug.
     checked = []
@@ -106,7 +126,11 @@ def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str =
         for slo in models[s.name].slos:
             if slo.name in s.windows:
                 whose, windows = s.windows[slo.name]
-                notes += window_notes(slo.name, whose, windows, burnrate.tiers(slo))
+                if keep_windows:
+                    notes.append(f"{slo.name}: {whose} alert windows, burn rates and `for` are kept as the tiers' "
+                                 f"own (--keep-windows): {'; '.join(_window(t) for t in burnrate.tiers(slo))}")
+                else:
+                    notes += window_notes(slo.name, whose, windows, burnrate.tiers(slo))
         if fmt == "sloth":
             notes.append(f"the period is Sloth's default, {sloth.PERIOD}; change it if sloth ran with "
                          "--default-slo-period")
@@ -119,10 +143,11 @@ def import_group() -> None:
     """Convert SLOs from other formats into mlmon specs."""
 
 
-def _run(fmt: str, files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...]) -> None:
+def _run(fmt: str, files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...],
+         keep_windows: bool = False) -> None:
     warnings: list[Problem] = []
     try:
-        texts = specs_text(files, team, list(targets), fmt, warnings)
+        texts = specs_text(files, team, list(targets), fmt, warnings, keep_windows)
     except SpecError as exc:
         fail(exc.problems)
     for w in warnings:
@@ -139,18 +164,23 @@ def _run(fmt: str, files: tuple[str, ...], out: str | None, team: str, targets: 
         click.echo(f"wrote {p}")
 
 
-def _command(fmt: str, summary: str) -> None:
-    @import_group.command(name=fmt, help=summary)
+def _command(fmt: str, summary: str, keeps_windows: bool = False) -> None:
     @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
     @click.option("-o", "--out", "out", type=click.Path(file_okay=False),
                   help="write <service>.yaml here (default: print to stdout)")
     @click.option("--team", default="my-team", show_default=True, help="metadata.team of the specs")
     @click.option("--target", "targets", multiple=True, help="scrape target host:port (default: <service>:8000)")
-    def command(files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...]) -> None:
-        _run(fmt, files, out, team, targets)
+    def command(files: tuple[str, ...], out: str | None, team: str, targets: tuple[str, ...],
+                keep_windows: bool = False) -> None:
+        _run(fmt, files, out, team, targets, keep_windows)
+
+    if keeps_windows:
+        command = click.option("--keep-windows", is_flag=True, help="the tiers get the source's alert windows, "
+                               "burn rates and `for` instead of mlmon's policy")(command)
+    import_group.command(name=fmt, help=summary)(command)
 
 
 _command("openslo", "Convert OpenSLO v1/v1alpha SLOs (ratio and threshold SLIs, fixed-length windows, "
          "Occurrences, Timeslices and RatioTimeslices).")
 _command("sloth", "Convert Sloth prometheus/v1 specs and PrometheusServiceLevel objects.")
-_command("pyrra", "Convert Pyrra ServiceLevelObjective objects (ratio, latency, bool_gauge).")
+_command("pyrra", "Convert Pyrra ServiceLevelObjective objects (ratio, latency, bool_gauge).", keeps_windows=True)

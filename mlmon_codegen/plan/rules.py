@@ -90,7 +90,7 @@ def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[Alert]:
             expr = q.binop(expr, "and", q.compare(events, ">=", slo.min_events))
         alerts.append(Alert(
             naming.burn_alert(slo.name, tier.name, model.alert_prefix), "burn", tier.severity, expr,
-            slo.for_ms or None, alert_text.burn_labels(model, slo, tier),
+            tier.for_ms, alert_text.burn_labels(model, slo, tier),
             alert_text.burn_annotations(project, model, slo, tier), slo=slo.name, tier=tier.name))
     return alerts
 

@@ -200,6 +200,11 @@ class TierOptions:
     severity: str | None = None
     labels: Pairs = ()
     annotations: Pairs = ()
+    # The tier's own windows and burn rate (all three or none), replacing the policy's.
+    long_ms: int | None = None
+    short_ms: int | None = None
+    burn: float | None = None
+    for_ms: int | None = None  # None: the SLO's alerts.for
 
 
 @dataclass(frozen=True)

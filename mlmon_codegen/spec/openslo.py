@@ -76,6 +76,7 @@ class SourceWindow:
     long_ms: int
     short_ms: int | None = None
     name: str = ""
+    for_ms: int | None = None  # the alert's `for`, when the source sets one
 
 
 @dataclass

@@ -6,7 +6,8 @@ service to group by). Indicators, in Pyrra's own formulas with `{{window}}` for 
 - latency: total minus the `success` bucket (le) over total;
 - bool_gauge: samples at 0 over all samples, `count_over_time - sum_over_time` over `count_over_time`.
 `grouping` would make one SLO per label value; mlmon has no group_by yet, so it is a note and
-the SLI sums over every series. Pyrra's burn-rate windows are not mlmon's: both are in the header.
+the SLI sums over every series. Pyrra's burn-rate windows are not mlmon's: both are in the header,
+and `mlmon import pyrra --keep-windows` writes Pyrra's windows, burn rates and `for` as the tiers'.
 Labels under the `pyrra.dev/` prefix are the ones Pyrra puts on its alerts; they become
 metadata.labels, the other (Kubernetes) labels stay behind.
 """
@@ -37,17 +38,18 @@ from mlmon_codegen.spec.openslo import (
 _SELECTOR_ONLY = re.compile(rf"^\s*{SELECTOR}\s*$")
 _LABEL_PREFIX = "pyrra.dev/"
 _MINUTE = 60_000
-# Pyrra's multi-burn-rate windows, scaled from its 28-day table: (severity, factor, long and
-# short as fractions of the SLO window), rounded to the minute as Pyrra does.
-_WINDOWS = (("critical", 14, 672, 8064), ("critical", 7, 112, 1344), ("warning", 2, 28, 336),
-            ("warning", 1, 7, 112))
+# Pyrra's multi-burn-rate windows (slo/rules.go, Windows), scaled from its 28-day table:
+# (severity, factor, and the long window, short window and `for` as divisors of the SLO window).
+_WINDOWS = (("critical", 14, 672, 8064, 20160), ("critical", 7, 112, 1344, 2688), ("warning", 2, 28, 336, 672),
+            ("warning", 1, 7, 112, 224))
 
 
 def windows(period_ms: int) -> list[SourceWindow]:
-    def minutes(ms: float) -> int:
-        return round(ms / _MINUTE) * _MINUTE
-    return [SourceWindow(sev, factor, minutes(period_ms / long), minutes(period_ms / short))
-            for sev, factor, long, short in _WINDOWS]
+    def minutes(divisor: int) -> int:
+        # Go's Duration.Round(time.Minute): halves away from zero (2w / 8064 = 2.5m is 3m).
+        return (2 * period_ms + divisor * _MINUTE) // (2 * divisor * _MINUTE) * _MINUTE
+    return [SourceWindow(sev, factor, minutes(long), minutes(short), for_ms=minutes(for_))
+            for sev, factor, long, short, for_ in _WINDOWS]
 
 
 def convert(docs: list[Document]) -> list[Service]:

@@ -260,6 +260,11 @@ class TierAlertOptions(Strict):
     severity: Severity | None = Field(None, description="default: the tier's (page: critical, ticket: warning)")
     labels: AlertLabels = Field(default_factory=dict)
     annotations: AlertAnnotations = Field(default_factory=dict)
+    long: Duration | None = Field(None, description="the tier's own long window, with short and burn (another "
+                                  "tool's windows, kept): replaces the policy's")
+    short: Duration | None = Field(None, description="the tier's own short window, with long and burn")
+    burn: float | None = Field(None, gt=0, description="the burn rate both own windows must exceed")
+    for_: Duration | None = Field(None, alias="for", description="this tier's `for`; default alerts.for")
 
 
 class AlertOptions(Strict):

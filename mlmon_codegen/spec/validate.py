@@ -305,8 +305,17 @@ def _alert_options(doc: Document, loc: Loc, alerts: v1.AlertOptions, problems: l
         if own is None:
             continue
         problems.extend(reserved_label_problems(doc, (*loc, tier, "labels"), own.labels))
+        windows = (own.long, own.short, own.burn)
+        long_ms, short_ms = _ms(own.long), _ms(own.short)
+        if any(w is not None for w in windows) and None in windows:
+            problems.append(doc.problem((*loc, tier), "a tier's own windows need long, short and burn together",
+                                        "e.g. long: 1h, short: 5m, burn: 14; or none of them for the policy's"))
+        elif long_ms is not None and short_ms is not None and short_ms >= long_ms:
+            problems.append(doc.problem((*loc, tier, "short"), f"the short window ({own.short}) must be shorter "
+                                        f"than the long one ({own.long})", "the policy's is long / 12"))
         tiers.append((tier, m.TierOptions(own.severity, tuple(sorted(own.labels.items())),
-                                          tuple(sorted(own.annotations.items())))))
+                                          tuple(sorted(own.annotations.items())), long_ms, short_ms, own.burn,
+                                          _ms(own.for_))))
     if not alerts.enabled and tiers:
         problems.append(doc.problem((*loc, "enabled"), "tier options are set, but the SLO has no burn alerts",
                                     "drop alerts.enabled: false, or the tier options"))

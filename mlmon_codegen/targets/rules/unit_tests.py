@@ -152,7 +152,7 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
     # is full; running the whole long window (3d at 30d) only made the file slow.
     interval = evaluation_interval_ms(model)
     # Pending from the first instant with a full short window; firing `for` later.
-    eval_ms = _align(2 * tier.short_ms, interval) + _align(slo.for_ms or 0, interval)
+    eval_ms = _align(2 * tier.short_ms, interval) + _align(tier.for_ms or 0, interval)
     steps = eval_ms // step + 2
     name = naming.burn_alert(slo.name, tier.name, model.alert_prefix)
     expected = []
