@@ -205,3 +205,37 @@ def test_explain_covers_every_generated_alert(example_fleet) -> None:
                 assert f"  {alert.name} (" in result.stdout, alert.name
                 assert alert.name in [a["name"] for a in data["alerts"]]
         assert "{{" not in result.stdout
+
+
+def test_a_grouped_slo_names_its_groups_with_the_same_thresholds() -> None:
+    text = spec(extra="slo_defaults: {group_by: [model_version, endpoint], group_values: {model_version: 2}}\n")
+    f = fleet(text)
+    [s] = explain_model(f.models[0], f.project)
+    assert s.group_by == ["model_version", "endpoint"]
+    assert s.group_values == {"model_version": 2, "endpoint": 3}  # 3: the estimate's default for an unlisted label
+    [ungrouped] = explained(spec())
+    assert [t.threshold for t in s.tiers] == [t.threshold for t in ungrouped.tiers]
+    out = render_text(f.models[0], [s])
+    assert "One SLO per group of model_version (2 values), endpoint (3 values assumed)" in out
+    assert "with the same thresholds" in out
+
+
+def test_a_timeslice_slo_is_explained_in_slices() -> None:
+    text = spec(objective=99, extra="").replace(
+        "period: 30d}", "period: 30d, budgeting: timeslices, timeslice: {window: 1m, objective: 95}}")
+    f = fleet(text)
+    [s] = explain_model(f.models[0], f.project)
+    slices = PERIOD // 60
+    assert s.slice_s == 60 and s.slice_objective == 95
+    assert s.budget_slices == pytest.approx(0.01 * slices)  # 432 bad minutes in 30 days
+    for t in s.tiers:
+        burn, long_s, short_s, _ = WORKBOOK[t.name]
+        threshold = burn * 0.01
+        # More than threshold × the window's slices must be bad, in each window.
+        want = (math.floor(threshold * long_s / 60) + 1, math.floor(threshold * short_s / 60) + 1)
+        assert t.bad_slices_to_fire == want, t.name
+        assert t.time_to_fire_full_s == max(want) * 60  # a full outage: one bad slice a minute
+        assert t.failed_requests_to_page is None
+    out = render_text(f.models[0], [s])
+    assert "99% of 1m slices are good" in out and "a slice is bad when more than 5% of its events are bad" in out
+    assert "it needs 9 bad slices of the last 60 (1h) and 1 of the last 5 (5m)" in out

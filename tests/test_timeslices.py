@@ -17,7 +17,8 @@ from conftest import invoke_mlmon, promtool_test
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import parse
-from mlmon_codegen.plan import burnrate
+from mlmon_codegen.plan import burnrate, explain
+from mlmon_codegen.spec.validate import load_and_validate
 
 SPEC = """\
 apiVersion: mlmon/v1
@@ -87,6 +88,11 @@ def test_budget_drops_one_slice_per_bad_slice_and_page_fast_fires_when_the_math_
     threshold = tier.budget_consumed * period_slices * budget / long_slices  # 14.4 × 1% = 0.144
     needed = math.floor(threshold * long_slices) + 1  # 8.64 slices of the hour → the 9th bad slice
     assert math.floor(threshold * short_slices) + 1 <= needed  # the 5m window already holds enough
+    # What `mlmon explain` tells the reader is what promtool shows below.
+    fleet = load_and_validate([tmp_path / "spec.yaml"]).fleet
+    model = fleet.models[0]
+    page = next(t for t in explain.explain_slo(model, model.slos[0], fleet.project).tiers if t.name == "page-fast")
+    assert page.bad_slices_to_fire == (needed, 1)
     burst = set(range(FIRST_BAD_MIN + 1, FIRST_BAD_MIN + 1 + 12))
     minutes = FIRST_BAD_MIN + 20
     requests, errors = _counters(burst, minutes)

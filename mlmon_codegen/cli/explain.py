@@ -45,12 +45,32 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
     return ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
 
+def _groups(s: SLOMath, model: m.Model) -> list[str]:
+    """How a grouped SLO splits, and what a timeslice SLO's slice is."""
+    lines = []
+    if s.group_by:
+        given = dict(model.group_values)
+        counts = ", ".join(f"{label} ({n} values{'' if label in given else ' assumed'})"
+                           for label, n in s.group_values.items())
+        lines.append(f"  One SLO per group of {counts}: each group has its own budget and the tiers below, "
+                     "with the same thresholds; an alert carries its group's labels.")
+    if s.slice_s is not None and s.slice_objective is not None:
+        lines.append(f"  Budgeted in {human(s.slice_s)} slices: a slice is bad when more than "
+                     f"{percent(1 - s.slice_objective / 100)} of its events are bad.")
+    elif s.slice_s is not None:
+        lines.append(f"  Budgeted in {human(s.slice_s)} slices, each counting with its own error ratio "
+                     "(a quiet slice weighs as much as a busy one).")
+    return lines
+
+
 def _what(s: SLOMath, model: m.Model) -> str:
     events = {"availability": "requests succeed", "latency": "requests are fast enough",
               "accuracy": "labelled predictions are right", "custom": "events are good"}[s.kind]
     slo = next(x for x in model.slos if x.name == s.name)
     if s.kind == "latency" and slo.threshold_s is not None:
         events = f"requests answer within {slo.threshold_s * 1000:g}ms"
+    if s.slice_s is not None:
+        return f"{s.objective:g}% of {human(s.slice_s)} slices are good ({events}) over {human(s.period_s)}"
     return f"{s.objective:g}% of {events} over {human(s.period_s)}"
 
 
@@ -84,8 +104,15 @@ def render_text(model: m.Model, maths: list[SLOMath], rules: RulePlan | None = N
     for s in maths:
         lines.append("")
         lines.append(f"SLO {s.name}: {_what(s, model)}")
-        budget = (f"  Error budget: {percent(s.budget)} of events, the same as "
-                  f"{human(s.budget_outage_s)} of full outage ({s.all_bad}) in {human(s.period_s)}")
+        lines.extend(_groups(s, model))
+        if s.slice_s is not None and s.budget_slices is not None:
+            whole = "bad slices" if s.slice_objective is not None else "wholly bad slices' worth of error ratios"
+            budget = (f"  Error budget: {percent(s.budget)} of its {human(s.slice_s)} slices, "
+                      f"{s.budget_slices:g} {whole} in {human(s.period_s)} (each takes "
+                      f"{percent(1 / s.budget_slices)} of it), the same as {human(s.budget_outage_s)} of bad slices")
+        else:
+            budget = (f"  Error budget: {percent(s.budget)} of events, the same as "
+                      f"{human(s.budget_outage_s)} of full outage ({s.all_bad}) in {human(s.period_s)}")
         if s.budget_requests is not None:
             budget += f", or {_requests(s.budget_requests)} failed requests at the expected traffic"
         lines.append(budget + ".")
@@ -100,6 +127,11 @@ def render_text(model: m.Model, maths: list[SLOMath], rules: RulePlan | None = N
                     f"{t.budget_consumed:.0%} of the budget is gone; at this rate all of it would last "
                     f"{human(t.exhaustion_s)}. When {s.all_bad} it fires in {human(t.time_to_fire_full_s)}; "
                     f"it clears {human(t.reset_s)} after the fault ends")
+            if t.bad_slices_to_fire is not None and s.slice_s is not None:
+                long_n, short_n = t.bad_slices_to_fire
+                text += (f"; it needs {plural(long_n, 'bad slice')} of the last {t.long_s / s.slice_s:g} "
+                         f"({human(t.long_s)}) and {short_n} of the last {t.short_s / s.slice_s:g} "
+                         f"({human(t.short_s)})")
             if t.failed_requests_to_page is not None:
                 text += (f"; at the expected traffic {plural(t.failed_requests_to_page, 'failed request')} "
                          f"within {human(t.long_s)} fire it")

@@ -8,6 +8,10 @@ Pure arithmetic over the internal model, with the SRE Workbook's formulas ("Aler
 - after a fault at ratio r ends, the alert stops once the short window's ratio falls below the
   threshold: S × (1 − f × b / r), at most S;
 - at exactly f× burn the whole budget lasts W / f, and the tier fires after f × L / W of it.
+
+A timeslice SLO's events are its slices (plan/timeslices.py): the same formulas hold with the
+share of bad slices as the error ratio, and a tier fires once more than f × b × (L / slice) of the
+long window's slices are bad (and as many of the short window's, in proportion).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlmon_codegen.core.text import human, percent
-from mlmon_codegen.plan import burnrate
+from mlmon_codegen.plan import burnrate, grouping
 from mlmon_codegen.spec import model as m
 
 # Fewer failed requests than this page a human: one flaky client could wake someone up.
@@ -51,6 +55,8 @@ class TierMath:
     exhaustion_s: float  # the whole budget at this burn rate
     failed_requests_to_page: int | None  # the fewest failures within the long window that fire it
     warnings: list[str] = field(default_factory=list)
+    # Timeslices SLOs: the fewest bad slices in the long and in the short window that fire it.
+    bad_slices_to_fire: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,12 @@ class SLOMath:
     tiers: list[TierMath]
     skipped: list[str]  # default tiers left out, with the reason
     warnings: list[str] = field(default_factory=list)
+    # group_by: one SLO per value of these labels, each with these same tiers and thresholds.
+    group_by: list[str] = field(default_factory=list)
+    group_values: dict[str, int] = field(default_factory=dict)  # values each label takes (or is assumed to)
+    slice_s: float | None = None  # timeslice SLOs: the slice's length
+    slice_objective: float | None = None  # percent of good events that makes a slice good; None: ratio slices
+    budget_slices: float | None = None  # bad slices the budget allows in the period
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -89,8 +101,22 @@ def exhaustion_time(period_ms: int, factor: float) -> float:
     return period_ms / 1000 / factor
 
 
+def slices_to_fire(tier: burnrate.Tier, slice_ms: int) -> tuple[int, int]:
+    """The fewest bad slices in the long and the short window whose share exceeds the threshold."""
+    return (math.floor(tier.threshold * (tier.long_ms // slice_ms)) + 1,
+            math.floor(tier.threshold * (tier.short_ms // slice_ms)) + 1)
+
+
 def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: float) -> TierMath:
     full = time_to_fire(tier, 1.0)
+    # Bad slices come whole: a full outage fires once enough of them have ended.
+    slices = slices_to_fire(tier, slo.timeslice.window_ms) if slo.timeslice and slo.timeslice.objective else None
+    reset = reset_time(tier)
+    if slices is not None and full is not None:
+        slice_s = slo.timeslice.window_ms / 1000
+        full = max(slices) * slice_s
+        # It clears once fewer than slices[1] bad slices are left in the short window.
+        reset = (tier.short_ms // slo.timeslice.window_ms - slices[1] + 1) * slice_s
     double = time_to_fire(tier, 2 * tier.threshold) if 2 * tier.threshold <= 1 else None
     # The long window's ratio must exceed the threshold: more than threshold × requests in it.
     failed = math.floor(tier.threshold * rps * tier.long_ms / 1000) + 1 if rps else None
@@ -118,8 +144,9 @@ def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: flo
         short_s=tier.short_ms / 1000, threshold=tier.threshold, budget_consumed=tier.budget_consumed,
         time_to_fire_full_s=full if full is not None else math.inf,
         time_to_fire_double_s=double,
-        reset_s=reset_time(tier), exhaustion_s=exhaustion_time(slo.period_ms, tier.factor),
-        failed_requests_to_page=failed, warnings=warnings)
+        reset_s=reset, exhaustion_s=exhaustion_time(slo.period_ms, tier.factor),
+        failed_requests_to_page=failed, warnings=warnings,
+        bad_slices_to_fire=slices)
 
 
 def _skipped(slo: m.SLO, scrape_ms: int) -> list[str]:
@@ -137,7 +164,9 @@ def _skipped(slo: m.SLO, scrape_ms: int) -> list[str]:
 
 
 def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
-    rps = model.expected_rps if slo.kind in REQUEST_KINDS else None
+    # A timeslice SLO's budget is in slices, whatever the traffic.
+    rps = model.expected_rps if slo.kind in REQUEST_KINDS and slo.timeslice is None else None
+    ts = slo.timeslice
     detect_s = (model.scrape.interval_ms + project.evaluation_interval_ms) / 1000
     budget = slo.budget
     outage_s = budget * slo.period_ms / 1000
@@ -150,8 +179,17 @@ def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
         name=slo.name, kind=slo.kind, objective=slo.objective, period_s=slo.period_ms / 1000,
         budget=budget, budget_outage_s=outage_s,
         budget_requests=budget * rps * slo.period_ms / 1000 if rps else None,
-        bad_events=BAD_EVENTS[slo.kind], all_bad=ALL_BAD[slo.kind], tiers=tiers,
-        skipped=_skipped(slo, model.scrape.interval_ms), warnings=warnings)
+        bad_events=f"bad {human(ts.window_ms / 1000)} slices" if ts else BAD_EVENTS[slo.kind],
+        all_bad="every slice is bad" if ts else ALL_BAD[slo.kind], tiers=tiers,
+        skipped=_skipped(slo, model.scrape.interval_ms), warnings=warnings,
+        group_by=list(slo.group_by), group_values=_group_values(model, slo),
+        slice_s=ts.window_ms / 1000 if ts else None, slice_objective=ts.objective if ts else None,
+        budget_slices=budget * (slo.period_ms // ts.window_ms) if ts else None)
+
+
+def _group_values(model: m.Model, slo: m.SLO) -> dict[str, int]:
+    given = dict(model.group_values)
+    return {label: given.get(label, grouping.UNLISTED_GROUP_VALUES) for label in slo.group_by}
 
 
 def explain_model(model: m.Model, project: m.Project) -> list[SLOMath]:
