@@ -173,3 +173,12 @@ def test_slice_objectives_and_budgeting_are_checked(tmp_path: Path) -> None:
     err = _refused(tmp_path, "  availability: {objective: 99, budgeting: timeslices, "
                              "timeslice: {window: 1m, objective: 95}, alerts: {min_events: 10}}\n")
     assert "min_events has no meaning with timeslices" in err, err
+
+
+def test_runbooks_speak_of_slices(tmp_path: Path) -> None:
+    _generate(tmp_path)
+    page = (tmp_path / "out" / "runbooks" / "scorer" / "AvailabilityErrorBudgetBurnPageFast.md").read_text()
+    assert "99% of slices must be good over 30d, so 1% may be 1m slices with more than 5% failed requests" in page
+    assert "fires it after 9m" in page  # nine whole bad minutes, as the scenario above shows
+    latency = (tmp_path / "out" / "runbooks" / "scorer" / "LatencyErrorBudgetBurnPageFast.md").read_text()
+    assert "requests slower than 100ms, averaged over 1m slices" in latency

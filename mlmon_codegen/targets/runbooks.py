@@ -17,7 +17,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.errors import Problem
-from mlmon_codegen.core.text import human
+from mlmon_codegen.core.text import human, percent
 from mlmon_codegen.emit.artifact import Artifact, ArtifactError
 from mlmon_codegen.plan import queries, signals
 from mlmon_codegen.plan.explain import TierMath, explain_slo
@@ -133,6 +133,17 @@ def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
 def _bad_events(slo: m.SLO | None) -> str:
     if slo is None:
         return ""
+    events = _events(slo)
+    ts = slo.timeslice
+    if ts is None:
+        return events
+    size = human(ts.window_ms / 1000)
+    if ts.objective is None:
+        return f"{events}, averaged over {size} slices"
+    return f"{size} slices with more than {percent(1 - ts.objective / 100)} {events}"
+
+
+def _events(slo: m.SLO) -> str:
     if slo.kind == "latency" and slo.threshold_s is not None:
         if slo.histogram == "first_token_latency":
             return f"requests whose first token took longer than {slo.threshold_s * 1000:g}ms"
