@@ -182,3 +182,17 @@ def test_runbooks_speak_of_slices(tmp_path: Path) -> None:
     assert "fires it after 9m" in page  # nine whole bad minutes, as the scenario above shows
     latency = (tmp_path / "out" / "runbooks" / "scorer" / "LatencyErrorBudgetBurnPageFast.md").read_text()
     assert "requests slower than 100ms, averaged over 1m slices" in latency
+
+
+def test_accuracy_slices_take_no_min_samples(tmp_path: Path) -> None:
+    head = SPEC.split("slos:")[0].replace("metadata:", "model: {classes: [a, b]}\nmetadata:")
+    (tmp_path / "bad.yaml").write_text(head + "slos:\n  accuracy: {objective: 90, budgeting: timeslices, "
+                                       "timeslice: {window: 1m, objective: 95}, min_samples: 50}\n")
+    r = invoke_mlmon("generate", str(tmp_path / "bad.yaml"), "-o", str(tmp_path / "out"))
+    assert r.returncode == 2 and "min_samples has no meaning with timeslices" in r.stderr, r.stderr
+    (tmp_path / "ok.yaml").write_text(head + "slos:\n  accuracy: {objective: 90, budgeting: timeslices, "
+                                      "timeslice: {window: 1m, objective: 95}}\n")
+    r = invoke_mlmon("generate", str(tmp_path / "ok.yaml"), "-o", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    rules = (tmp_path / "out" / "prometheus" / "rules" / "scorer.rules.yml").read_text()
+    assert "requests:rate" not in rules  # no min_events guard: a slice judges the labels it has

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mlmon_codegen.core.text import human, percent
-from mlmon_codegen.plan import burnrate, grouping
+from mlmon_codegen.plan import burnrate, series
 from mlmon_codegen.spec import model as m
 
 # Fewer failed requests than this page a human: one flaky client could wake someone up.
@@ -188,8 +188,9 @@ def explain_slo(model: m.Model, slo: m.SLO, project: m.Project) -> SLOMath:
 
 
 def _group_values(model: m.Model, slo: m.SLO) -> dict[str, int]:
-    given = dict(model.group_values)
-    return {label: given.get(label, grouping.UNLISTED_GROUP_VALUES) for label in slo.group_by}
+    """The values each group label takes, as the series estimate counts them."""
+    counts = series.label_cardinality(model)
+    return {label: counts[label] for label in slo.group_by}
 
 
 def explain_model(model: m.Model, project: m.Project) -> list[SLOMath]:

@@ -446,8 +446,12 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
             if spec.model.task != "classification":
                 problems.append(doc.problem(loc, "an accuracy SLO needs model.task: classification"))
                 continue
-            if timeslice is None:  # a slice is judged on the labels it has, however few
+            if timeslice is None:
                 common["min_events"] = common["min_events"] or slo.min_samples or 100
+            elif slo.min_samples is not None:  # a slice is judged on the labels it has, however few
+                problems.append(doc.problem((*loc, "min_samples"), "min_samples has no meaning with timeslices: "
+                                            "each slice is judged on the labels it has", "remove it"))
+                continue
         elif slo.min_samples is not None:
             problems.append(doc.problem((*loc, "min_samples"), "min_samples belongs to accuracy",
                                         "use alerts.min_events for a traffic guard"))
