@@ -276,3 +276,17 @@ def test_imported_pyrra_slo_with_kept_windows_alerts_exactly_when_pyrras_rules_d
                                                "promql_expr_test": cases}]}))
     run = promtool.test_rules([test])
     assert run.ok, run.output[-3000:]
+
+
+def test_a_kept_pyrra_window_that_can_never_fire_is_left_out_and_said(tmp_path: Path) -> None:
+    """At 90%, Pyrra's 14x critical alert needs an error ratio of 1.4: it is left out, not refused."""
+    (tmp_path / "p.yaml").write_text((DOCS / "pyrra/slos.yaml").read_text().replace('target: "95"', 'target: "90"'))
+    r = invoke_mlmon("import", "pyrra", "--keep-windows", str(tmp_path / "p.yaml"), "-o", str(tmp_path / "specs"))
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "specs" / "scorer-latency.yaml").read_text()
+    assert "critical 14x over 30m/3m can never fire (14 × error budget 0.1 is not below 1): page-fast is left out" \
+        in text
+    alerts = yaml.safe_load(text)["slos"]["scorer-latency"]["alerts"]
+    assert alerts["tiers"] == ["page-slow", "ticket-fast", "ticket-slow"] and "page-fast" not in alerts
+    # 2w halves Pyrra's 28d 6h/30m/15m; 7.5m rounds up, as Go's Duration.Round does.
+    assert alerts["page-slow"] == {"long": "3h", "short": "15m", "burn": 7, "for": "8m"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -59,19 +60,26 @@ def window_notes(slo: str, whose: str, source: list[SourceWindow], tiers: tuple[
     return out
 
 
-def kept_tiers(source: list[SourceWindow]) -> dict[str, dict[str, object]]:
-    """The source's four multi-window alerts as the tiers' own windows (`alerts.<tier>`), fastest
-    burn first, the policy's order."""
-    ordered = sorted(source, key=lambda w: -w.factor)
-    out: dict[str, dict[str, object]] = {}
-    for policy, w in zip(burnrate.POLICY, ordered, strict=True):
+def keep_windows_of(slo: str, entry: dict[str, Any], source: list[SourceWindow]) -> list[str]:
+    """The source's four multi-window alerts as the SLO's tiers' own windows (`alerts.<tier>`),
+    fastest burn first, the policy's order; notes for those that can never fire, which are left out."""
+    budget = burnrate.error_budget(entry["objective"])
+    alerts, kept, notes = entry.setdefault("alerts", {}), [], []
+    for policy, w in zip(burnrate.POLICY, sorted(source, key=lambda w: -w.factor), strict=True):
         assert w.short_ms is not None
+        if w.factor * budget >= 1:
+            notes.append(f"{slo}: {_window(w)} can never fire ({w.factor:g} × error budget {float(budget):g} is "
+                         f"not below 1): {policy.name} is left out")
+            continue
         own: dict[str, object] = {"long": durations.format_ms(w.long_ms), "short": durations.format_ms(w.short_ms),
                                   "burn": int(w.factor) if float(w.factor).is_integer() else w.factor}
         if w.for_ms:
             own["for"] = durations.format_ms(w.for_ms)
-        out[policy.name] = own
-    return out
+        alerts[policy.name] = own
+        kept.append(policy.name)
+    if len(kept) < len(burnrate.POLICY):
+        alerts["tiers"] = kept
+    return notes
 
 
 def header(command: str, sources: list[str], notes: list[str]) -> str:
@@ -107,7 +115,7 @@ def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str =
     if keep_windows:
         for s in services:
             for slo, (_, source) in s.windows.items():
-                s.slos[slo].setdefault("alerts", {}).update(kept_tiers(source))
+                s.notes += keep_windows_of(slo, s.slos[slo], source)
     bodies = {s.name: dump_yaml(openslo.model_spec(s, team, targets, origin)) for s in services}
     # The converted spec must pass mlmon's own validation, or the import is a bug.
     checked = []
