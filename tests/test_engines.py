@@ -118,7 +118,7 @@ def test_what_one_engine_accepts_and_the_other_reads_otherwise_fails_check(engin
     result = run_mlmon("check", str(out))
     assert result.returncode == 1, result.stdout + result.stderr
     promtool_line = next(x for x in result.stdout.splitlines() if x.endswith("promtool check rules") or
-                         "promtool check rules " in x and "rulers" not in x)
+                         ("promtool check rules " in x and "rulers" not in x))
     # promtool itself: 3.5 takes the quoted names, 2.42 cannot parse them.
     assert promtool_line.startswith("ok" if engine == "newer" else "FAIL"), (engine, promtool_line)
     assert "FAIL engine compatibility" in result.stdout, result.stdout

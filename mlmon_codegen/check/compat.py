@@ -22,11 +22,12 @@ from mlmon_codegen.emit import yaml_emit
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
-_STRING = re.compile(r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`""")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(\s*\Z")
 _MATCH_OP = re.compile(r"\s*(?:=~|!~|!=|=(?!=))")
+_QUOTED = r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`"""
+_STRING = re.compile(_QUOTED)
 # A selector with its metric name, its braces' strings read whole (a value may hold `}`).
-_SELECTOR = re.compile(r"""(?<![\w:"'`])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{((?:"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|[^{}"'`])*)\}""")
+_SELECTOR = re.compile(r"""(?<![\w:"'`])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{((?:""" + _QUOTED + r"""|[^{}"'`])*)\}""")
 STEP = "engine compatibility"
 HINT = ("names outside [a-zA-Z_:][a-zA-Z0-9_:]* need Prometheus 3 and a store that accepts UTF-8 names; "
         "an integer bucket bound needs both spellings, le=~\"1(\\.0)?\" (what mlmon generates)")
@@ -84,4 +85,4 @@ def check_files(paths: list[Path], root: Path) -> list[Run]:
             for rule in group.get("rules") or []:
                 problems.extend(f"{path.relative_to(root).as_posix()}: {p}" for p in rule_problems(rule))
     note = f"({len(paths)} rule files: names in Prometheus 2's charset, no integer `le` equality)"
-    return [Run([STEP], not problems, "\n".join([*problems, HINT] if problems else []), note)]
+    return [Run(STEP.split(), not problems, "\n".join([*problems, HINT] if problems else []), note)]
