@@ -103,6 +103,7 @@ def test_steps_report_in_fixed_order_with_times(tmp_path: Path) -> None:
     (rules / "a.yml").write_text(_rules(0))
     started: list[str] = []
     runs = tree.check_tree(tmp_path, on_start=started.append)
-    assert [" ".join(r.command[:3]) for r in runs] == ["promtool check rules", "mlmon scan-secrets " + str(tmp_path)]
+    assert [" ".join(r.command[:3]) for r in runs] == ["promtool check rules", "engine compatibility",
+                                                      "mlmon scan-secrets " + str(tmp_path)]
     assert all(r.ok and r.seconds is not None for r in runs)
     assert "promtool check rules" in started and "mlmon scan-secrets" in started

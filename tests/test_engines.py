@@ -94,3 +94,42 @@ def test_timeslice_scenarios_hold_on_each_engine(engine: str, tmp_path: Path) ->
     for i, scenario in enumerate(scenarios):
         (tmp_path / str(i)).mkdir()
         scenario(tmp_path / str(i))
+
+
+HAND_EDITED = {"name": "hand-edited", "rules": [
+    {"record": "job:http_server_duration:rate5m",
+     "expr": 'sum by ("service.name") (rate({"http.server.duration_count", "k8s.pod"="x"}[5m]))'},
+    {"record": "job:fast:ratio",
+     "expr": 'sum(rate(http_duration_seconds_bucket{le="1"}[5m])) / sum(rate(http_duration_seconds_count[5m]))'},
+]}
+
+
+def test_what_one_engine_accepts_and_the_other_reads_otherwise_fails_check(engine: str, tmp_path: Path) -> None:
+    """A UTF-8 name passes promtool 3 and fails promtool 2; an integer `le` equality passes both and
+    matches a Go client's buckets on one generation only. `mlmon check` refuses both on either."""
+    import yaml
+
+    out = tmp_path / "out"
+    assert run_mlmon("generate", str(ROOT / "tests" / "e2e" / "specs"), "-o", str(out)).returncode == 0
+    [rules] = sorted((out / "prometheus" / "rules").glob("*.yml"))
+    data = yaml.safe_load(rules.read_text())
+    data["groups"].append(HAND_EDITED)
+    rules.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = run_mlmon("check", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    promtool_line = next(x for x in result.stdout.splitlines() if x.endswith("promtool check rules") or
+                         ("promtool check rules " in x and "rulers" not in x))
+    # promtool itself: 3.5 takes the quoted names, 2.42 cannot parse them.
+    assert promtool_line.startswith("ok" if engine == "newer" else "FAIL"), (engine, promtool_line)
+    assert "FAIL engine compatibility" in result.stdout, result.stdout
+    text = result.stdout + result.stderr  # a failing step's details go to stderr
+    rel = rules.relative_to(out).as_posix()
+    assert f"{rel}: job:http_server_duration:rate5m: 'service.name' is written as a UTF-8 name" in text
+    assert f"{rel}: job:http_server_duration:rate5m: 'http.server.duration_count' is written as a UTF-8 name" \
+        in text
+    assert f"{rel}: job:http_server_duration:rate5m: 'k8s.pod' is written as a UTF-8 name" in text
+    assert f'{rel}: job:fast:ratio: http_duration_seconds_bucket{{le="1"}} matches an integer bucket bound' \
+        in text
+    # Generated rules read bound 1 in both spellings and recorded series with their own `le`: not flagged.
+    assert text.count("is written as a UTF-8 name") == 3
+    assert text.count("matches an integer bucket bound") == 1

@@ -58,7 +58,9 @@ def test_openslo_list_form_refs_labels_and_policies(tmp_path: Path) -> None:
     assert slo["sli"]["error_query"] == 'sum(rate(ranker_requests_total{status="error"}[{{window}}]))'
     assert data["metadata"]["labels"] == {"env": "prod", "cost_center": "ml-platform",
                                           "example_org_owner": "ranking"}
-    assert "fast-burn 14.4x over 1h has no exact mlmon tier; closest is page-fast" in text
+    # The policy's single-window condition becomes page-fast with its window, burn and a short window.
+    assert slo["alerts"] == {"page-fast": {"long": "1h", "short": "5m", "burn": 14.4}, "tiers": ["page-fast"]}
+    assert "alert 'fast-burn' has one window; as page-fast it also needs a short window of 5m" in text
 
 
 def test_v1alpha_threshold_and_sloth_placeholder(tmp_path: Path) -> None:
@@ -95,7 +97,9 @@ def test_pyrra_indicators_grouping_and_windows(tmp_path: Path) -> None:
     text, data = spec(tmp_path, "pyrra", ["pyrra/slos.yaml"], "scorer-errors")
     assert data["metadata"]["labels"] == {"owner": "scoring"}  # only pyrra.dev/ labels
     assert data["slos"]["scorer-errors"]["period"] == "28d"
-    assert "grouping by route is not supported yet" in text
+    errors = data["slos"]["scorer-errors"]
+    assert errors["group_by"] == ["route"]  # Pyrra's grouping: one SLO per route
+    assert errors["sli"]["error_query"].startswith("sum by (route) (")
     assert "Pyrra's alert windows (critical 14x over 1h/5m" in text and "differ from mlmon's tiers" in text
     probe = yaml.safe_load((tmp_path / "specs" / "scorer-probe.yaml").read_text())["slos"]["scorer-probe"]["sli"]
     assert probe["total_query"] == 'sum(count_over_time(probe_success{job="scorer-probe"}[{{window}}]))'
@@ -284,8 +288,8 @@ def test_a_kept_pyrra_window_that_can_never_fire_is_left_out_and_said(tmp_path: 
     r = invoke_mlmon("import", "pyrra", "--keep-windows", str(tmp_path / "p.yaml"), "-o", str(tmp_path / "specs"))
     assert r.returncode == 0, r.stderr
     text = (tmp_path / "specs" / "scorer-latency.yaml").read_text()
-    assert "critical 14x over 30m/3m can never fire (14 × error budget 0.1 is not below 1): page-fast is left out" \
-        in text
+    assert "alert 'critical' (14x over 30m) can never fire (14 × error budget 0.1 is not below 1): page-fast is " \
+        "left out" in text
     alerts = yaml.safe_load(text)["slos"]["scorer-latency"]["alerts"]
     assert alerts["tiers"] == ["page-slow", "ticket-fast", "ticket-slow"] and "page-fast" not in alerts
     # 2w halves Pyrra's 28d 6h/30m/15m; 7.5m rounds up, as Go's Duration.Round does.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from mlmon_codegen.check import amtool, promtool
+from mlmon_codegen.check import amtool, compat, promtool
 from mlmon_codegen.check import dashboards as dashboard_check
 from mlmon_codegen.check import rulers as ruler_check
 from mlmon_codegen.check import secrets as secret_scan
@@ -97,6 +97,7 @@ def steps(out: Path) -> list[Step]:
     rule_files = sorted((out / "prometheus" / "rules").glob("*.yml"))
     if rule_files:
         found.append(("promtool check rules", lambda: [promtool.check_rules(rule_files)]))
+        found.append((compat.STEP, lambda: compat.check_files(rule_files, out)))
     test_files = sorted((out / "tests").glob("*.test.yml"))
     if test_files:
         found.append(("promtool test rules", lambda: [promtool.test_rules(test_files)]))

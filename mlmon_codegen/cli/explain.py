@@ -26,9 +26,9 @@ def _requests(n: float) -> str:
 
 def _row(t: TierMath) -> tuple[str, ...]:
     double = human(t.time_to_fire_double_s) if t.time_to_fire_double_s is not None else "-"
-    return (t.name, t.severity, f"{t.factor:.3g}x", f"{human(t.long_s)} / {human(t.short_s)}",
+    return (t.name, t.severity, f"{t.factor:.4g}x", f"{human(t.long_s)} / {human(t.short_s)}",
             percent(t.threshold),
-            f"{t.budget_consumed:.0%}", human(t.time_to_fire_full_s), double,
+            percent(t.budget_consumed), human(t.time_to_fire_full_s), double,
             human(t.reset_s), human(t.exhaustion_s))
 
 
@@ -122,9 +122,9 @@ def render_text(model: m.Model, maths: list[SLOMath], rules: RulePlan | None = N
             lines.append("")
         for t in s.tiers:
             who = "pages someone now" if t.severity == "critical" else "opens a ticket"
-            text = (f"  {t.name} {who} when {s.bad_events} burn the budget {t.factor:.3g}x faster than the "
+            text = (f"  {t.name} {who} when {s.bad_events} burn the budget {t.factor:.4g}x faster than the "
                     f"period allows, over both {human(t.long_s)} and {human(t.short_s)}. By then "
-                    f"{t.budget_consumed:.0%} of the budget is gone; at this rate all of it would last "
+                    f"{percent(t.budget_consumed)} of the budget is gone; at this rate all of it would last "
                     f"{human(t.exhaustion_s)}. When {s.all_bad} it fires in {human(t.time_to_fire_full_s)}; "
                     f"it clears {human(t.reset_s)} after the fault ends")
             if t.bad_slices_to_fire is not None and s.slice_s is not None:

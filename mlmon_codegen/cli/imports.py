@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -19,7 +18,7 @@ from mlmon_codegen.core import durations
 from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.emit.write import WriteError, create_files, dump_yaml
 from mlmon_codegen.plan import burnrate
-from mlmon_codegen.spec import openslo, pyrra, sloth
+from mlmon_codegen.spec import import_windows, openslo, pyrra, sloth
 from mlmon_codegen.spec.load import Document, load_text
 from mlmon_codegen.spec.openslo import Service, SourceWindow
 
@@ -60,26 +59,19 @@ def window_notes(slo: str, whose: str, source: list[SourceWindow], tiers: tuple[
     return out
 
 
-def keep_windows_of(slo: str, entry: dict[str, Any], source: list[SourceWindow]) -> list[str]:
-    """The source's four multi-window alerts as the SLO's tiers' own windows (`alerts.<tier>`),
-    fastest burn first, the policy's order; notes for those that can never fire, which are left out."""
-    budget = burnrate.error_budget(entry["objective"])
-    alerts, kept, notes = entry.setdefault("alerts", {}), [], []
-    for policy, w in zip(burnrate.POLICY, sorted(source, key=lambda w: -w.factor), strict=True):
-        assert w.short_ms is not None
-        if w.factor * budget >= 1:
-            notes.append(f"{slo}: {_window(w)} can never fire ({w.factor:g} × error budget {float(budget):g} is "
-                         f"not below 1): {policy.name} is left out")
-            continue
-        own: dict[str, object] = {"long": durations.format_ms(w.long_ms), "short": durations.format_ms(w.short_ms),
-                                  "burn": int(w.factor) if float(w.factor).is_integer() else w.factor}
-        if w.for_ms:
-            own["for"] = durations.format_ms(w.for_ms)
-        alerts[policy.name] = own
-        kept.append(policy.name)
-    if len(kept) < len(burnrate.POLICY):
-        alerts["tiers"] = kept
-    return notes
+# Whose alert windows an import keeps as the tiers' own without being asked: OpenSLO's alert
+# conditions are the author's choice; Pyrra's windows are Pyrra's defaults (kept with --keep-windows);
+# Sloth's defaults are mlmon's policy, and its AlertWindows are kept by the Sloth converter itself.
+KEEPS_WINDOWS = {"openslo": True, "sloth": False, "pyrra": False}
+
+
+def keep_windows_of(service: Service) -> None:
+    """The service's source alert windows as its SLOs' own tier windows."""
+    for name, (whose, source) in service.windows.items():
+        alerts, notes = import_windows.as_tiers(name, whose, source, service.slos[name]["objective"])
+        if alerts:
+            service.slos[name]["alerts"] = {**service.slos[name].get("alerts", {}), **alerts}
+        service.notes.extend(notes)
 
 
 def header(command: str, sources: list[str], notes: list[str]) -> str:
@@ -109,13 +101,13 @@ def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str =
                warnings: list[Problem] | None = None, keep_windows: bool = False) -> dict[str, str]:
     """Service name → spec text, validated as mlmon specs before anything is written; the
     conversion's located warnings go into `warnings` and each spec's header. `keep_windows`:
-    the source's alert windows become the tiers' own (Pyrra's, which are four multi-window alerts)."""
+    the source's alert windows become the tiers' own where mlmon would use its policy (Pyrra's)."""
     origin, convert = FORMATS[fmt]
     services = convert(read_documents(files))
-    if keep_windows:
+    keep = keep_windows or KEEPS_WINDOWS[fmt]
+    if keep:
         for s in services:
-            for slo, (_, source) in s.windows.items():
-                s.notes += keep_windows_of(slo, s.slos[slo], source)
+            keep_windows_of(s)
     bodies = {s.name: dump_yaml(openslo.model_spec(s, team, targets, origin)) for s in services}
     # The converted spec must pass mlmon's own validation, or the import is a bug.
     checked = []
@@ -134,14 +126,11 @@ def specs_text(files: tuple[str, ...], team: str, targets: list[str], fmt: str =
         for slo in models[s.name].slos:
             if slo.name in s.windows:
                 whose, windows = s.windows[slo.name]
-                if keep_windows:
+                if keep or burnrate.own_windows(slo):
                     notes.append(f"{slo.name}: {whose} alert windows, burn rates and `for` are kept as the tiers' "
-                                 f"own (--keep-windows): {'; '.join(_window(t) for t in burnrate.tiers(slo))}")
+                                 f"own: {'; '.join(_window(t) for t in burnrate.tiers(slo))}")
                 else:
                     notes += window_notes(slo.name, whose, windows, burnrate.tiers(slo))
-        if fmt == "sloth":
-            notes.append(f"the period is Sloth's default, {sloth.PERIOD}; change it if sloth ran with "
-                         "--default-slo-period")
         out[s.name] = header(fmt, list(files), notes) + bodies[s.name]
     return out
 

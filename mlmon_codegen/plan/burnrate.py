@@ -121,14 +121,15 @@ def _planned(period_ms: int, objective: float, scrape_interval_ms: int, wanted: 
     return tuple(found), tuple(problems)
 
 
-def _own(slo: m.SLO) -> dict[str, m.TierOptions]:
+def own_windows(slo: m.SLO) -> dict[str, m.TierOptions]:
     """The tiers the SLO gives its own windows (`alerts.<tier>.long`, `short`, `burn`), among those it wants."""
     return {name: o for name, o in slo.tier_options
             if o.long_ms is not None and (slo.alert_tiers is None or name in slo.alert_tiers)}
 
 
 def _policy(slo: m.SLO) -> tuple[tuple[Tier, ...], tuple[str, ...]]:
-    return _planned(slo.period_ms, slo.objective, slo.scrape_interval_ms, slo.alert_tiers, tuple(sorted(_own(slo))))
+    return _planned(slo.period_ms, slo.objective, slo.scrape_interval_ms, slo.alert_tiers,
+                    tuple(sorted(own_windows(slo))))
 
 
 def _own_windows(policy: TierPolicy, own: m.TierOptions, slo: m.SLO) -> Tier:
@@ -142,7 +143,7 @@ def _own_windows(policy: TierPolicy, own: m.TierOptions, slo: m.SLO) -> Tier:
 def tiers(slo: m.SLO) -> tuple[Tier, ...]:
     """The SLO's alert tiers, in the policy's order: the ones it names, or every one that can fire;
     a tier with its own windows has those."""
-    own, planned = _own(slo), {t.name: t for t in _policy(slo)[0]}
+    own, planned = own_windows(slo), {t.name: t for t in _policy(slo)[0]}
     return tuple(_own_windows(p, own[p.name], slo) if p.name in own else planned[p.name]
                  for p in POLICY if p.name in own or p.name in planned)
 
@@ -163,7 +164,7 @@ def tier_problems(slo: m.SLO) -> tuple[str, ...]:
     found = list(_policy(slo)[1])
     floor = MIN_SCRAPES_PER_WINDOW * slo.scrape_interval_ms
     for t in tiers(slo):
-        if t.name not in _own(slo):
+        if t.name not in own_windows(slo):
             continue
         if t.threshold >= 1:
             found.append(f"tier {t.name} can never fire: its burn {t.factor:.4g} × error budget "

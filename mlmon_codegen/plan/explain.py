@@ -133,7 +133,7 @@ def _tier_math(slo: m.SLO, tier: burnrate.Tier, rps: float | None, detect_s: flo
         warnings.append(
             f"{tier.name} should fire {human(full)} into a full outage, but a scrape plus a rule "
             f"evaluation take {human(detect_s)}: it fires later, after more than its "
-            f"{tier.budget_consumed:.0%} of the budget is gone")
+            f"{percent(tier.budget_consumed)} of the budget is gone")
     if failed is not None and failed < LOW_TRAFFIC_FAILURES:
         warnings.append(
             f"{tier.name}: at the expected {rps:g} requests/s, {plural(failed, 'failed request')} "

@@ -286,6 +286,19 @@ def safe(text: Any) -> str:
 
 def add_label(service: Service, doc: Document, loc: Loc, key: Any, value: Any) -> None:
     """A label of the source onto the ModelMonitor's metadata.labels, or a located error."""
+    name, text = label_pair(service, doc, loc, key, value)
+    site = str(doc.problem(loc, "").file) + ":" + str(doc.where(loc)[0])
+    if name in service.labels and service.labels[name] != text:
+        raise SpecError([doc.problem(loc, f"label {name!r} is {text!r} here but {service.labels[name]!r} at "
+                                     f"{service.label_sites[name]}; a ModelMonitor has one set of labels",
+                                     "give every SLO of the service the same value")])
+    service.labels[name] = text
+    service.label_sites.setdefault(name, site)
+
+
+def label_pair(service: Service, doc: Document, loc: Loc, key: Any, value: Any) -> tuple[str, str]:
+    """A source label as mlmon may write it (name, value), or a located error; a name mlmon sets on
+    its alerts is kept as `source_<name>`, with a note on the service."""
     name = re.sub(r"[^a-zA-Z0-9_]", "_", str(key))
     if not v1.LABEL_NAME_RE.match(name) or name.startswith("__"):
         raise SpecError([doc.problem(loc, f"label {key!r} cannot be a Prometheus label name")])
@@ -300,7 +313,9 @@ def add_label(service: Service, doc: Document, loc: Loc, key: Any, value: Any) -
         name = renamed
     if isinstance(value, list) and value and all(isinstance(v, str | int | float) for v in value):
         value = ",".join(str(v) for v in value)  # OpenSLO v1 labels are lists of values
-    if isinstance(value, bool) or not isinstance(value, str | int | float) or not str(value).strip():
+    if isinstance(value, bool):
+        value = "true" if value else "false"  # as Go's YAML reads `generated: true` into a string label
+    if not isinstance(value, str | int | float) or not str(value).strip():
         raise SpecError([doc.problem(loc, f"label {key!r} needs a text value")])
     text = str(value)
     bad = v1.UNSAFE_TEXT.search(text)
@@ -309,13 +324,7 @@ def add_label(service: Service, doc: Document, loc: Loc, key: Any, value: Any) -
                                      "out of PromQL, YAML or an alert template", "remove it")])
     if len(text) > 500:
         raise SpecError([doc.problem(loc, f"label {key!r} is longer than 500 characters")])
-    site = str(doc.problem(loc, "").file) + ":" + str(doc.where(loc)[0])
-    if name in service.labels and service.labels[name] != text:
-        raise SpecError([doc.problem(loc, f"label {name!r} is {text!r} here but {service.labels[name]!r} at "
-                                     f"{service.label_sites[name]}; a ModelMonitor has one set of labels",
-                                     "give every SLO of the service the same value")])
-    service.labels[name] = text
-    service.label_sites.setdefault(name, site)
+    return name, text
 
 
 def add_labels(service: Service, doc: Document, loc: Loc, labels: Any) -> list[Problem]:

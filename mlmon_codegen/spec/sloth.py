@@ -7,14 +7,23 @@ Sloth's objective is already a percent. Sloth specs name no period: Sloth uses i
 
 Alerts: Sloth's default windows are the Google SRE workbook's multi-window multi-burn-rate
 table, which is mlmon's policy too; cli/imports.py compares them per SLO and says so (or what
-differs) in the header. A disabled page or ticket alert leaves out mlmon's tiers of that kind.
+differs) in the header. An `AlertWindows` document among the files gives every SLO its windows
+and period (Sloth applies the windows of the period it runs with): page quick/slow and ticket
+quick/slow become the tiers page-fast, page-slow, ticket-fast and ticket-slow with the same
+windows and budget shares. A disabled page or ticket alert leaves out mlmon's tiers of that kind;
+both disabled make the SLO recordings-only. Alert labels and annotations are carried onto the
+SLO's alerts (page ones onto both page tiers), a label mlmon sets itself as `source_<name>`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
+from mlmon_codegen.core import durations
 from mlmon_codegen.core.errors import Problem, SpecError
+from mlmon_codegen.spec import secrets, v1
 from mlmon_codegen.spec.load import Document, Loc
 from mlmon_codegen.spec.openslo import (
     WINDOW,
@@ -25,6 +34,7 @@ from mlmon_codegen.spec.openslo import (
     first_key,
     fix_window,
     get,
+    label_pair,
     name_of,
     percent_objective,
     safe,
@@ -39,6 +49,17 @@ _HOUR = 3_600_000
 _DEFAULT = (("page", 0.02, _HOUR, 5 * 60_000), ("page", 0.05, 6 * _HOUR, 30 * 60_000),
             ("ticket", 0.10, 24 * _HOUR, 2 * _HOUR), ("ticket", 0.10, 72 * _HOUR, 6 * _HOUR))
 _TIERS = {"page": ["page-fast", "page-slow"], "ticket": ["ticket-fast", "ticket-slow"]}
+_SPEEDS = {"quick": 0, "slow": 1}  # AlertWindows' page/ticket speeds → the kind's first or second tier
+
+
+@dataclass(frozen=True)
+class Windows:
+    """An AlertWindows document: the period it is for and each tier's windows as mlmon writes them."""
+
+    path: str
+    period: str
+    tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    source: tuple[SourceWindow, ...] = ()
 
 
 def default_windows() -> list[SourceWindow]:
@@ -55,37 +76,100 @@ def _spec_of(doc: Document) -> tuple[Loc, Any] | None:
     return None
 
 
+def _is_alert_windows(doc: Document) -> bool:
+    return doc.data.get("kind") == "AlertWindows" and str(doc.data.get("apiVersion", "")).startswith("sloth.slok.dev/")
+
+
+def _alert_windows(doc: Document) -> Windows:
+    """The tiers an AlertWindows document defines, or a located error for each bad field."""
+    spec = doc.data.get("spec")
+    if not isinstance(spec, dict):
+        raise SpecError([doc.problem(("spec",), "AlertWindows needs a spec: sloPeriod, page and ticket")])
+    problems: list[Problem] = []
+    period = attempt(problems, _duration, doc, ("spec", "sloPeriod"), spec.get("sloPeriod"))
+    tiers: dict[str, dict[str, Any]] = {}
+    source = []
+    for kind, names in _TIERS.items():
+        for speed, i in _SPEEDS.items():
+            loc = ("spec", kind, speed)
+            window = get(spec, kind, speed)
+            if not isinstance(window, dict):
+                problems.append(doc.problem(loc, f"{kind}.{speed} is missing",
+                                            "each of page and ticket has quick and slow windows"))
+                continue
+            long = attempt(problems, _duration, doc, (*loc, "longWindow"), window.get("longWindow"))
+            short = attempt(problems, _duration, doc, (*loc, "shortWindow"), window.get("shortWindow"))
+            share = window.get("errorBudgetPercent")
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 100:
+                problems.append(doc.problem((*loc, "errorBudgetPercent"), "errorBudgetPercent is a number in (0, 100]",
+                                            "the share of the period's budget the alert lets burn, e.g. 2"))
+                continue
+            if long and short and period:
+                long_ms, short_ms = durations.parse(long), durations.parse(short)
+                # Sloth's burn factor: the budget share × period / long window.
+                burn = Fraction(str(share)) / 100 * durations.parse(period) / long_ms
+                tiers[names[i]] = {"long": long, "short": short,
+                                   "burn": int(burn) if burn.denominator == 1 else float(burn)}
+                source.append(SourceWindow(kind, float(burn), long_ms, short_ms))
+    if problems:
+        raise SpecError(problems)
+    return Windows(doc.path, str(period), tiers, tuple(source))
+
+
+def _duration(doc: Document, loc: Loc, value: Any) -> str:
+    try:
+        return durations.format_ms(durations.parse(value))
+    except durations.DurationError as exc:
+        raise SpecError([doc.problem(loc, str(exc), "a Prometheus duration such as 30m or 36h")]) from None
+
+
 def convert(docs: list[Document]) -> list[Service]:
     """A Service per Sloth service, sorted by name. Raises SpecError with every problem."""
     problems: list[Problem] = []
     services: dict[str, Service] = {}
     seen: dict[tuple[str, str], Document] = {}
     found = False
+    windows: Windows | None = None
     for doc in docs:
+        if not _is_alert_windows(doc):
+            continue
+        given = attempt(problems, _alert_windows, doc)
+        if given is not None and windows is not None:
+            problems.append(doc.problem(("spec", "sloPeriod"), f"a second AlertWindows (the first is {windows.path})",
+                                        "Sloth runs with the windows of one period: import each period's specs "
+                                        "with its own AlertWindows"))
+        windows = windows or given
+    for doc in docs:
+        if _is_alert_windows(doc):
+            continue
         where = _spec_of(doc)
         if where is None:
-            if doc.data.get("kind") == "AlertWindows":
-                problems.append(doc.problem(("kind",), "Sloth AlertWindows do not convert: mlmon's alert windows "
-                                            "follow its own policy", "leave this file out of the import"))
-            else:
-                problems.append(doc.problem(("version",), "not a Sloth spec", "Sloth specs start "
-                                            "`version: prometheus/v1`, or are `kind: PrometheusServiceLevel` objects"))
+            problems.append(doc.problem(("version",), "not a Sloth spec", "Sloth specs start "
+                                        "`version: prometheus/v1`, or are `kind: PrometheusServiceLevel` objects"))
             continue
         found = True
         loc, spec = where
         if not isinstance(spec, dict):
             problems.append(doc.problem(loc, "the Sloth spec is a mapping"))
             continue
-        problems.extend(_convert_service(doc, loc, spec, services, seen))
+        problems.extend(_convert_service(doc, loc, spec, services, seen, windows))
     if not found and not problems:
-        problems.append(Problem(docs[0].path if docs else "(arguments)", 1, 1, "", "no Sloth spec found"))
+        lone = next((d for d in docs if _is_alert_windows(d)), None)
+        problems.append(lone.problem(("kind",), "AlertWindows alone convert nothing",
+                                     "import them with the Sloth specs they are for: mlmon import sloth SPEC... "
+                                     "WINDOWS") if lone else
+                        Problem(docs[0].path if docs else "(arguments)", 1, 1, "", "no Sloth spec found"))
     if problems:
         raise SpecError(problems)
+    for service in services.values():
+        service.notes.append(f"the period is {windows.period}, the sloPeriod of {windows.path}" if windows else
+                             f"the period is Sloth's default, {PERIOD}; change it if sloth ran with "
+                             "--default-slo-period")
     return [services[n] for n in sorted(services)]
 
 
 def _convert_service(doc: Document, loc: Loc, spec: dict[str, Any], services: dict[str, Service],
-                     seen: dict[tuple[str, str], Document]) -> list[Problem]:
+                     seen: dict[tuple[str, str], Document], windows: Windows | None) -> list[Problem]:
     problems: list[Problem] = []
     if not spec.get("service"):
         return [doc.problem((*loc, "service"), "the spec names no service")]
@@ -114,22 +198,26 @@ def _convert_service(doc: Document, loc: Loc, spec: dict[str, Any], services: di
         entry_problems: list[Problem] = []
         objective = attempt(entry_problems, percent_objective, doc, (*sloc, "objective"), slo.get("objective"), False)
         sli = attempt(entry_problems, _sli, doc, (*sloc, "sli"), slo.get("sli"))
-        if slo.get("labels"):
-            # mlmon's labels belong to the model, and Sloth's per-SLO labels often differ per SLO.
-            service.notes.append(f"{name}: Sloth's per-SLO labels ({', '.join(safe(k) for k in slo['labels'])}) "
-                                 "are not carried over: mlmon's labels are per model (metadata.labels)")
         alerting = slo.get("alerting") or {}
-        tiers = attempt(entry_problems, _tiers, doc, (*sloc, "alerting"), alerting, service, name)
-        if entry_problems or objective is None or sli is None:
+        alerts = attempt(entry_problems, _alerts, doc, (*sloc, "alerting"), alerting, service, windows)
+        if alerts is not None and slo.get("labels"):
+            # Sloth puts an SLO's labels on its recordings and alerts; mlmon's recordings carry model
+            # and slo only, so they go onto the SLO's alerts.
+            own = _extras(entry_problems, doc, sloc, {"labels": slo["labels"]}, service)["labels"]
+            alerts["labels"] = {**own, **alerts.get("labels", {})}
+            service.notes.append(f"{name}: Sloth's SLO labels ({', '.join(sorted(own))}) are on its alerts, not on "
+                                 "its recordings (mlmon's recordings carry model and slo)")
+        if entry_problems or objective is None or sli is None or alerts is None:
             problems += entry_problems
             continue
-        entry: dict[str, Any] = {"objective": objective, "period": PERIOD, "sli": sli}
+        entry: dict[str, Any] = {"objective": objective, "period": windows.period if windows else PERIOD, "sli": sli}
         if safe(slo.get("description")):
             entry["description"] = safe(slo.get("description"))
-        if tiers:
-            entry["alerts"] = {"tiers": tiers}
+        if alerts:
+            entry["alerts"] = alerts
         service.slos[name] = entry
-        service.windows[name] = ("Sloth's default", default_windows())
+        service.windows[name] = ((f"Sloth's (AlertWindows {windows.path})", list(windows.source)) if windows
+                                 else ("Sloth's default", default_windows()))
         service.sources.append(doc.path)
     return problems
 
@@ -169,25 +257,66 @@ def _query(doc: Document, loc: Loc, query: Any) -> str:
     return text
 
 
-def _tiers(doc: Document, loc: Loc, alerting: Any, service: Service, name: str) -> list[str] | None:
-    """mlmon's tiers when Sloth disables the page or the ticket alert; None: every tier."""
+def _alerts(doc: Document, loc: Loc, alerting: Any, service: Service, windows: Windows | None) -> dict[str, Any]:
+    """The SLO's `alerts` section: tiers of the enabled kinds, each with its windows when an
+    AlertWindows document gave them, and the labels and annotations Sloth puts on its alerts."""
     if not isinstance(alerting, dict):
         raise SpecError([doc.problem(loc, "alerting is a mapping")])
+    problems: list[Problem] = []
+    out: dict[str, Any] = {}
+    common = _extras(problems, doc, loc, alerting, service)
+    out.update({k: v for k, v in common.items() if v})
     enabled = []
-    carried: list[str] = []
     for kind, keys in (("page", ("page_alert", "pageAlert")), ("ticket", ("ticket_alert", "ticketAlert"))):
-        _, alert = first_key(alerting, *keys)
-        if get(alert, "disable") is not True:
-            enabled.append(kind)
-        if get(alert, "labels") or get(alert, "annotations"):
-            carried.append(kind)
-    if alerting.get("labels") or alerting.get("annotations") or carried:
-        service.notes.append(f"{name}: Sloth's alert labels and annotations are not carried over; mlmon sets "
-                             "severity, tier and runbook links per tier, and routes by team")
-    if len(enabled) == 2:
-        return None
+        key, alert = first_key(alerting, *keys)
+        if get(alert, "disable") is True:
+            continue
+        enabled.append(kind)
+        own = _extras(problems, doc, (*loc, key or keys[0]), alert if isinstance(alert, dict) else {}, service)
+        for tier in _TIERS[kind]:
+            tier_options = {**(windows.tiers.get(tier, {}) if windows else {}), **{k: v for k, v in own.items() if v}}
+            if tier_options:
+                out[tier] = tier_options
+    if problems:
+        raise SpecError(problems)
     if not enabled:
-        service.notes.append(f"{name}: Sloth disables both alerts; mlmon has no SLO without alerts, so every "
-                             "tier is kept: remove the SLO if it should not alert")
-        return None
-    return _TIERS[enabled[0]]
+        return {"enabled": False}  # Sloth's no-alerts: recordings only
+    if len(enabled) == 1:
+        out["tiers"] = _TIERS[enabled[0]]
+    return out
+
+
+def _extras(problems: list[Problem], doc: Document, loc: Loc, alert: dict[str, Any],
+            service: Service) -> dict[str, dict[str, str]]:
+    """Labels and annotations of a Sloth alerting block as mlmon writes them."""
+    labels: dict[str, str] = {}
+    raw_labels = alert.get("labels")
+    if isinstance(raw_labels, dict):
+        for key, value in raw_labels.items():
+            pair = attempt(problems, label_pair, service, doc, (*loc, "labels", key), key, value)
+            if pair and (secrets.SECRET_KEY.match(pair[0]) or secrets.find(pair[1])):
+                # Sloth's examples route with `routing_key`; a spec refuses secret-named values.
+                service.notes.append(f"label {key!r} at {doc.path}:{doc.where((*loc, 'labels', key))[0]} is left out: "
+                                     "its name or value reads as a secret, which a spec never holds; route by team "
+                                     "(alertmanager.teams in the project file)")
+            elif pair:
+                labels[pair[0]] = pair[1]
+    elif raw_labels is not None:
+        problems.append(doc.problem((*loc, "labels"), "labels are a mapping of names to values"))
+    annotations: dict[str, str] = {}
+    raw_annotations = alert.get("annotations")
+    if isinstance(raw_annotations, dict):
+        for key, value in raw_annotations.items():
+            aloc = (*loc, "annotations", key)
+            if not isinstance(key, str) or not v1.LABEL_NAME_RE.match(key):
+                problems.append(doc.problem(aloc, f"annotation {key!r} cannot be an annotation name"))
+            elif not isinstance(value, str):
+                problems.append(doc.problem(aloc, f"annotation {key!r} needs a text value"))
+            else:
+                try:
+                    annotations[key] = v1.template_text(value)
+                except ValueError as exc:
+                    problems.append(doc.problem(aloc, str(exc), "close every {{ with }}"))
+    elif raw_annotations is not None:
+        problems.append(doc.problem((*loc, "annotations"), "annotations are a mapping of names to text"))
+    return {"labels": labels, "annotations": annotations}

@@ -226,7 +226,7 @@ class Metrics(Strict):
                                         description="sum of max(predicted - actual, 0): the overpredictions")
 
 
-def _template_braces(value: str) -> str:
+def template_text(value: str) -> str:
     """An annotation is a Go template the user writes: left as written, but every `{{` must close
     before the next one opens, so that a typo is a located error here and not promtool's later."""
     depth_at = None
@@ -248,7 +248,7 @@ def _template_braces(value: str) -> str:
     return value
 
 
-AnnotationText = Annotated[str, AfterValidator(_template_braces)]
+AnnotationText = Annotated[str, AfterValidator(template_text)]
 AlertLabels = dict[LabelName, LabelValue]
 AlertAnnotations = dict[LabelName, AnnotationText]
 Severity = Literal["critical", "warning", "info"]
