@@ -324,6 +324,11 @@ def prediction_psi(window_ms: int) -> str:
     return _ml("prediction_psi", "increase", window_ms)
 
 
+def prediction_chi2(window_ms: int) -> str:
+    """The two-sample chi-square statistic of the predicted class counts against the class priors."""
+    return _ml("prediction_chi2", "increase", window_ms)
+
+
 
 def top_class_share(window_ms: int) -> str:
     return _ml("top_class_share", "increase", window_ms)
@@ -389,6 +394,10 @@ BASELINE_FEATURE_SAMPLES = "mlmon_ml:feature_samples:baseline"  # m: the referen
 BASELINE_FEATURE_CHI2_CRITICAL = "mlmon_ml:feature_chi2_critical:baseline"  # chi2.isf(alpha, df), a constant
 
 BASELINE_PREDICTION_CLASS_SHARE = "mlmon_ml:prediction_class_share:baseline"
+
+BASELINE_PREDICTION_SAMPLES = "mlmon_ml:prediction_samples:baseline"  # m: the labelled training rows
+
+BASELINE_PREDICTION_CHI2_CRITICAL = "mlmon_ml:prediction_chi2_critical:baseline"
 
 BASELINE_EXPECTED_ACCURACY = "mlmon_ml:expected_accuracy:baseline"
 

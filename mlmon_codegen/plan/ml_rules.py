@@ -92,6 +92,11 @@ def baseline_rules(model: m.Model) -> list[Recording]:
     if ml.class_priors and predicts(model):
         for b in d.class_bins(model, w):
             rules.append(Recording(naming.BASELINE_PREDICTION_CLASS_SHARE, _const(b.baseline), b.labels))
+        if ml.prediction_test == "chi2":
+            labels = _model_label(model)
+            critical = d.chi2_critical(ml.drift.alpha, d.chi2_df(s for _, s in ml.class_priors))
+            rules.append(Recording(naming.BASELINE_PREDICTION_SAMPLES, _const(ml.class_reference_count), labels))
+            rules.append(Recording(naming.BASELINE_PREDICTION_CHI2_CRITICAL, _const(critical), labels))
     return rules
 
 
@@ -156,6 +161,11 @@ def prediction_rules(model: m.Model) -> list[Recording]:
             rules.append(Recording(naming.prediction_psi(w), d.psi(
                 _sel(naming.prediction_class_share(w), model),
                 _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
+            if ml.prediction_test == "chi2":
+                rules.append(Recording(naming.prediction_chi2(w), d.chi2(
+                    _sel(naming.prediction_class_share(w), model),
+                    _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), _sel(naming.ml_predictions(w), model),
+                    _sel(naming.BASELINE_PREDICTION_SAMPLES, model), [naming.MODEL_LABEL]), {}))
         if sw != w:
             rules.append(Recording(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
         rules.append(Recording(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
@@ -296,12 +306,20 @@ def prediction_alerts(model: m.Model, project: m.Project) -> list[Alert]:
         return out
     if ml.class_priors:
         ppsi = _sel(naming.prediction_psi(w), model)
+        verdict = _guarded(ppsi, ">", dr.psi_warn, predictions, dr.min_samples, mo)
+        tested = ""
+        if ml.prediction_test == "chi2":
+            # The same verdict as a feature's: the test significant at alpha and PSI past its threshold.
+            verdict = q.set_op(q.paren(verdict), "and", q.paren(d.significant(
+                _sel(naming.prediction_chi2(w), model), _sel(naming.BASELINE_PREDICTION_CHI2_CRITICAL, model),
+                list(mo))), on_labels=mo)
+            tested = (f", and the chi-square test of the class counts against the priors "
+                      f"({ml.class_reference_count} training rows) rejects at alpha {dr.alpha:g}")
         out.append(_alert(
-            model, project, "prediction_drift",
-            _guarded(ppsi, ">", dr.psi_warn, predictions, dr.min_samples, mo),
+            model, project, "prediction_drift", verdict,
             "warning", dr.for_ms, f"{model.name}: predicted classes drifted from the training priors",
             f"PSI of the predicted class shares against the training priors is "
-            f"{VALUE_3F} over {win}."))
+            f"{VALUE_3F} over {win} (threshold {dr.psi_warn:g}){tested}."))
     sw = ml.skew_window_ms
     top = _sel(naming.top_class_share(sw), model)
     out.append(_alert(

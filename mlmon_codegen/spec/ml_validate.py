@@ -161,7 +161,8 @@ def _feature_shape(doc: Document, name: str, f: ml.FeatureSpec, met: m.Metrics,
 
 
 def _features(doc: Document, spec: object, met: m.Metrics,
-              problems: list[Problem]) -> tuple[tuple[m.Feature, ...], tuple[tuple[str, float], ...]]:
+              problems: list[Problem]) -> tuple[tuple[m.Feature, ...], tuple[tuple[str, float], ...], int]:
+    """The features, the class priors and the labelled rows they were counted on (0: unknown)."""
     declared: dict[str, ml.FeatureSpec] = spec.features  # type: ignore[attr-defined]
     for name, f in declared.items():
         if f.range is not None:
@@ -177,10 +178,10 @@ def _features(doc: Document, spec: object, met: m.Metrics,
         if wanted:
             problems.append(doc.problem(("features",), f"no baseline file {path}",
                                         f"run `mlmon baseline --data train.csv --spec {doc.path}`"))
-        return tuple(gauged.values()), ()
+        return tuple(gauged.values()), (), 0
     loaded = load_baseline(path, problems)
     if loaded is None:
-        return tuple(gauged.values()), ()
+        return tuple(gauged.values()), (), 0
     bdoc, base = loaded
     name = spec.metadata.name  # type: ignore[attr-defined]
     if base.metadata.model != name:
@@ -213,7 +214,7 @@ def _features(doc: Document, spec: object, met: m.Metrics,
         problems.append(bdoc.problem(("label",), f"classes {unknown} are not in the spec's model.classes"))
     if priors and abs(sum(v for _, v in priors) - 1) > SUM_TOLERANCE:
         problems.append(bdoc.problem(("label",), "class priors do not sum to 1"))
-    return tuple(out), priors
+    return tuple(out), priors, base.metadata.rows if priors else 0
 
 
 def resolve_test(kind: str, wanted: str, rows: int) -> str:
@@ -276,7 +277,7 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
     if not wants_ml(spec):
         return (), None
     _section_problems(doc, spec, met, problems)
-    features, priors = _features(doc, spec, met, problems)
+    features, priors, prior_rows = _features(doc, spec, met, problems)
     d = spec.drift or ml.DriftSpec()  # type: ignore[attr-defined]
     if d.psi_page < d.psi_warn:
         problems.append(doc.problem(("drift", "psi_page"), "psi_page is below psi_warn"))
@@ -299,7 +300,8 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         drift=m.DriftSettings(psi_warn=d.psi_warn, psi_page=d.psi_page, drifted_share=d.drifted_share,
                               window_ms=durations.parse(d.window), min_samples=d.min_samples, bins=d.bins,
                               epsilon=d.epsilon, for_ms=durations.parse(d.for_), alpha=d.alpha, test=d.test),
-        class_priors=priors,
+        class_priors=priors, class_reference_count=prior_rows,
+        prediction_test=resolve_test("categorical", d.test, prior_rows),
         skew_share=p.skew_share, skew_window_ms=durations.parse(p.skew_window),
         confidence_quantile=p.confidence.quantile, confidence_threshold=p.confidence.threshold,
         confidence_floor=p.confidence.floor, confidence_window_ms=durations.parse(p.confidence.window),

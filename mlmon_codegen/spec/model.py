@@ -142,6 +142,9 @@ class MLSignals:
 
     drift: DriftSettings = field(default_factory=DriftSettings)
     class_priors: tuple[tuple[str, float], ...] = ()  # from the baseline's label column
+    # PredictionDrift's test (chi2 | psi) and the rows the priors were counted on (m; 0 = unknown).
+    prediction_test: str = "psi"
+    class_reference_count: int = 0
     skew_share: float = 0.95
     skew_window_ms: int = 3_600_000
     confidence_quantile: float = 0.25
