@@ -1,6 +1,7 @@
-"""Regression models under promtool: the MAE, RMSE and mean error the rules record equal numpy's
-over the same synthetic residuals, RegressionMAEHigh fires when the MAE exceeds mae_max (and not
-before, nor on too few labels), and the runtime's residual counters equal numpy's sums. Expected
+"""Regression models under promtool: the MAE, RMSE, mean error and MAPE the rules record equal
+numpy's over the same synthetic residuals, RegressionMAEHigh and RegressionMAPEHigh fire when their
+statistic exceeds its max (and not before, nor on too few labels), and the runtime's residual
+counters equal numpy's sums. Expected
 numbers come from the inputs here, never from the code under test.
 """
 
@@ -21,14 +22,14 @@ from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.rules import rule_file as rules
 
 TOL = 1e-9
-MAE_MAX, RMSE_MAX, FOR_MIN, WINDOW_MIN = 2.0, 3.0, 15, 60  # FOR_MIN: drift.for's default
+MAE_MAX, RMSE_MAX, MAPE_MAX, FOR_MIN, WINDOW_MIN = 2.0, 3.0, 0.05, 15, 60  # FOR_MIN: drift.for's default
 SPEC = f"""\
 apiVersion: mlmon/v1
 kind: ModelMonitor
 metadata: {{name: price, team: pricing}}
 model: {{task: regression}}
 scrape: {{targets: ["price:8000"]}}
-regression: {{window: 1h, mae_max: {MAE_MAX}, rmse_max: {RMSE_MAX}}}
+regression: {{window: 1h, mae_max: {MAE_MAX}, rmse_max: {RMSE_MAX}, mape_max: {MAPE_MAX}}}
 """
 SEL = 'model_name="price"'
 BASE = 'model="price", team="pricing", severity="warning"'
@@ -120,6 +121,39 @@ def test_mae_rmse_and_mean_error_match_numpy(rule_path):
     run_promtool(rule_path, [{"interval": "1m", "input_series": counter_series(res), "promql_expr_test": checks}])
 
 
+def labelled(size: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(predicted - actual, actual) per batch; two actual values of 0 in each (MAPE skips them),
+    a spread of 1 and then of 8 from SHIFT_MIN."""
+    rng = np.random.default_rng(seed)
+    actual = [np.concatenate([rng.uniform(20, 100, size - 2), [0.0, 0.0]]) for _ in BATCH_MINUTES]
+    errors = [rng.normal(0.3, 1.0 if t < SHIFT_MIN else 8.0, size) for t in BATCH_MINUTES]
+    return errors, actual
+
+
+def mape_series(res: list[np.ndarray], actual: list[np.ndarray]) -> list[dict[str, str]]:
+    rel = {"ml_residual_relative_sum_total": [float(np.sum(np.abs(e[a != 0]) / np.abs(a[a != 0])))
+                                              for e, a in zip(res, actual, strict=True)],
+           "ml_residual_relative_total": [float(np.sum(a != 0)) for a in actual]}
+    return [*counter_series(res), *({"series": f"{name}{{{SEL}}}", "values": cumulative(v)} for name, v in rel.items())]
+
+
+def window_mape(res: list[np.ndarray], actual: list[np.ndarray], end_min: int) -> float:
+    e, a = in_window(res, end_min), in_window(actual, end_min)
+    return float(np.mean(np.abs(e[a != 0]) / np.abs(a[a != 0])))
+
+
+def test_mape_matches_numpy_and_its_alert_fires_when_it_exceeds_its_max(rule_path):
+    res, actual = labelled(30, seed=14)
+    over = next(t for t in range(WINDOW_MIN, MINUTES + 1) if window_mape(res, actual, t) > MAPE_MAX)
+    assert over > SHIFT_MIN and over + FOR_MIN <= MINUTES and len(in_window(res, over)) >= 100
+    run_promtool(rule_path, [{"interval": "1m", "input_series": mape_series(res, actual), "promql_expr_test": [
+        near("mlmon_ml:regression_mape:increase1h", window_mape(res, actual, 120), 120),
+        near("mlmon_ml:regression_mape:increase1h", window_mape(res, actual, 300), 300),
+        alerts("RegressionMAPEHigh", over - 1, False),
+        alerts("RegressionMAPEHigh", over + FOR_MIN - 1, False),
+        alerts("RegressionMAPEHigh", over + FOR_MIN, True)]}])
+
+
 def first_minute_over(res: list[np.ndarray], limit: float) -> int:
     """The first evaluation (whole minute) at which the window's MAE is above `limit`."""
     return next(t for t in range(WINDOW_MIN, MINUTES + 1) if float(np.mean(np.abs(in_window(res, t)))) > limit)
@@ -154,12 +188,16 @@ def test_runtime_counters_equal_numpy_sums(spec_path):
     # Ignored: NaN or infinite inputs, and a square that overflows.
     for p, a in ((math.nan, 1.0), (1.0, math.inf), (-math.inf, -math.inf), (1e200, -1e200)):
         assert not mm.record_residual(p, a)
+    assert mm.record_ground_truth(3.0, 0.0)  # an actual of 0: counted, but no percentage error
+    predicted, actual = np.append(predicted, 3.0), np.append(actual, 0.0)
     e = predicted - actual
     reg = mm.registry
     got = {name: reg.get_sample_value(name, {"model_name": "price"}) for name in (
         "ml_residuals_total", "ml_residual_abs_sum_total", "ml_residual_squared_sum_total",
-        "ml_residual_positive_sum_total")}
-    assert got["ml_residuals_total"] == 500
+        "ml_residual_positive_sum_total", "ml_residual_relative_sum_total", "ml_residual_relative_total")}
+    assert got["ml_residuals_total"] == 501 and got["ml_residual_relative_total"] == 500
+    assert got["ml_residual_relative_sum_total"] == pytest.approx(float(np.sum(np.abs(e[:500]) / np.abs(actual[:500]))),
+                                                                  rel=1e-12)
     assert got["ml_residual_abs_sum_total"] == pytest.approx(float(np.abs(e).sum()), rel=1e-12)
     assert got["ml_residual_squared_sum_total"] == pytest.approx(float(np.square(e).sum()), rel=1e-12)
     assert got["ml_residual_positive_sum_total"] == pytest.approx(float(np.maximum(e, 0).sum()), rel=1e-12)

@@ -415,6 +415,11 @@ def regression_rmse(window_ms: int) -> str:
     return _ml("regression_rmse", "increase", window_ms)
 
 
+def regression_mape(window_ms: int) -> str:
+    """Mean absolute percentage error, as a fraction, over the labels whose actual value is not 0."""
+    return _ml("regression_mape", "increase", window_ms)
+
+
 def regression_mean_error(window_ms: int) -> str:
     return _ml("regression_mean_error", "increase", window_ms)
 
@@ -433,4 +438,5 @@ ML_ALERTS = {
     "retrain_stale": "RetrainOnStaleModel", "retrain_labels": "RetrainOnNewLabels",
     "expected_accuracy_drop": "ExpectedAccuracyDrop", "calibration_gap": "CalibrationGap",
     "regression_mae": "RegressionMAEHigh", "regression_rmse": "RegressionRMSEHigh",
+    "regression_mape": "RegressionMAPEHigh",
 }

@@ -10,6 +10,11 @@ from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.plan.records import Alert
 from mlmon_codegen.spec import model as m
 
+# The alert's value as Alertmanager's texts show it.
+VALUE_3F = '{{ $value | printf "%.3f" }}'
+VALUE_4G = '{{ $value | printf "%.4g" }}'
+VALUE_PCT = "{{ $value | humanizePercentage }}"
+
 
 def base_labels(model: m.Model, severity: str) -> dict[str, str]:
     labels = dict(model.labels)

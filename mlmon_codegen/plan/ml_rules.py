@@ -216,9 +216,7 @@ def _guarded(value: str, op: str, threshold: float, samples: str, minimum: int, 
     return q.set_op(q.compare(value, op, q.number(threshold)), "and", q.compare(samples, ">=", minimum), on_labels=on)
 
 
-# The alert's value as Alertmanager's texts show it.
-VALUE_3F = '{{ $value | printf "%.3f" }}'
-VALUE_PCT = "{{ $value | humanizePercentage }}"
+VALUE_3F, VALUE_PCT = alert_text.VALUE_3F, alert_text.VALUE_PCT
 FEATURE_NAME = "{{ $labels.feature }}"
 
 

@@ -57,7 +57,8 @@ class Prediction:
 
 
 # The residual counters, exposed (and required) for a regression model only.
-RESIDUAL_ROLES = ("residuals", "residual_abs", "residual_squared", "residual_positive")
+RESIDUAL_ROLES = ("residuals", "residual_abs", "residual_squared", "residual_positive", "residual_relative",
+                  "residual_relative_count")
 
 DEFAULT_LABELS = {"class_label": "predicted_class", "actual_class_label": "actual_class", "feature_label": "feature",
                   "category_label": "category", "error_type_label": "error_type", "version_label": "model_version"}
@@ -110,14 +111,14 @@ class ModelMetrics:
                                     buckets=LABEL_LAG_BUCKETS, registry=reg).labels(met.model_value)
         self._trained_at = Gauge(met.trained_at, "When the served model was trained (unix seconds)",
                                  [key, "model_version"], registry=reg)
-        self._residuals: tuple[Any, Any, Any, Any] | None = None
+        self._residuals: tuple[Any, ...] | None = None
         if model.task == "regression":
             helps = ("Labelled predictions (regression)", "Sum of |predicted - actual|",
-                     "Sum of (predicted - actual)^2", "Sum of max(predicted - actual, 0)")
+                     "Sum of (predicted - actual)^2", "Sum of max(predicted - actual, 0)",
+                     "Sum of |predicted - actual| / |actual|, actual not 0", "Labelled predictions, actual not 0")
             # Created at zero: increase() never counts a series' first sample.
-            n, a, sq, pos = (Counter(getattr(met, r), h, [key], registry=reg).labels(met.model_value)
-                             for r, h in zip(RESIDUAL_ROLES, helps, strict=True))
-            self._residuals = (n, a, sq, pos)
+            self._residuals = tuple(Counter(getattr(met, r), h, [key], registry=reg).labels(met.model_value)
+                                    for r, h in zip(RESIDUAL_ROLES, helps, strict=True))
         self._features = FeatureCollector(model.features, met) if model.features else None
         if self._features:
             reg.register(self._features)
@@ -250,18 +251,30 @@ class ModelMetrics:
         if self._residuals is None:
             raise ValueError(f"{self.model.name} is not a regression model (model.task: {self.model.task})")
         try:
-            e = float(predicted) - float(actual)
+            y = float(actual)
+            e = float(predicted) - y
         except (TypeError, ValueError):
             return False
         if not math.isfinite(e) or not math.isfinite(e * e):  # also inf - inf, and a square that overflows
             return False
-        n, a, sq, pos = self._residuals
+        n, a, sq, pos, rel, rel_n = self._residuals
         n.inc()
         a.inc(abs(e))
         sq.inc(e * e)
         pos.inc(max(e, 0.0))
+        if y != 0 and math.isfinite(abs(e) / abs(y)):  # a tiny actual may overflow the ratio
+            rel.inc(abs(e) / abs(y))
+            rel_n.inc()
         if lag_s is not None and math.isfinite(lag_s):
             self._label_lag.observe(max(lag_s, 0.0))
+        return True
+
+    def record_ground_truth(self, predicted: Any, actual: Any, lag_s: float | None = None) -> bool:
+        """One label joined to its prediction, for either task: a classifier's classes go to the
+        confusion counter, a regression model's numbers to the residual counters. True when counted."""
+        if self.model.task == "regression":
+            return self.record_residual(predicted, actual, lag_s)
+        self.record_label(str(predicted), str(actual), lag_s)
         return True
 
     def set_trained_at(self, unix_seconds: float) -> None:

@@ -18,7 +18,8 @@ from mlmon_codegen.spec import presets, v1
 from mlmon_codegen.spec.load import Document
 
 COUNTER_ROLES = ("requests", "errors", "predicted_class", "feature_missing", "feature_category", "ground_truth",
-                 "residuals", "residual_abs", "residual_squared", "residual_positive")
+                 "residuals", "residual_abs", "residual_squared", "residual_positive", "residual_relative",
+                 "residual_relative_count")
 HISTOGRAM_ROLES = ("latency", "confidence", "feature_value", "label_lag", "first_token_latency",
                    "inter_token_latency")
 # The histogram roles a latency SLO can read (`slos.NAME.histogram`), each with its buckets field.

@@ -116,6 +116,8 @@ class RegressionSpec(_Strict):
     window: Duration = Field("1d", description="window of the MAE, RMSE and mean error")
     mae_max: float | None = Field(None, gt=0, description="alert when the MAE over the window exceeds this")
     rmse_max: float | None = Field(None, gt=0, description="alert when the RMSE over the window exceeds this")
+    mape_max: float | None = Field(None, gt=0, description="alert when the MAPE (a fraction: 0.1 is 10%) over the "
+                                   "window exceeds this")
     min_labels: int | None = Field(
         None, ge=1, description="labelled predictions in the window before an alert may fire; default 100")
 

@@ -264,7 +264,9 @@ def _section_problems(doc: Document, spec: object, met: m.Metrics, problems: lis
     # The count divides every recording; each alert needs the sum it reads.
     needed = [("residuals", ("regression",)), *((("residual_abs", ("regression", "mae_max")),)
                                                  if reg.mae_max is not None else ()),
-              *((("residual_squared", ("regression", "rmse_max")),) if reg.rmse_max is not None else ())]
+              *((("residual_squared", ("regression", "rmse_max")),) if reg.rmse_max is not None else ()),
+              *(((role, ("regression", "mape_max")) for role in ("residual_relative", "residual_relative_count"))
+                if reg.mape_max is not None else ())]
     for role, loc in needed:
         if getattr(met, role) is None:
             problems.append(metrics_validate.role_problem(doc, loc, role, "regression"))
@@ -317,6 +319,7 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         min_labels=min_labels,
         regression=spec.regression is not None,  # type: ignore[attr-defined]
         regression_window_ms=durations.parse(reg.window), mae_max=reg.mae_max, rmse_max=reg.rmse_max,
+        mape_max=reg.mape_max,
         regression_min_labels=reg.min_labels or min_labels,
     )
     return features, signals

@@ -49,6 +49,8 @@ class Metrics:
     residual_abs: str | None = "ml_residual_abs_sum_total"
     residual_squared: str | None = "ml_residual_squared_sum_total"
     residual_positive: str | None = "ml_residual_positive_sum_total"
+    residual_relative: str | None = "ml_residual_relative_sum_total"  # sum |e| / |actual|, actual != 0
+    residual_relative_count: str | None = "ml_residual_relative_total"  # rows with actual != 0
     # The bucket bounds of each histogram role SLOs may read but `latency` (first_token_latency, ...).
     other_latency_buckets: tuple[tuple[str, tuple[float, ...]], ...] = ()
     # The model's series: `model_label="model_value"` unless the spec selects otherwise; () when
@@ -170,6 +172,7 @@ class MLSignals:
     regression_window_ms: int = 86_400_000
     mae_max: float | None = None
     rmse_max: float | None = None
+    mape_max: float | None = None  # a fraction: 0.1 is 10 %
     regression_min_labels: int = 100
 
 

@@ -34,7 +34,7 @@ FAMILY_TEMPLATES = {
                      "out_of_range_gauges", "missing"), "drift"),
     "prediction_skew": "skew", "low_confidence": "skew", "no_labels": "accuracy",
     "expected_accuracy_drop": "quality", "calibration_gap": "quality",
-    "regression_mae": "regression", "regression_rmse": "regression",
+    "regression_mae": "regression", "regression_rmse": "regression", "regression_mape": "regression",
     **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
 }
 FALLBACK = "runbooks/alert.md.j2"
