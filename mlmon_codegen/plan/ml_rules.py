@@ -220,6 +220,28 @@ VALUE_3F, VALUE_PCT = alert_text.VALUE_3F, alert_text.VALUE_PCT
 FEATURE_NAME = "{{ $labels.feature }}"
 
 
+def drift_test_note(model: m.Model) -> str:
+    """Per feature, as a template on the alert's `feature` label: its test, the statistic now and the
+    critical value it must pass at drift.alpha, and the training values m behind it."""
+    ml = model.ml
+    assert ml is not None
+    dr, w = ml.drift, ml.drift.window_ms
+    cases = []
+    for f in binned(model):
+        sel = {naming.MODEL_LABEL: model.name, naming.FEATURE_LABEL: f.name}
+        if f.drift_test == "ks":  # the critical value c(alpha) sqrt(1/n + 1/m) moves with this window's n
+            text = (f"KS at the bin edges: D {alert_text.template_value(q.selector(naming.feature_ks(w), sel))} "
+                    f"against {alert_text.template_value(q.selector(naming.feature_ks_critical(w), sel))}")
+        elif f.drift_test == "chi2":
+            df = d.chi2_df(f.shares if f.kind == "numeric" else f.category_shares)
+            text = (f"chi-square on the bins: X2 {alert_text.template_value(q.selector(naming.feature_chi2(w), sel))} "
+                    f"against {d.chi2_critical(dr.alpha, df):.4g} ({df} df)")
+        else:
+            text = "PSI alone (the baseline has no row count: no significance test)"
+        cases.append((f.name, f"{text}, m = {f.reference_count}" if f.drift_test != "psi" else text))
+    return alert_text.per_label(cases, naming.FEATURE_LABEL)
+
+
 def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
     ml = model.ml
     assert ml is not None
@@ -232,18 +254,22 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
     tested = (f", and its two-sample test rejects at alpha {dr.alpha:g}"
               if any(f.drift_test != "psi" for f in binned(model)) else "")
     if binned(model):
+        note = drift_test_note(model)
+        alpha = f" and the test significant at alpha {dr.alpha:g}" if tested else ""
         out.append(_alert(
             model, project, "feature_drift",
             _guarded_verdict(drift_verdict(model, dr.psi_warn), samples, dr.min_samples),
             "warning", dr.for_ms, f"{model.name}: a feature's distribution drifted from training",
             f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win} "
-            f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g}){tested}."))
+            f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g}){tested}.",
+            extra={"drift_test": note, "threshold": f"PSI above {dr.psi_warn:g}{alpha}"}))
         out.append(_alert(
             model, project, "feature_drift_severe",
             _guarded_verdict(drift_verdict(model, dr.psi_page), samples, dr.min_samples),
             "critical", dr.for_ms, f"{model.name}: a feature's distribution changed severely",
             f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win}, "
-            f"above the paging threshold {dr.psi_page:g}{tested}."))
+            f"above the paging threshold {dr.psi_page:g}{tested}.",
+            extra={"drift_test": note, "threshold": f"PSI above {dr.psi_page:g}{alpha}"}))
         out.append(_alert(
             model, project, "dataset_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "warning", dr.for_ms,
             f"{model.name}: many features drifted at once",
@@ -305,7 +331,7 @@ def prediction_alerts(model: m.Model, project: m.Project) -> list[Alert]:
     if ml.class_priors:
         ppsi = _sel(naming.prediction_psi(w), model)
         verdict = _guarded(ppsi, ">", dr.psi_warn, predictions, dr.min_samples, mo)
-        tested = ""
+        tested, extra = "", {"threshold": f"PSI above {dr.psi_warn:g}"}
         if ml.prediction_test == "chi2":
             # The same verdict as a feature's: the test significant at alpha and PSI past its threshold.
             verdict = q.set_op(q.paren(verdict), "and", q.paren(d.significant(
@@ -313,11 +339,16 @@ def prediction_alerts(model: m.Model, project: m.Project) -> list[Alert]:
                 list(mo))), on_labels=mo)
             tested = (f", and the chi-square test of the class counts against the priors "
                       f"({ml.class_reference_count} training rows) rejects at alpha {dr.alpha:g}")
+            df = d.chi2_df(s for _, s in ml.class_priors)
+            stat = alert_text.template_value(_sel(naming.prediction_chi2(w), model))
+            extra = {"threshold": f"PSI above {dr.psi_warn:g} and the test significant at alpha {dr.alpha:g}",
+                     "drift_test": f"chi-square on the class counts: X2 {stat} against "
+                                   f"{d.chi2_critical(dr.alpha, df):.4g} ({df} df), m = {ml.class_reference_count}"}
         out.append(_alert(
             model, project, "prediction_drift", verdict,
             "warning", dr.for_ms, f"{model.name}: predicted classes drifted from the training priors",
             f"PSI of the predicted class shares against the training priors is "
-            f"{VALUE_3F} over {win} (threshold {dr.psi_warn:g}){tested}."))
+            f"{VALUE_3F} over {win} (threshold {dr.psi_warn:g}){tested}.", extra=extra))
     sw = ml.skew_window_ms
     top = _sel(naming.top_class_share(sw), model)
     out.append(_alert(
