@@ -234,3 +234,56 @@ def test_a_classifier_needs_no_residual_roles_and_a_regression_model_does(spec_p
     other.write_text(SPEC.replace(f", rmse_max: {RMSE_MAX}", "") + "metrics: {residual_squared: null}\n")
     lacking = load_and_validate([other]).fleet.models[0]
     assert "residual_squared" in (unservable(lacking) or "")
+
+
+# ---------------------------------------------------------------- an SLO on |residual| <= threshold
+
+SLO_SPEC = SPEC.replace("rmse_max: ", "slo: {objective: 95, threshold: 5, period: 7d}, rmse_max: ")
+PER_MIN, BAD_FROM = 60, 60  # labels per minute; every one off by more than the threshold from minute 60
+
+
+def test_residual_slo_pages_when_the_share_over_the_threshold_burns_its_budget(tmp_path):
+    """page-fast at 7d: windows 15m and 1m, factor 13.44, so it fires once more than 13.44 x 5% =
+    67.2% of the labels in both windows are off by more than 5. With every label bad from minute 60
+    the 15m window's share is k/15 at minute 60 + k (k/14 on Prometheus 3's left-open ranges):
+    quiet at k = 9 (60%, 64%), firing at k = 11 (73%, 79%)."""
+    (tmp_path / "price.yaml").write_text(SLO_SPEC)
+    fleet = load_and_validate([tmp_path / "price.yaml"]).fleet
+    model = fleet.models[0]
+    (slo,) = model.slos
+    assert slo.name == "residual" and slo.objective == 95 and 5.0 in model.ml.residual_buckets
+    path = tmp_path / "rules.yml"
+    path.write_text(dump_yaml(rules.render(model, fleet.project)))
+    threshold = 13.44 * 0.05
+    assert 9 / 14 < threshold < 11 / 15
+    minutes = BAD_FROM + 20
+    count = " ".join(str(PER_MIN * t) for t in range(minutes + 1))
+    within = " ".join(str(PER_MIN * min(t, BAD_FROM)) for t in range(minutes + 1))
+    series = [{"series": f'ml_residual_abs_error_count{{{SEL}}}', "values": count},
+              {"series": f'ml_residual_abs_error_bucket{{{SEL}, le="5.0"}}', "values": within},
+              {"series": f'ml_residual_abs_error_bucket{{{SEL}, le="+Inf"}}', "values": count}]
+    name = "ResidualErrorBudgetBurnPageFast"
+    labels = f'ALERTS{{alertname="{name}", alertstate="firing", model="price", team="pricing", severity="critical", ' \
+             f'slo="residual", tier="page-fast"}}'
+
+    def check(minute: int, firing: bool) -> dict[str, Any]:
+        return {"expr": f'ALERTS{{alertname="{name}", alertstate="firing"}}', "eval_time": f"{minute}m",
+                "exp_samples": [{"labels": labels, "value": 1}] if firing else []}
+
+    run_promtool(path, [{"interval": "1m", "input_series": series, "promql_expr_test": [
+        check(BAD_FROM, False), check(BAD_FROM + 9, False), check(BAD_FROM + 11, True)]}])
+
+
+def test_runtime_observes_each_residual_in_the_histogram(tmp_path):
+    (tmp_path / "price.yaml").write_text(SLO_SPEC)
+    mm = ModelMetrics.from_spec(tmp_path / "price.yaml")
+    errors = [0.5, -4.0, 5.0, 6.5, -12.0]
+    for e in errors:
+        assert mm.record_residual(100.0 + e, 100.0)
+    reg = mm.registry
+    sel = {"model_name": "price"}
+    assert reg.get_sample_value("ml_residual_abs_error_count", sel) == len(errors)
+    # |e| <= 5 is within the SLO (le is inclusive): 0.5, 4 and 5
+    within = sum(abs(e) <= 5 for e in errors)
+    assert reg.get_sample_value("ml_residual_abs_error_bucket", {**sel, "le": "5.0"}) == within
+    assert reg.get_sample_value("ml_residual_abs_error_sum", sel) == pytest.approx(sum(abs(e) for e in errors))

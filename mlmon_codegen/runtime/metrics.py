@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from mlmon_codegen.runtime.features import UNKNOWN, FeatureCollector
+from mlmon_codegen.spec import ml as ml_spec
 from mlmon_codegen.spec import model as m
 
 MAX_CLASSES = 100  # distinct class labels when the spec lists no classes
@@ -58,7 +59,7 @@ class Prediction:
 
 # The residual counters, exposed (and required) for a regression model only.
 RESIDUAL_ROLES = ("residuals", "residual_abs", "residual_squared", "residual_positive", "residual_relative",
-                  "residual_relative_count")
+                  "residual_relative_count")  # counters; and the |e| histogram, "residual_histogram"
 
 DEFAULT_LABELS = {"class_label": "predicted_class", "actual_class_label": "actual_class", "feature_label": "feature",
                   "category_label": "category", "error_type_label": "error_type", "version_label": "model_version"}
@@ -73,7 +74,7 @@ def unservable(model: m.Model) -> str | None:
     met = model.metrics
     roles = ("requests", "errors", "latency", "predicted_class", "confidence", "feature_value", "feature_missing",
              "feature_category", "ground_truth", "label_lag", "trained_at",
-             *(RESIDUAL_ROLES if model.task == "regression" else ()))
+             *((*RESIDUAL_ROLES, "residual_histogram") if model.task == "regression" else ()))
     missing = [r for r in roles if getattr(met, r) is None]
     renamed = [k for k, v in DEFAULT_LABELS.items() if getattr(met, k) != v]
     if missing or renamed or met.select is not None or met.role_matchers or met.requests_count_successes \
@@ -119,6 +120,10 @@ class ModelMetrics:
             # Created at zero: increase() never counts a series' first sample.
             self._residuals = tuple(Counter(getattr(met, r), h, [key], registry=reg).labels(met.model_value)
                                     for r, h in zip(RESIDUAL_ROLES, helps, strict=True))
+            buckets = model.ml.residual_buckets if model.ml and model.ml.residual_buckets else \
+                ml_spec.DEFAULT_RESIDUAL_BUCKETS
+            self._residual_hist = Histogram(met.residual_histogram, "|predicted - actual| of labelled predictions",
+                                            [key], buckets=buckets, registry=reg).labels(met.model_value)
         self._features = FeatureCollector(model.features, met) if model.features else None
         if self._features:
             reg.register(self._features)
@@ -258,6 +263,7 @@ class ModelMetrics:
         if not math.isfinite(e) or not math.isfinite(e * e):  # also inf - inf, and a square that overflows
             return False
         n, a, sq, pos, rel, rel_n = self._residuals
+        self._residual_hist.observe(abs(e))
         n.inc()
         a.inc(abs(e))
         sq.inc(e * e)

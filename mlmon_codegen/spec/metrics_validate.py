@@ -21,7 +21,7 @@ COUNTER_ROLES = ("requests", "errors", "predicted_class", "feature_missing", "fe
                  "residuals", "residual_abs", "residual_squared", "residual_positive", "residual_relative",
                  "residual_relative_count")
 HISTOGRAM_ROLES = ("latency", "confidence", "feature_value", "label_lag", "first_token_latency",
-                   "inter_token_latency")
+                   "inter_token_latency", "residual_histogram")
 # The histogram roles a latency SLO can read (`slos.NAME.histogram`), each with its buckets field.
 LATENCY_ROLES = ("latency", "first_token_latency", "inter_token_latency")
 GAUGE_ROLES = ("trained_at", "feature_min", "feature_max")

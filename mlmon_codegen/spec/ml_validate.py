@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pydantic
 
-from mlmon_codegen.core import durations
+from mlmon_codegen.core import durations, naming
+from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.spec import metrics_validate, ml
 from mlmon_codegen.spec import model as m
@@ -272,6 +273,38 @@ def _section_problems(doc: Document, spec: object, met: m.Metrics, problems: lis
             problems.append(metrics_validate.role_problem(doc, loc, role, "regression"))
 
 
+def residual_slos(doc: Document, spec: object, met: m.Metrics, scrape_ms: int, taken: set[str],
+                  problems: list[Problem]) -> list[m.SLO]:
+    """`regression.slo` as an SLO whose bad events are labelled predictions off by more than its
+    threshold: from the |e| histogram, `count - bucket{le=threshold}`, as a custom SLI, so every
+    burn-rate tier, recording, explain line and runbook of a custom SLO follows."""
+    reg = spec.regression  # type: ignore[attr-defined]
+    if reg is None or reg.slo is None or spec.model.task != "regression":  # type: ignore[attr-defined]
+        return []  # a regression section on a classifier is reported by _section_problems
+    s, loc = reg.slo, ("regression", "slo")
+    if met.residual_histogram is None:
+        problems.append(metrics_validate.role_problem(doc, loc, "residual_histogram", "regression.slo"))
+        return []
+    if s.name in taken:
+        problems.append(doc.problem((*loc, "name"), f"SLO name {s.name!r} is used twice", "give regression.slo a "
+                                    "name no SLO under `slos` has"))
+        return []
+    if reg.residual_buckets is not None and not any(abs(b - s.threshold) < 1e-9 for b in reg.residual_buckets):
+        problems.append(doc.problem((*loc, "threshold"), f"threshold {s.threshold:g} is not a bound of "
+                                    "regression.residual_buckets", "add it to residual_buckets (and to the "
+                                    "service's histogram)"))
+        return []
+    hist, sel, window = met.residual_histogram, met.matchers("residual_histogram"), "{{window}}"
+    total = q.agg("sum", q.rate(q.selector(naming.count(hist), sel), window))
+    within = q.agg("sum", q.rate(q.selector(naming.bucket(hist), [*sel, q.le_matcher(s.threshold)]), window))
+    # No SLINoData: delayed labels arrive in batches, so a short window without any is normal.
+    return [m.SLO(name=s.name, kind="custom", objective=s.objective, period_ms=durations.parse(s.period),
+                  alert_tiers=None, scrape_interval_ms=scrape_ms, no_data_enabled=False,
+                  description=f"a labelled prediction off by more than {s.threshold:g} (|predicted - actual|) "
+                              "is a bad event",
+                  custom=m.CustomSLI(q.binop(total, "-", within), total, None), site=doc.site(loc))]
+
+
 def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem]) -> tuple[
         tuple[m.Feature, ...], m.MLSignals | None]:
     """The model's features and ML settings; problems are appended, never raised. Each section
@@ -320,6 +353,8 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         regression=spec.regression is not None,  # type: ignore[attr-defined]
         regression_window_ms=durations.parse(reg.window), mae_max=reg.mae_max, rmse_max=reg.rmse_max,
         mape_max=reg.mape_max,
+        residual_buckets=tuple(sorted({*(reg.residual_buckets or ml.DEFAULT_RESIDUAL_BUCKETS),
+                                       *((reg.slo.threshold,) if reg.slo else ())})),
         regression_min_labels=reg.min_labels or min_labels,
     )
     return features, signals

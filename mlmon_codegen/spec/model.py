@@ -51,6 +51,7 @@ class Metrics:
     residual_positive: str | None = "ml_residual_positive_sum_total"
     residual_relative: str | None = "ml_residual_relative_sum_total"  # sum |e| / |actual|, actual != 0
     residual_relative_count: str | None = "ml_residual_relative_total"  # rows with actual != 0
+    residual_histogram: str | None = "ml_residual_abs_error"  # histogram of |e|: regression.slo's bad events
     # The bucket bounds of each histogram role SLOs may read but `latency` (first_token_latency, ...).
     other_latency_buckets: tuple[tuple[str, tuple[float, ...]], ...] = ()
     # The model's series: `model_label="model_value"` unless the spec selects otherwise; () when
@@ -173,6 +174,7 @@ class MLSignals:
     mae_max: float | None = None
     rmse_max: float | None = None
     mape_max: float | None = None  # a fraction: 0.1 is 10 %
+    residual_buckets: tuple[float, ...] = ()  # the |e| histogram's bounds (the runtime's), with the SLO's threshold
     regression_min_labels: int = 100
 
 

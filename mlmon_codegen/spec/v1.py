@@ -229,6 +229,8 @@ class Metrics(Strict):
                                         description="sum of |predicted - actual| / |actual| over actual values not 0")
     residual_relative_count: RoleSpec = Field("ml_residual_relative_total",
                                               description="labelled predictions whose actual value is not 0")
+    residual_histogram: RoleSpec = Field("ml_residual_abs_error",
+                                         description="a histogram of |predicted - actual| (regression.slo reads it)")
 
 
 def _template_braces(value: str) -> str:
