@@ -287,3 +287,36 @@ def test_runtime_observes_each_residual_in_the_histogram(tmp_path):
     within = sum(abs(e) <= 5 for e in errors)
     assert reg.get_sample_value("ml_residual_abs_error_bucket", {**sel, "le": "5.0"}) == within
     assert reg.get_sample_value("ml_residual_abs_error_sum", sel) == pytest.approx(sum(abs(e) for e in errors))
+
+
+def interpolated_quantile(q: float, bounds: list[float], cumulative: list[float]) -> float:
+    """Prometheus' histogram_quantile: the rank q N located in its bucket, linear inside it (the
+    first bucket from 0); cumulative has one count per bound, +Inf last."""
+    rank = q * cumulative[-1]
+    i = next(i for i, c in enumerate(cumulative) if c >= rank)
+    lo, below = (0.0, 0.0) if i == 0 else (bounds[i - 1], cumulative[i - 1])
+    return lo + (bounds[i] - lo) * (rank - below) / (cumulative[i] - below)
+
+
+def test_residual_quantiles_are_the_histograms_interpolated_quantiles(tmp_path):
+    (tmp_path / "price.yaml").write_text(SLO_SPEC)
+    fleet = load_and_validate([tmp_path / "price.yaml"]).fleet
+    model = fleet.models[0]
+    path = tmp_path / "rules.yml"
+    path.write_text(dump_yaml(rules.render(model, fleet.project)))
+    bounds = list(model.ml.residual_buckets)
+    rng = np.random.default_rng(31)
+    per_min = np.abs(rng.normal(0, 3, (61, 40)))  # |e| of 40 labels a minute
+    series, cum_end = [], []
+    for b in [*bounds, math.inf]:
+        per_minute = [0, *(int(np.sum(row <= b)) for row in per_min[1:])]
+        values = np.cumsum(per_minute)
+        le = "+Inf" if b == math.inf else repr(float(b))
+        series.append({"series": f'ml_residual_abs_error_bucket{{{SEL}, le="{le}"}}',
+                       "values": " ".join(map(str, values))})
+        cum_end.append(float(values[60] - values[0]))  # the 1h window at minute 60: every minute after 0
+    checks = [{"expr": f'abs(mlmon_ml:regression_residual_quantile:rate1h{{quantile="{qq:g}"}} - '
+                       f'{interpolated_quantile(qq, bounds, cum_end)!r}) <= bool {TOL}', "eval_time": "60m",
+               "exp_samples": [{"labels": f'{{model="price", quantile="{qq:g}"}}', "value": 1}]}
+              for qq in (0.5, 0.9, 0.99)]
+    run_promtool(path, [{"interval": "1m", "input_series": series, "promql_expr_test": checks}])

@@ -420,6 +420,11 @@ def regression_mape(window_ms: int) -> str:
     return _ml("regression_mape", "increase", window_ms)
 
 
+def regression_residual_quantile(window_ms: int) -> str:
+    """A quantile of |predicted - actual| over the window, from the residual histogram (label quantile)."""
+    return _ml("regression_residual_quantile", "rate", window_ms)
+
+
 def regression_mean_error(window_ms: int) -> str:
     return _ml("regression_mean_error", "increase", window_ms)
 

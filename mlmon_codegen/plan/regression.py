@@ -8,6 +8,9 @@ are exact ratios of increases, no bucket interpolation:
     MAE = Δsum|e| / Δn     RMSE = sqrt(Δsum e^2 / Δn)     mean error = (2 Δsum max(e, 0) - Δsum|e|) / Δn
     MAPE = Δsum(|e|/|y|) / Δn'   (a fraction; an actual of 0 has no percentage error, so n' skips it)
 
+and the |e| histogram gives its quantiles over the window (interpolated within buckets) and the
+bad events of `regression.slo` (spec/ml_validate.residual_slos).
+
 The signed sum is not counted itself: a counter may not fall, and increase() reads a fall as a
 restart. It is recovered from the positive parts, since sum e = sum e+ - sum e- and sum |e| =
 sum e+ + sum e-. increase() scales every counter of one scrape by the same extrapolation factor,
@@ -28,6 +31,7 @@ from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 
 GROUP = "ml-regression"  # naming.group's suffix for the recordings
+RESIDUAL_QUANTILES = (0.5, 0.9, 0.99)  # of |e|, from the residual histogram (bucket-interpolated)
 
 
 def _labels(model: m.Model) -> dict[str, str]:
@@ -62,6 +66,11 @@ def mape(model: m.Model, window_ms: int) -> str:
     return d.per_positive(_increase(model, "residual_relative", window_ms), count)
 
 
+def residual_quantile(model: m.Model, quantile: float, window_ms: int) -> str:
+    sel = series(model, "residual_histogram", suffix=naming.BUCKET_SUFFIX)
+    return q.call("histogram_quantile", q.number(quantile), q.agg("sum", q.rate(sel, window_ms), by=["le"]))
+
+
 def mean_error(model: m.Model, window_ms: int) -> str:
     """Bias: above zero the model overpredicts. 2 sum(e+) - sum|e| is sum(e)."""
     signed = q.binop(q.times(q.paren(_increase(model, "residual_positive", window_ms)), 2), "-",
@@ -84,6 +93,9 @@ def rules(model: m.Model) -> list[Recording]:
         out.append(Recording(naming.regression_mean_error(w), mean_error(model, w), labels))
     if met.residual_relative is not None and met.residual_relative_count is not None:
         out.append(Recording(naming.regression_mape(w), mape(model, w), labels))
+    for quantile in RESIDUAL_QUANTILES if met.residual_histogram is not None else ():
+        out.append(Recording(naming.regression_residual_quantile(w), residual_quantile(model, quantile, w),
+                             {**labels, naming.QUANTILE_LABEL: q.number(quantile)}))
     return out
 
 
