@@ -156,3 +156,19 @@ def test_rules_chi2_equals_scipy_and_prediction_drift_needs_significance(tmp_pat
     (tmp_path / "psi" / "rules.yml").write_text(dump_yaml(doc))
     promtool_test(tmp_path / "psi" / "rules.yml", [
         {"interval": "1m", "input_series": class_series(QUIET), "promql_expr_test": [firing(True)]}])
+
+
+def test_html_report_draws_the_predicted_classes_against_the_priors(tmp_path):
+    d = spec_dir(tmp_path / "s", {})
+    write_current(tmp_path / "cur.csv", SHIFTED)
+    res = invoke_mlmon("drift", "--reference", str(ROOT / "examples/data/iris.csv"), "--current",
+                       str(tmp_path / "cur.csv"), "--spec", str(d / "iris-full.yaml"), "--predictions", "pred",
+                       "--html", str(tmp_path / "r.html"))
+    assert res.returncode in (0, 1), res.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<svg") == 5  # four features and the predictions
+    section = page[page.index('<section id="f-pred">'):]
+    section = section[:section.index("</section>")]
+    assert "against the training class priors" in section and "(unseen)" in section
+    total = sum(SHIFTED.values())
+    assert f"{SHIFTED[UNKNOWN] / total:.1%}" in section  # the unseen share, as the rules' (other) bin
