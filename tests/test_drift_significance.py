@@ -127,15 +127,17 @@ def le(edge: float) -> str:
 
 
 def histograms(model: Any, sample: dict[str, np.ndarray]) -> list[dict[str, str]]:
-    """0 for the first hour, then the sample's cumulative counts: the 1h window at 2h holds the sample."""
+    """0 until minute 61, then the sample's cumulative counts: the 1h window at 2h holds exactly the
+    sample on Prometheus 2 ([1h, 2h]) and 3 ((1h, 2h], its first sample a 0, so no extrapolation)."""
     out = []
     for f in model.features:
         x = sample[f.name]
         for edge, c in zip([*map(le, f.edges), "+Inf"], [*(int(np.sum(x <= e)) for e in f.edges), len(x)],
                            strict=True):
             out.append({"series": f'ml_feature_value_bucket{{{SEL}, feature="{f.name}", le="{edge}"}}',
-                        "values": f"0x60 {c}x60"})
-        out.append({"series": f'ml_feature_value_count{{{SEL}, feature="{f.name}"}}', "values": f"0x60 {len(x)}x60"})
+                        "values": f"0x61 {c}x59"})
+        out.append({"series": f'ml_feature_value_count{{{SEL}, feature="{f.name}"}}',
+                    "values": f"0x61 {len(x)}x59"})
     return out
 
 

@@ -137,21 +137,28 @@ def mape_series(res: list[np.ndarray], actual: list[np.ndarray]) -> list[dict[st
     return [*counter_series(res), *({"series": f"{name}{{{SEL}}}", "values": cumulative(v)} for name, v in rel.items())]
 
 
-def window_mape(res: list[np.ndarray], actual: list[np.ndarray], end_min: int) -> float:
-    e, a = in_window(res, end_min), in_window(actual, end_min)
+def window_mape(res: list[np.ndarray], actual: list[np.ndarray], end_min: int, span: int = WINDOW_MIN) -> float:
+    """span 60: Prometheus 2's [t - 1h, t]; 59: 3's (t - 1h, t], whose first sample is at t - 59m, so
+    a batch there is left out."""
+    kept = [t for t in BATCH_MINUTES if end_min - span < t <= end_min]
+    e = np.concatenate([v for t, v in zip(BATCH_MINUTES, res, strict=True) if t in kept])
+    a = np.concatenate([v for t, v in zip(BATCH_MINUTES, actual, strict=True) if t in kept])
     return float(np.mean(np.abs(e[a != 0]) / np.abs(a[a != 0])))
 
 
 def test_mape_matches_numpy_and_its_alert_fires_when_it_exceeds_its_max(rule_path):
     res, actual = labelled(30, seed=14)
-    over = next(t for t in range(WINDOW_MIN, MINUTES + 1) if window_mape(res, actual, t) > MAPE_MAX)
-    assert over > SHIFT_MIN and over + FOR_MIN <= MINUTES and len(in_window(res, over)) >= 100
+    first = [next(t for t in range(WINDOW_MIN, MINUTES + 1) if window_mape(res, actual, t, span) > MAPE_MAX)
+             for span in (WINDOW_MIN, WINDOW_MIN - 1)]  # Prometheus 2 and 3
+    early, late = min(first), max(first)
+    assert early > SHIFT_MIN and late + FOR_MIN <= MINUTES and len(in_window(res, early)) >= 100
+    assert window_mape(res, actual, 120) == window_mape(res, actual, 120, 59)  # no batch at 61 or 241
     run_promtool(rule_path, [{"interval": "1m", "input_series": mape_series(res, actual), "promql_expr_test": [
         near("mlmon_ml:regression_mape:increase1h", window_mape(res, actual, 120), 120),
         near("mlmon_ml:regression_mape:increase1h", window_mape(res, actual, 300), 300),
-        alerts("RegressionMAPEHigh", over - 1, False),
-        alerts("RegressionMAPEHigh", over + FOR_MIN - 1, False),
-        alerts("RegressionMAPEHigh", over + FOR_MIN, True)]}])
+        alerts("RegressionMAPEHigh", early - 1, False),
+        alerts("RegressionMAPEHigh", early + FOR_MIN - 1, False),
+        alerts("RegressionMAPEHigh", late + FOR_MIN, True)]}])
 
 
 def first_minute_over(res: list[np.ndarray], limit: float) -> int:
@@ -244,9 +251,9 @@ PER_MIN, BAD_FROM = 60, 60  # labels per minute; every one off by more than the 
 
 def test_residual_slo_pages_when_the_share_over_the_threshold_burns_its_budget(tmp_path):
     """page-fast at 7d: windows 15m and 1m, factor 13.44, so it fires once more than 13.44 x 5% =
-    67.2% of the labels in both windows are off by more than 5. With every label bad from minute 60
-    the 15m window's share is k/15 at minute 60 + k (k/14 on Prometheus 3's left-open ranges):
-    quiet at k = 9 (60%, 64%), firing at k = 11 (73%, 79%)."""
+    67.2% of the labels in both windows are off by more than 5. Samples every 15 s, every label bad
+    from minute 60: the 15m window's share at minute 60 + k is 4k/60 (4k/59 on Prometheus 3, whose
+    left-open range holds 59 steps): quiet at k = 9 (60%, 61%), firing at k = 11 (73%, 75%)."""
     (tmp_path / "price.yaml").write_text(SLO_SPEC)
     fleet = load_and_validate([tmp_path / "price.yaml"]).fleet
     model = fleet.models[0]
@@ -255,10 +262,10 @@ def test_residual_slo_pages_when_the_share_over_the_threshold_burns_its_budget(t
     path = tmp_path / "rules.yml"
     path.write_text(dump_yaml(rules.render(model, fleet.project)))
     threshold = 13.44 * 0.05
-    assert 9 / 14 < threshold < 11 / 15
-    minutes = BAD_FROM + 20
-    count = " ".join(str(PER_MIN * t) for t in range(minutes + 1))
-    within = " ".join(str(PER_MIN * min(t, BAD_FROM)) for t in range(minutes + 1))
+    assert 36 / 59 < threshold < 44 / 60
+    steps = 4 * (BAD_FROM + 20)
+    count = " ".join(str(PER_MIN // 4 * t) for t in range(steps + 1))
+    within = " ".join(str(PER_MIN // 4 * min(t, 4 * BAD_FROM)) for t in range(steps + 1))
     series = [{"series": f'ml_residual_abs_error_count{{{SEL}}}', "values": count},
               {"series": f'ml_residual_abs_error_bucket{{{SEL}, le="5.0"}}', "values": within},
               {"series": f'ml_residual_abs_error_bucket{{{SEL}, le="+Inf"}}', "values": count}]
@@ -270,7 +277,7 @@ def test_residual_slo_pages_when_the_share_over_the_threshold_burns_its_budget(t
         return {"expr": f'ALERTS{{alertname="{name}", alertstate="firing"}}', "eval_time": f"{minute}m",
                 "exp_samples": [{"labels": labels, "value": 1}] if firing else []}
 
-    run_promtool(path, [{"interval": "1m", "input_series": series, "promql_expr_test": [
+    run_promtool(path, [{"interval": "15s", "input_series": series, "promql_expr_test": [
         check(BAD_FROM, False), check(BAD_FROM + 9, False), check(BAD_FROM + 11, True)]}])
 
 
@@ -306,10 +313,11 @@ def test_residual_quantiles_are_the_histograms_interpolated_quantiles(tmp_path):
     path.write_text(dump_yaml(rules.render(model, fleet.project)))
     bounds = list(model.ml.residual_buckets)
     rng = np.random.default_rng(31)
-    per_min = np.abs(rng.normal(0, 3, (61, 40)))  # |e| of 40 labels a minute
+    per_min = np.abs(rng.normal(0, 3, (61, 40)))  # |e| of 40 labels a minute, from minute 2
     series, cum_end = [], []
     for b in [*bounds, math.inf]:
-        per_minute = [0, *(int(np.sum(row <= b)) for row in per_min[1:])]
+        # nothing at minutes 0 and 1: Prometheus 2's window [0, 1h] and 3's (0, 1h] see the same batches
+        per_minute = [0, 0, *(int(np.sum(row <= b)) for row in per_min[2:])]
         values = np.cumsum(per_minute)
         le = "+Inf" if b == math.inf else repr(float(b))
         series.append({"series": f'ml_residual_abs_error_bucket{{{SEL}, le="{le}"}}',
