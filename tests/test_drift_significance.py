@@ -127,15 +127,17 @@ def le(edge: float) -> str:
 
 
 def histograms(model: Any, sample: dict[str, np.ndarray]) -> list[dict[str, str]]:
-    """0 for the first hour, then the sample's cumulative counts: the 1h window at 2h holds the sample."""
+    """0 until minute 61, then the sample's cumulative counts: the 1h window at 2h holds exactly the
+    sample on Prometheus 2 ([1h, 2h]) and 3 ((1h, 2h], its first sample a 0, so no extrapolation)."""
     out = []
     for f in model.features:
         x = sample[f.name]
         for edge, c in zip([*map(le, f.edges), "+Inf"], [*(int(np.sum(x <= e)) for e in f.edges), len(x)],
                            strict=True):
             out.append({"series": f'ml_feature_value_bucket{{{SEL}, feature="{f.name}", le="{edge}"}}',
-                        "values": f"0x60 {c}x60"})
-        out.append({"series": f'ml_feature_value_count{{{SEL}, feature="{f.name}"}}', "values": f"0x60 {len(x)}x60"})
+                        "values": f"0x61 {c}x59"})
+        out.append({"series": f'ml_feature_value_count{{{SEL}, feature="{f.name}"}}',
+                    "values": f"0x61 {len(x)}x59"})
     return out
 
 
@@ -239,3 +241,34 @@ def test_rules_chi2_equals_numpy_and_feature_drift_needs_significance(tmp_path):
     assert not re.search(r"feature_chi2|feature_ks_critical|feature_samples:baseline", text)
     promtool(tmp_path / "psi", fleet, model, [
         {"interval": "1m", "input_series": histograms(model, sample), "promql_expr_test": [drift_alerts(over)]}])
+
+
+def test_feature_drift_annotations_name_the_test_its_statistic_and_the_threshold(tmp_path):
+    """Prometheus renders the drift_test annotation from the recorded statistic and critical value:
+    the numbers a person reads in the notification are numpy's and scipy's for the window."""
+    fleet, model = model_for(tmp_path / "m", {"min_samples": 20})
+    rng = np.random.default_rng(11)
+    idx = rng.integers(0, 150, 120)
+    base = iris()
+    shifted = {**{k: v[idx] for k, v in base.items()}, "sepal_length": base["sepal_length"][idx] + 0.9}
+    exp = expected(model, shifted)
+    drifted = [n for n, e in exp.items() if e["ks_sig"] and e["psi"] > model.ml.drift.psi_warn]
+    assert drifted == ["sepal_length"]
+    f = next(f for f in model.features if f.name == "sepal_length")
+    a, _ = counts(model, shifted["sepal_length"], f.name)
+    p, q = a / a.sum(), np.asarray(f.shares)
+    d_stat = float(np.abs(np.cumsum(p)[:-1] - np.cumsum(q)[:-1]).max())
+    critical = stats.kstwobign.isf(0.01) * math.sqrt(1 / a.sum() + 1 / f.reference_count)
+    rule = next(r for g in drift_rules(fleet, model)["groups"] for r in g["rules"] if r.get("alert") == "FeatureDrift")
+    links = {k: rule["annotations"][k] for k in ("runbook_url", "dashboard_url")}
+    annotations = {
+        "summary": f"{MODEL}: a feature's distribution drifted from training",
+        "description": f"PSI of feature sepal_length is {exp['sepal_length']['psi']:.3f} over 1h (warns above 0.1, "
+                       "pages above 0.25), and its two-sample test rejects at alpha 0.01.",
+        "drift_test": f"KS at the bin edges: D {d_stat:.4g} against {critical:.4g}, m = 150",
+        "threshold": "PSI above 0.1 and the test significant at alpha 0.01", **links}
+    labels = {"model": MODEL, "team": "ml-platform", "severity": "warning", "feature": "sepal_length"}
+    promtool(tmp_path / "m", fleet, model, [{"interval": "1m", "input_series": histograms(model, shifted),
+                                             "alert_rule_test": [{"eval_time": "2h", "alertname": "FeatureDrift",
+                                                                  "exp_alerts": [{"exp_labels": labels,
+                                                                                  "exp_annotations": annotations}]}]}])

@@ -1,6 +1,7 @@
-"""Regression models under promtool: the MAE, RMSE and mean error the rules record equal numpy's
-over the same synthetic residuals, RegressionMAEHigh fires when the MAE exceeds mae_max (and not
-before, nor on too few labels), and the runtime's residual counters equal numpy's sums. Expected
+"""Regression models under promtool: the MAE, RMSE, mean error and MAPE the rules record equal
+numpy's over the same synthetic residuals, RegressionMAEHigh and RegressionMAPEHigh fire when their
+statistic exceeds its max (and not before, nor on too few labels), and the runtime's residual
+counters equal numpy's sums. Expected
 numbers come from the inputs here, never from the code under test.
 """
 
@@ -21,14 +22,14 @@ from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.rules import rule_file as rules
 
 TOL = 1e-9
-MAE_MAX, RMSE_MAX, FOR_MIN, WINDOW_MIN = 2.0, 3.0, 15, 60  # FOR_MIN: drift.for's default
+MAE_MAX, RMSE_MAX, MAPE_MAX, FOR_MIN, WINDOW_MIN = 2.0, 3.0, 0.05, 15, 60  # FOR_MIN: drift.for's default
 SPEC = f"""\
 apiVersion: mlmon/v1
 kind: ModelMonitor
 metadata: {{name: price, team: pricing}}
 model: {{task: regression}}
 scrape: {{targets: ["price:8000"]}}
-regression: {{window: 1h, mae_max: {MAE_MAX}, rmse_max: {RMSE_MAX}}}
+regression: {{window: 1h, mae_max: {MAE_MAX}, rmse_max: {RMSE_MAX}, mape_max: {MAPE_MAX}}}
 """
 SEL = 'model_name="price"'
 BASE = 'model="price", team="pricing", severity="warning"'
@@ -120,6 +121,46 @@ def test_mae_rmse_and_mean_error_match_numpy(rule_path):
     run_promtool(rule_path, [{"interval": "1m", "input_series": counter_series(res), "promql_expr_test": checks}])
 
 
+def labelled(size: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(predicted - actual, actual) per batch; two actual values of 0 in each (MAPE skips them),
+    a spread of 1 and then of 8 from SHIFT_MIN."""
+    rng = np.random.default_rng(seed)
+    actual = [np.concatenate([rng.uniform(20, 100, size - 2), [0.0, 0.0]]) for _ in BATCH_MINUTES]
+    errors = [rng.normal(0.3, 1.0 if t < SHIFT_MIN else 8.0, size) for t in BATCH_MINUTES]
+    return errors, actual
+
+
+def mape_series(res: list[np.ndarray], actual: list[np.ndarray]) -> list[dict[str, str]]:
+    rel = {"ml_residual_relative_sum_total": [float(np.sum(np.abs(e[a != 0]) / np.abs(a[a != 0])))
+                                              for e, a in zip(res, actual, strict=True)],
+           "ml_residual_relative_total": [float(np.sum(a != 0)) for a in actual]}
+    return [*counter_series(res), *({"series": f"{name}{{{SEL}}}", "values": cumulative(v)} for name, v in rel.items())]
+
+
+def window_mape(res: list[np.ndarray], actual: list[np.ndarray], end_min: int, span: int = WINDOW_MIN) -> float:
+    """span 60: Prometheus 2's [t - 1h, t]; 59: 3's (t - 1h, t], whose first sample is at t - 59m, so
+    a batch there is left out."""
+    kept = [t for t in BATCH_MINUTES if end_min - span < t <= end_min]
+    e = np.concatenate([v for t, v in zip(BATCH_MINUTES, res, strict=True) if t in kept])
+    a = np.concatenate([v for t, v in zip(BATCH_MINUTES, actual, strict=True) if t in kept])
+    return float(np.mean(np.abs(e[a != 0]) / np.abs(a[a != 0])))
+
+
+def test_mape_matches_numpy_and_its_alert_fires_when_it_exceeds_its_max(rule_path):
+    res, actual = labelled(30, seed=14)
+    first = [next(t for t in range(WINDOW_MIN, MINUTES + 1) if window_mape(res, actual, t, span) > MAPE_MAX)
+             for span in (WINDOW_MIN, WINDOW_MIN - 1)]  # Prometheus 2 and 3
+    early, late = min(first), max(first)
+    assert early > SHIFT_MIN and late + FOR_MIN <= MINUTES and len(in_window(res, early)) >= 100
+    assert window_mape(res, actual, 120) == window_mape(res, actual, 120, 59)  # no batch at 61 or 241
+    run_promtool(rule_path, [{"interval": "1m", "input_series": mape_series(res, actual), "promql_expr_test": [
+        near("mlmon_ml:regression_mape:increase1h", window_mape(res, actual, 120), 120),
+        near("mlmon_ml:regression_mape:increase1h", window_mape(res, actual, 300), 300),
+        alerts("RegressionMAPEHigh", early - 1, False),
+        alerts("RegressionMAPEHigh", early + FOR_MIN - 1, False),
+        alerts("RegressionMAPEHigh", late + FOR_MIN, True)]}])
+
+
 def first_minute_over(res: list[np.ndarray], limit: float) -> int:
     """The first evaluation (whole minute) at which the window's MAE is above `limit`."""
     return next(t for t in range(WINDOW_MIN, MINUTES + 1) if float(np.mean(np.abs(in_window(res, t)))) > limit)
@@ -154,12 +195,16 @@ def test_runtime_counters_equal_numpy_sums(spec_path):
     # Ignored: NaN or infinite inputs, and a square that overflows.
     for p, a in ((math.nan, 1.0), (1.0, math.inf), (-math.inf, -math.inf), (1e200, -1e200)):
         assert not mm.record_residual(p, a)
+    assert mm.record_ground_truth(3.0, 0.0)  # an actual of 0: counted, but no percentage error
+    predicted, actual = np.append(predicted, 3.0), np.append(actual, 0.0)
     e = predicted - actual
     reg = mm.registry
     got = {name: reg.get_sample_value(name, {"model_name": "price"}) for name in (
         "ml_residuals_total", "ml_residual_abs_sum_total", "ml_residual_squared_sum_total",
-        "ml_residual_positive_sum_total")}
-    assert got["ml_residuals_total"] == 500
+        "ml_residual_positive_sum_total", "ml_residual_relative_sum_total", "ml_residual_relative_total")}
+    assert got["ml_residuals_total"] == 501 and got["ml_residual_relative_total"] == 500
+    assert got["ml_residual_relative_sum_total"] == pytest.approx(float(np.sum(np.abs(e[:500]) / np.abs(actual[:500]))),
+                                                                  rel=1e-12)
     assert got["ml_residual_abs_sum_total"] == pytest.approx(float(np.abs(e).sum()), rel=1e-12)
     assert got["ml_residual_squared_sum_total"] == pytest.approx(float(np.square(e).sum()), rel=1e-12)
     assert got["ml_residual_positive_sum_total"] == pytest.approx(float(np.maximum(e, 0).sum()), rel=1e-12)
@@ -196,3 +241,90 @@ def test_a_classifier_needs_no_residual_roles_and_a_regression_model_does(spec_p
     other.write_text(SPEC.replace(f", rmse_max: {RMSE_MAX}", "") + "metrics: {residual_squared: null}\n")
     lacking = load_and_validate([other]).fleet.models[0]
     assert "residual_squared" in (unservable(lacking) or "")
+
+
+# ---------------------------------------------------------------- an SLO on |residual| <= threshold
+
+SLO_SPEC = SPEC.replace("rmse_max: ", "slo: {objective: 95, threshold: 5, period: 7d}, rmse_max: ")
+PER_MIN, BAD_FROM = 60, 60  # labels per minute; every one off by more than the threshold from minute 60
+
+
+def test_residual_slo_pages_when_the_share_over_the_threshold_burns_its_budget(tmp_path):
+    """page-fast at 7d: windows 15m and 1m, factor 13.44, so it fires once more than 13.44 x 5% =
+    67.2% of the labels in both windows are off by more than 5. Samples every 15 s, every label bad
+    from minute 60: the 15m window's share at minute 60 + k is 4k/60 (4k/59 on Prometheus 3, whose
+    left-open range holds 59 steps): quiet at k = 9 (60%, 61%), firing at k = 11 (73%, 75%)."""
+    (tmp_path / "price.yaml").write_text(SLO_SPEC)
+    fleet = load_and_validate([tmp_path / "price.yaml"]).fleet
+    model = fleet.models[0]
+    (slo,) = model.slos
+    assert slo.name == "residual" and slo.objective == 95 and 5.0 in model.ml.residual_buckets
+    path = tmp_path / "rules.yml"
+    path.write_text(dump_yaml(rules.render(model, fleet.project)))
+    threshold = 13.44 * 0.05
+    assert 36 / 59 < threshold < 44 / 60
+    steps = 4 * (BAD_FROM + 20)
+    count = " ".join(str(PER_MIN // 4 * t) for t in range(steps + 1))
+    within = " ".join(str(PER_MIN // 4 * min(t, 4 * BAD_FROM)) for t in range(steps + 1))
+    series = [{"series": f'ml_residual_abs_error_count{{{SEL}}}', "values": count},
+              {"series": f'ml_residual_abs_error_bucket{{{SEL}, le="5.0"}}', "values": within},
+              {"series": f'ml_residual_abs_error_bucket{{{SEL}, le="+Inf"}}', "values": count}]
+    name = "ResidualErrorBudgetBurnPageFast"
+    labels = f'ALERTS{{alertname="{name}", alertstate="firing", model="price", team="pricing", severity="critical", ' \
+             f'slo="residual", tier="page-fast"}}'
+
+    def check(minute: int, firing: bool) -> dict[str, Any]:
+        return {"expr": f'ALERTS{{alertname="{name}", alertstate="firing"}}', "eval_time": f"{minute}m",
+                "exp_samples": [{"labels": labels, "value": 1}] if firing else []}
+
+    run_promtool(path, [{"interval": "15s", "input_series": series, "promql_expr_test": [
+        check(BAD_FROM, False), check(BAD_FROM + 9, False), check(BAD_FROM + 11, True)]}])
+
+
+def test_runtime_observes_each_residual_in_the_histogram(tmp_path):
+    (tmp_path / "price.yaml").write_text(SLO_SPEC)
+    mm = ModelMetrics.from_spec(tmp_path / "price.yaml")
+    errors = [0.5, -4.0, 5.0, 6.5, -12.0]
+    for e in errors:
+        assert mm.record_residual(100.0 + e, 100.0)
+    reg = mm.registry
+    sel = {"model_name": "price"}
+    assert reg.get_sample_value("ml_residual_abs_error_count", sel) == len(errors)
+    # |e| <= 5 is within the SLO (le is inclusive): 0.5, 4 and 5
+    within = sum(abs(e) <= 5 for e in errors)
+    assert reg.get_sample_value("ml_residual_abs_error_bucket", {**sel, "le": "5.0"}) == within
+    assert reg.get_sample_value("ml_residual_abs_error_sum", sel) == pytest.approx(sum(abs(e) for e in errors))
+
+
+def interpolated_quantile(q: float, bounds: list[float], cumulative: list[float]) -> float:
+    """Prometheus' histogram_quantile: the rank q N located in its bucket, linear inside it (the
+    first bucket from 0); cumulative has one count per bound, +Inf last."""
+    rank = q * cumulative[-1]
+    i = next(i for i, c in enumerate(cumulative) if c >= rank)
+    lo, below = (0.0, 0.0) if i == 0 else (bounds[i - 1], cumulative[i - 1])
+    return lo + (bounds[i] - lo) * (rank - below) / (cumulative[i] - below)
+
+
+def test_residual_quantiles_are_the_histograms_interpolated_quantiles(tmp_path):
+    (tmp_path / "price.yaml").write_text(SLO_SPEC)
+    fleet = load_and_validate([tmp_path / "price.yaml"]).fleet
+    model = fleet.models[0]
+    path = tmp_path / "rules.yml"
+    path.write_text(dump_yaml(rules.render(model, fleet.project)))
+    bounds = list(model.ml.residual_buckets)
+    rng = np.random.default_rng(31)
+    per_min = np.abs(rng.normal(0, 3, (61, 40)))  # |e| of 40 labels a minute, from minute 2
+    series, cum_end = [], []
+    for b in [*bounds, math.inf]:
+        # nothing at minutes 0 and 1: Prometheus 2's window [0, 1h] and 3's (0, 1h] see the same batches
+        per_minute = [0, 0, *(int(np.sum(row <= b)) for row in per_min[2:])]
+        values = np.cumsum(per_minute)
+        le = "+Inf" if b == math.inf else repr(float(b))
+        series.append({"series": f'ml_residual_abs_error_bucket{{{SEL}, le="{le}"}}',
+                       "values": " ".join(map(str, values))})
+        cum_end.append(float(values[60] - values[0]))  # the 1h window at minute 60: every minute after 0
+    checks = [{"expr": f'abs(mlmon_ml:regression_residual_quantile:rate1h{{quantile="{qq:g}"}} - '
+                       f'{interpolated_quantile(qq, bounds, cum_end)!r}) <= bool {TOL}', "eval_time": "60m",
+               "exp_samples": [{"labels": f'{{model="price", quantile="{qq:g}"}}', "value": 1}]}
+              for qq in (0.5, 0.9, 0.99)]
+    run_promtool(path, [{"interval": "1m", "input_series": series, "promql_expr_test": checks}])

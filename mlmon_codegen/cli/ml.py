@@ -49,7 +49,10 @@ def baseline(data: str, spec_path: str, bins: int | None, label: str, no_label: 
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
 @click.option("--html", "html_path", default=None, type=click.Path(dir_okay=False),
               help="also write a self-contained HTML report here (written whether or not drift is found)")
-def drift(reference: str, current: str, spec_path: str, as_json: bool, html_path: str | None) -> None:
+@click.option("--predictions", "prediction_column", default=None,
+              help="the current data's column of predicted classes: also test them against the baseline's class priors")
+def drift(reference: str, current: str, spec_path: str, as_json: bool, html_path: str | None,
+          prediction_column: str | None) -> None:
     """Compare production data with training data; exit 1 when the dataset drifted."""
     from mlmon_codegen.ml import baseline as bl  # numpy and scipy: loaded only by the commands that need them
     from mlmon_codegen.ml import data as mldata
@@ -67,7 +70,7 @@ def drift(reference: str, current: str, spec_path: str, as_json: bool, html_path
                 raise SpecError(problems)
             base = loaded[1]
         ref_table, cur_table = mldata.read_table(Path(reference)), mldata.read_table(Path(current))
-        rep = dr.report(ref_table, cur_table, spec, base)
+        rep = dr.report(ref_table, cur_table, spec, base, prediction_column)
         page = (rp.render(rep, ref_table, cur_table, spec, base, spec_path, str(path) if base else None)
                 if html_path else None)
     except SpecError as exc:

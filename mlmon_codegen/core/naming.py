@@ -329,6 +329,11 @@ def prediction_psi(window_ms: int) -> str:
     return _ml("prediction_psi", "increase", window_ms)
 
 
+def prediction_chi2(window_ms: int) -> str:
+    """The two-sample chi-square statistic of the predicted class counts against the class priors."""
+    return _ml("prediction_chi2", "increase", window_ms)
+
+
 
 def top_class_share(window_ms: int) -> str:
     return _ml("top_class_share", "increase", window_ms)
@@ -395,6 +400,10 @@ BASELINE_FEATURE_CHI2_CRITICAL = "mlmon_ml:feature_chi2_critical:baseline"  # ch
 
 BASELINE_PREDICTION_CLASS_SHARE = "mlmon_ml:prediction_class_share:baseline"
 
+BASELINE_PREDICTION_SAMPLES = "mlmon_ml:prediction_samples:baseline"  # m: the labelled training rows
+
+BASELINE_PREDICTION_CHI2_CRITICAL = "mlmon_ml:prediction_chi2_critical:baseline"
+
 BASELINE_EXPECTED_ACCURACY = "mlmon_ml:expected_accuracy:baseline"
 
 
@@ -409,6 +418,16 @@ def regression_mae(window_ms: int) -> str:
 
 def regression_rmse(window_ms: int) -> str:
     return _ml("regression_rmse", "increase", window_ms)
+
+
+def regression_mape(window_ms: int) -> str:
+    """Mean absolute percentage error, as a fraction, over the labels whose actual value is not 0."""
+    return _ml("regression_mape", "increase", window_ms)
+
+
+def regression_residual_quantile(window_ms: int) -> str:
+    """A quantile of |predicted - actual| over the window, from the residual histogram (label quantile)."""
+    return _ml("regression_residual_quantile", "rate", window_ms)
 
 
 def regression_mean_error(window_ms: int) -> str:
@@ -429,4 +448,5 @@ ML_ALERTS = {
     "retrain_stale": "RetrainOnStaleModel", "retrain_labels": "RetrainOnNewLabels",
     "expected_accuracy_drop": "ExpectedAccuracyDrop", "calibration_gap": "CalibrationGap",
     "regression_mae": "RegressionMAEHigh", "regression_rmse": "RegressionRMSEHigh",
+    "regression_mape": "RegressionMAPEHigh",
 }

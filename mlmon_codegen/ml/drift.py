@@ -6,10 +6,16 @@ formulas): chi-square homogeneity of the current and reference bin counts (scipy
 chi2_contingency; the rules' closed form is the same number), or KS at the bin edges, at
 drift.alpha. A feature drifted when its test is significant and its PSI is above psi_warn
 (test `psi`: the PSI alone); the dataset drifted when at least `drifted_share` of the features did.
+
+Given a column of predicted classes, the predictions are judged the same way against the class
+priors (PredictionDrift's rule): chi-square on the class counts and PSI on the shares, classes the
+priors never saw in one "other" bin. The priors and their row count m come from the baseline, so
+the reference counts are m q_i (not integers once rounded), which is what the rules compute with.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -58,10 +64,14 @@ class Report:
     drifted_share: float
     threshold: float
     drifted: bool
+    prediction: FeatureDrift | None = None  # the predicted classes against the priors, when asked for
 
     def as_json(self) -> dict[str, Any]:
-        return {"features": [asdict(f) for f in self.features], "drifted_share": self.drifted_share,
-                "threshold": self.threshold, "drifted": self.drifted}
+        out = {"features": [asdict(f) for f in self.features], "drifted_share": self.drifted_share,
+               "threshold": self.threshold, "drifted": self.drifted}
+        if self.prediction is not None:
+            out["prediction"] = asdict(self.prediction)
+        return out
 
 
 def chi2_homogeneity(current: np.ndarray, reference: np.ndarray, alpha: float) -> Verdict:
@@ -104,7 +114,7 @@ def _row(name: str, kind: str, psi: float, cur: np.ndarray, ref: np.ndarray, v: 
                         wasserstein=raw[2], binned_ks=raw[3], samples=int(cur.sum()),
                         drifted=v.significant and psi > d.psi_warn, test=v.test, statistic=v.statistic,
                         p_value=v.p_value, critical=v.critical, significant=v.significant,
-                        reference_samples=int(ref.sum()))
+                        reference_samples=round(float(ref.sum())))
 
 
 def _edges(reference: mldata.Table, name: str, spec_f: ml.FeatureSpec, bins: int,
@@ -145,6 +155,25 @@ def categorical(reference: mldata.Table, current: mldata.Table, name: str, d: ml
     return _row(name, "categorical", value, a, b, _verdict(test, a, b, value, None, d), d, (None, None, None, None))
 
 
+def predictions(current: mldata.Table, column: str, priors: dict[str, float], rows: int,
+                d: ml.DriftSpec) -> FeatureDrift:
+    """The predicted classes in `column` against the class priors counted on `rows` training rows."""
+    if not priors or rows <= 0:
+        raise mldata.DataError("prediction drift needs class priors and their row count: a baseline written by "
+                               "`mlmon baseline` with a label column")
+    cur = mldata.column(current, column, role="prediction")
+    present = [v for v in cur if v is not None]
+    if not present:
+        raise mldata.DataError(f"{current.path}: column {column!r} has no predictions")
+    classes = sorted(priors)  # the rules' order (class_priors is sorted); the order changes no number
+    a = np.array([present.count(c) for c in classes] + [len(present) - sum(present.count(c) for c in classes)])
+    shares = np.array([priors[c] for c in classes] + [0.0])
+    b = shares * rows
+    value = mldata.psi(list(a / a.sum()), list(shares), d.epsilon)
+    test = resolve_test("categorical", d.test, rows)
+    return _row(column, "prediction", value, a, b, _verdict(test, a, b, value, None, d), d, (None, None, None, None))
+
+
 def assess(reference: mldata.Table, current: mldata.Table, features: dict[str, ml.FeatureSpec],
            d: ml.DriftSpec, base: ml.Baseline | None = None) -> Report:
     rows = []
@@ -159,8 +188,13 @@ def assess(reference: mldata.Table, current: mldata.Table, features: dict[str, m
 
 
 def report(reference: mldata.Table, current: mldata.Table, spec: v1.ModelMonitor,
-           base: ml.Baseline | None) -> Report:
-    return assess(reference, current, spec.features, spec.drift or ml.DriftSpec(), base)
+           base: ml.Baseline | None, prediction_column: str | None = None) -> Report:
+    d = spec.drift or ml.DriftSpec()
+    rep = assess(reference, current, spec.features, d, base)
+    if prediction_column is None:
+        return rep
+    priors, rows = (base.label, base.metadata.rows) if base else ({}, 0)
+    return dataclasses.replace(rep, prediction=predictions(current, prediction_column, priors, rows, d))
 
 
 def table(rep: Report) -> str:
@@ -169,12 +203,16 @@ def table(rep: Report) -> str:
 
     head = ("feature", "kind", "samples", "psi", "ks", "ks p-value", "wasserstein", "binned ks", "test",
             "statistic", "critical", "p-value", "drifted")
+    rows = [*rep.features, *([rep.prediction] if rep.prediction else [])]
     lines = [head] + [(r.feature, r.kind, str(r.samples), fmt(r.psi), fmt(r.ks_statistic), fmt(r.ks_pvalue, ".3g"),
                        fmt(r.wasserstein), fmt(r.binned_ks), r.test, fmt(r.statistic), fmt(r.critical),
-                       fmt(r.p_value, ".3g"), "yes" if r.drifted else "no") for r in rep.features]
+                       fmt(r.p_value, ".3g"), "yes" if r.drifted else "no") for r in rows]
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
     out = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in lines]
     verdict = "DRIFTED" if rep.drifted else "no drift"
     out.append(f"{verdict}: {rep.drifted_share:.0%} of the features drifted (threshold {rep.threshold:.0%}; "
                "a feature drifts when its test is significant and its PSI is above psi_warn)")
+    if rep.prediction is not None:
+        out.append(f"predictions {'DRIFTED' if rep.prediction.drifted else 'did not drift'} from the class priors "
+                   f"(column {rep.prediction.feature}; the exit status follows the features)")
     return "\n".join(out)

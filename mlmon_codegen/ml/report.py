@@ -144,6 +144,23 @@ def categorical_section(reference: mldata.Table, current: mldata.Table, fd: dr.F
                    None, (unseen_share, unseen_names))
 
 
+def prediction_section(current: mldata.Table, fd: dr.FeatureDrift, priors: dict[str, float]) -> Section:
+    """The predicted classes (`mlmon drift --predictions`) against the class priors, as the rules see
+    them: the priors' classes, then one "(unseen)" bar for every class the priors lack."""
+    col = mldata.column(current, fd.feature, role="prediction")
+    cur = [v for v in col if v is not None]
+    classes = sorted(priors)
+    cshare = [cur.count(c) / len(cur) for c in classes]
+    names = sorted(set(cur) - set(classes), key=lambda c: (-cur.count(c), c))
+    unseen = 1 - sum(cshare) if names else 0.0
+    extra = ["(unseen)"] if names else []
+    bars = Bars([*classes, *extra], [*(priors[c] for c in classes), *(0.0 for _ in extra)],
+                [*cshare, *(unseen for _ in extra)])
+    return Section(fd, bars, Summary(fd.reference_samples, distinct=len(classes)),
+                   Summary(len(cur), distinct=len(set(cur))), (0.0, (len(col) - len(cur)) / current.rows), None,
+                   (unseen, names))
+
+
 def _significant(fd: dr.FeatureDrift) -> bool:
     return bool(getattr(fd, "significant", False))
 
@@ -270,8 +287,8 @@ def _section(s: Section, d: ml.DriftSpec) -> str:
         more = f" and {len(names) - MAX_UNSEEN_NAMED} more" if len(names) > MAX_UNSEEN_NAMED else ""
         metrics.append(("unseen categories", pct(share) + (f": {named}{more}" if names else "")))
     table = '<table class="metrics">' + "".join(_row([k, v]) for k, v in metrics) + "</table>"
-    what = ("bin of the baseline (drawn equal width; the axis gives their edges)" if fd.kind == "numeric"
-            else "category")
+    what = {"numeric": "bin of the baseline (drawn equal width; the axis gives their edges)",
+            "prediction": "predicted class, against the training class priors"}.get(fd.kind, "category")
     return (f'<section id="{_anchor(fd.feature)}"><h2>{e(fd.feature)} <small>{e(fd.kind)}, {fd.samples} current '
             f"values</small> {verdict}</h2>"
             f'<div class="row"><figure>{chart(fd.feature, s.bars)}<figcaption>Share of values per {what}: '
@@ -335,6 +352,12 @@ def render(rep: dr.Report, reference: mldata.Table, current: mldata.Table, spec:
                + _row(["thresholds", f"psi_warn {num(d.psi_warn)}, psi_page {num(d.psi_page)}, drifted_share "
                                      f"{pct(d.drifted_share)}"])
                + "</table>")
+    if rep.prediction is not None and base is not None:  # the priors it was judged on are the baseline's
+        parts.append(prediction_section(current, rep.prediction, base.label))
+        s = parts[-1]
+        overview.append(_row([f'<a href="#{_anchor(s.drift.feature)}">{e(s.drift.feature)}</a>', "predicted classes",
+                              "drifted" if s.drift.drifted else "no drift", num(s.drift.psi), e(s.drift.test),
+                              num(s.drift.p_value, ".3g"), pct(s.missing[1]), pct(s.unseen[0] if s.unseen else None)]))
     body = "".join(_section(s, d) for s in parts)
     return (head + verdict + '<table class="overview">' + "".join(overview) + "</table>" + sources + body
             + "</body></html>\n")

@@ -10,6 +10,25 @@ from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.plan.records import Alert
 from mlmon_codegen.spec import model as m
 
+# The alert's value as Alertmanager's texts show it.
+VALUE_3F = '{{ $value | printf "%.3f" }}'
+VALUE_4G = '{{ $value | printf "%.4g" }}'
+VALUE_PCT = "{{ $value | humanizePercentage }}"
+
+
+def template_value(expr: str, fmt: str = "%.4g") -> str:
+    """A Prometheus alert template that prints the query's first value (nothing while it is empty).
+    A Go raw string: the builder's selectors hold double quotes and never a backtick."""
+    assert "`" not in expr
+    return f'{{{{ with query `{expr}` }}}}{{{{ . | first | value | printf "{fmt}" }}}}{{{{ end }}}}'
+
+
+def per_label(cases: list[tuple[str, str]], label: str) -> str:
+    """A template choosing the text of the alert's `label` value; cases are (value, text)."""
+    parts = [f'{{{{ {"if" if i == 0 else "else if"} eq $labels.{label} "{value}" }}}}{text}'
+             for i, (value, text) in enumerate(cases)]
+    return "".join(parts) + "{{ end }}" if parts else ""
+
 
 def base_labels(model: m.Model, severity: str) -> dict[str, str]:
     labels = dict(model.labels)
@@ -101,11 +120,12 @@ def model_down_description(model: m.Model) -> str:
 
 
 def ml_alert(model: m.Model, project: m.Project, key: str, expr: str, severity: str, for_ms: int | None,
-             summary: str, description: str, retrain: bool = False) -> Alert:
-    """An ML alert record (naming.ML_ALERTS[key]) with the model's prefix, labels and links."""
+             summary: str, description: str, retrain: bool = False, extra: dict[str, str] | None = None) -> Alert:
+    """An ML alert record (naming.ML_ALERTS[key]) with the model's prefix, labels and links; `extra`
+    annotations carry the alert's model-specific numbers (its test, critical values, thresholds)."""
     name = naming.ml_alert(key, model.alert_prefix)
     labels = base_labels(model, severity)
     if retrain:
         labels[naming.ACTION_LABEL] = naming.RETRAIN_ACTION
     return Alert(name, key, severity, expr, for_ms or None, labels,
-                 {"summary": summary, "description": description, **links(project, model, name)})
+                 {"summary": summary, "description": description, **(extra or {}), **links(project, model, name)})

@@ -238,6 +238,24 @@ def drifted_share(psi_sel: str, samples_sel: str, verdict: str, min_samples: int
     return q.binop(q.binop(drifted, "or", q.zero_like(total)), "/", total)
 
 
+def bin_share_change(model: m.Model, window_ms: int) -> str:
+    """Each bin's current share minus its training share, by feature and bin (for a person to read)."""
+    sel = {naming.MODEL_LABEL: model.name}
+    return q.binop(q.selector(naming.feature_bin_share(window_ms), sel), "-",
+                   q.selector(naming.BASELINE_FEATURE_BIN_SHARE, sel),
+                   q.on([naming.MODEL_LABEL, naming.FEATURE_LABEL, naming.BIN_LABEL]))
+
+
+def significance_ratio(model: m.Model, window_ms: int, tests: Iterable[str]) -> str:
+    """Each tested feature's statistic over its critical value: above 1, the test is significant."""
+    sel = {naming.MODEL_LABEL: model.name}
+    by = q.on([naming.MODEL_LABEL, naming.FEATURE_LABEL])
+    pairs = {"ks": (naming.feature_ks(window_ms), naming.feature_ks_critical(window_ms)),
+             "chi2": (naming.feature_chi2(window_ms), naming.BASELINE_FEATURE_CHI2_CRITICAL)}
+    return q.any_of(*(q.binop(q.selector(pairs[t][0], sel), "/", q.selector(pairs[t][1], sel), by)
+                      for t in sorted(set(tests)) if t in pairs))
+
+
 # ---------------------------------------------------------------- predictions
 
 

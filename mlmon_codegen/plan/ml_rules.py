@@ -92,6 +92,11 @@ def baseline_rules(model: m.Model) -> list[Recording]:
     if ml.class_priors and predicts(model):
         for b in d.class_bins(model, w):
             rules.append(Recording(naming.BASELINE_PREDICTION_CLASS_SHARE, _const(b.baseline), b.labels))
+        if ml.prediction_test == "chi2":
+            labels = _model_label(model)
+            critical = d.chi2_critical(ml.drift.alpha, d.chi2_df(s for _, s in ml.class_priors))
+            rules.append(Recording(naming.BASELINE_PREDICTION_SAMPLES, _const(ml.class_reference_count), labels))
+            rules.append(Recording(naming.BASELINE_PREDICTION_CHI2_CRITICAL, _const(critical), labels))
     return rules
 
 
@@ -156,6 +161,11 @@ def prediction_rules(model: m.Model) -> list[Recording]:
             rules.append(Recording(naming.prediction_psi(w), d.psi(
                 _sel(naming.prediction_class_share(w), model),
                 _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), [naming.MODEL_LABEL], ml.drift.epsilon), {}))
+            if ml.prediction_test == "chi2":
+                rules.append(Recording(naming.prediction_chi2(w), d.chi2(
+                    _sel(naming.prediction_class_share(w), model),
+                    _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), _sel(naming.ml_predictions(w), model),
+                    _sel(naming.BASELINE_PREDICTION_SAMPLES, model), [naming.MODEL_LABEL]), {}))
         if sw != w:
             rules.append(Recording(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
         rules.append(Recording(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
@@ -206,10 +216,30 @@ def _guarded(value: str, op: str, threshold: float, samples: str, minimum: int, 
     return q.set_op(q.compare(value, op, q.number(threshold)), "and", q.compare(samples, ">=", minimum), on_labels=on)
 
 
-# The alert's value as Alertmanager's texts show it.
-VALUE_3F = '{{ $value | printf "%.3f" }}'
-VALUE_PCT = "{{ $value | humanizePercentage }}"
+VALUE_3F, VALUE_PCT = alert_text.VALUE_3F, alert_text.VALUE_PCT
 FEATURE_NAME = "{{ $labels.feature }}"
+
+
+def drift_test_note(model: m.Model) -> str:
+    """Per feature, as a template on the alert's `feature` label: its test, the statistic now and the
+    critical value it must pass at drift.alpha, and the training values m behind it."""
+    ml = model.ml
+    assert ml is not None
+    dr, w = ml.drift, ml.drift.window_ms
+    cases = []
+    for f in binned(model):
+        sel = {naming.MODEL_LABEL: model.name, naming.FEATURE_LABEL: f.name}
+        if f.drift_test == "ks":  # the critical value c(alpha) sqrt(1/n + 1/m) moves with this window's n
+            text = (f"KS at the bin edges: D {alert_text.template_value(q.selector(naming.feature_ks(w), sel))} "
+                    f"against {alert_text.template_value(q.selector(naming.feature_ks_critical(w), sel))}")
+        elif f.drift_test == "chi2":
+            df = d.chi2_df(f.shares if f.kind == "numeric" else f.category_shares)
+            text = (f"chi-square on the bins: X2 {alert_text.template_value(q.selector(naming.feature_chi2(w), sel))} "
+                    f"against {d.chi2_critical(dr.alpha, df):.4g} ({df} df)")
+        else:
+            text = "PSI alone (the baseline has no row count: no significance test)"
+        cases.append((f.name, f"{text}, m = {f.reference_count}" if f.drift_test != "psi" else text))
+    return alert_text.per_label(cases, naming.FEATURE_LABEL)
 
 
 def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
@@ -224,18 +254,22 @@ def alert_rules(model: m.Model, project: m.Project) -> list[Alert]:
     tested = (f", and its two-sample test rejects at alpha {dr.alpha:g}"
               if any(f.drift_test != "psi" for f in binned(model)) else "")
     if binned(model):
+        note = drift_test_note(model)
+        alpha = f" and the test significant at alpha {dr.alpha:g}" if tested else ""
         out.append(_alert(
             model, project, "feature_drift",
             _guarded_verdict(drift_verdict(model, dr.psi_warn), samples, dr.min_samples),
             "warning", dr.for_ms, f"{model.name}: a feature's distribution drifted from training",
             f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win} "
-            f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g}){tested}."))
+            f"(warns above {dr.psi_warn:g}, pages above {dr.psi_page:g}){tested}.",
+            extra={"drift_test": note, "threshold": f"PSI above {dr.psi_warn:g}{alpha}"}))
         out.append(_alert(
             model, project, "feature_drift_severe",
             _guarded_verdict(drift_verdict(model, dr.psi_page), samples, dr.min_samples),
             "critical", dr.for_ms, f"{model.name}: a feature's distribution changed severely",
             f"PSI of feature {FEATURE_NAME} is {VALUE_3F} over {win}, "
-            f"above the paging threshold {dr.psi_page:g}{tested}."))
+            f"above the paging threshold {dr.psi_page:g}{tested}.",
+            extra={"drift_test": note, "threshold": f"PSI above {dr.psi_page:g}{alpha}"}))
         out.append(_alert(
             model, project, "dataset_drift", q.compare(share, ">=", q.number(dr.drifted_share)), "warning", dr.for_ms,
             f"{model.name}: many features drifted at once",
@@ -296,12 +330,25 @@ def prediction_alerts(model: m.Model, project: m.Project) -> list[Alert]:
         return out
     if ml.class_priors:
         ppsi = _sel(naming.prediction_psi(w), model)
+        verdict = _guarded(ppsi, ">", dr.psi_warn, predictions, dr.min_samples, mo)
+        tested, extra = "", {"threshold": f"PSI above {dr.psi_warn:g}"}
+        if ml.prediction_test == "chi2":
+            # The same verdict as a feature's: the test significant at alpha and PSI past its threshold.
+            verdict = q.set_op(q.paren(verdict), "and", q.paren(d.significant(
+                _sel(naming.prediction_chi2(w), model), _sel(naming.BASELINE_PREDICTION_CHI2_CRITICAL, model),
+                list(mo))), on_labels=mo)
+            tested = (f", and the chi-square test of the class counts against the priors "
+                      f"({ml.class_reference_count} training rows) rejects at alpha {dr.alpha:g}")
+            df = d.chi2_df(s for _, s in ml.class_priors)
+            stat = alert_text.template_value(_sel(naming.prediction_chi2(w), model))
+            extra = {"threshold": f"PSI above {dr.psi_warn:g} and the test significant at alpha {dr.alpha:g}",
+                     "drift_test": f"chi-square on the class counts: X2 {stat} against "
+                                   f"{d.chi2_critical(dr.alpha, df):.4g} ({df} df), m = {ml.class_reference_count}"}
         out.append(_alert(
-            model, project, "prediction_drift",
-            _guarded(ppsi, ">", dr.psi_warn, predictions, dr.min_samples, mo),
+            model, project, "prediction_drift", verdict,
             "warning", dr.for_ms, f"{model.name}: predicted classes drifted from the training priors",
             f"PSI of the predicted class shares against the training priors is "
-            f"{VALUE_3F} over {win}."))
+            f"{VALUE_3F} over {win} (threshold {dr.psi_warn:g}){tested}.", extra=extra))
     sw = ml.skew_window_ms
     top = _sel(naming.top_class_share(sw), model)
     out.append(_alert(

@@ -36,6 +36,7 @@ _ML_ALERT_PANELS = {
     "retrain_stale": "retraining/model-age", "retrain_labels": "retraining/labels-since-training",
     "expected_accuracy_drop": "predictions/expected-accuracy", "calibration_gap": "ground-truth/calibration-gap",
     "regression_mae": "regression/errors", "regression_rmse": "regression/errors",
+    "regression_mape": "regression/errors",
 }
 _ML_ALERT_KEYS = {name: key for key, name in naming.ML_ALERTS.items()}
 

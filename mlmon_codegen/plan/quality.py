@@ -79,7 +79,7 @@ def alerts(model: m.Model, project: m.Project) -> list[Alert]:
     if ml is None or not keys:
         return []
     out = []
-    value = "{{ $value | humanizePercentage }}"
+    value = alert_text.VALUE_PCT
     if "expected_accuracy_drop" in keys:
         assert ml.expected_accuracy is not None
         cw = ml.confidence_window_ms

@@ -98,4 +98,6 @@ def regression_alerts(model: m.Model) -> list[str]:
     if ml is None or not regresses(model):
         return []
     return [*(["regression_mae"] if ml.mae_max is not None and met.residual_abs is not None else []),
-            *(["regression_rmse"] if ml.rmse_max is not None and met.residual_squared is not None else [])]
+            *(["regression_rmse"] if ml.rmse_max is not None and met.residual_squared is not None else []),
+            *(["regression_mape"] if ml.mape_max is not None and met.residual_relative is not None
+              and met.residual_relative_count is not None else [])]

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from mlmon_codegen.runtime.features import UNKNOWN, FeatureCollector
+from mlmon_codegen.spec import ml as ml_spec
 from mlmon_codegen.spec import model as m
 
 MAX_CLASSES = 100  # distinct class labels when the spec lists no classes
@@ -57,7 +58,8 @@ class Prediction:
 
 
 # The residual counters, exposed (and required) for a regression model only.
-RESIDUAL_ROLES = ("residuals", "residual_abs", "residual_squared", "residual_positive")
+RESIDUAL_ROLES = ("residuals", "residual_abs", "residual_squared", "residual_positive", "residual_relative",
+                  "residual_relative_count")  # counters; and the |e| histogram, "residual_histogram"
 
 DEFAULT_LABELS = {"class_label": "predicted_class", "actual_class_label": "actual_class", "feature_label": "feature",
                   "category_label": "category", "error_type_label": "error_type", "version_label": "model_version"}
@@ -72,7 +74,7 @@ def unservable(model: m.Model) -> str | None:
     met = model.metrics
     roles = ("requests", "errors", "latency", "predicted_class", "confidence", "feature_value", "feature_missing",
              "feature_category", "ground_truth", "label_lag", "trained_at",
-             *(RESIDUAL_ROLES if model.task == "regression" else ()))
+             *((*RESIDUAL_ROLES, "residual_histogram") if model.task == "regression" else ()))
     missing = [r for r in roles if getattr(met, r) is None]
     renamed = [k for k, v in DEFAULT_LABELS.items() if getattr(met, k) != v]
     if missing or renamed or met.select is not None or met.role_matchers or met.requests_count_successes \
@@ -110,14 +112,18 @@ class ModelMetrics:
                                     buckets=LABEL_LAG_BUCKETS, registry=reg).labels(met.model_value)
         self._trained_at = Gauge(met.trained_at, "When the served model was trained (unix seconds)",
                                  [key, "model_version"], registry=reg)
-        self._residuals: tuple[Any, Any, Any, Any] | None = None
+        self._residuals: tuple[Any, ...] | None = None
         if model.task == "regression":
             helps = ("Labelled predictions (regression)", "Sum of |predicted - actual|",
-                     "Sum of (predicted - actual)^2", "Sum of max(predicted - actual, 0)")
+                     "Sum of (predicted - actual)^2", "Sum of max(predicted - actual, 0)",
+                     "Sum of |predicted - actual| / |actual|, actual not 0", "Labelled predictions, actual not 0")
             # Created at zero: increase() never counts a series' first sample.
-            n, a, sq, pos = (Counter(getattr(met, r), h, [key], registry=reg).labels(met.model_value)
-                             for r, h in zip(RESIDUAL_ROLES, helps, strict=True))
-            self._residuals = (n, a, sq, pos)
+            self._residuals = tuple(Counter(getattr(met, r), h, [key], registry=reg).labels(met.model_value)
+                                    for r, h in zip(RESIDUAL_ROLES, helps, strict=True))
+            buckets = model.ml.residual_buckets if model.ml and model.ml.residual_buckets else \
+                ml_spec.DEFAULT_RESIDUAL_BUCKETS
+            self._residual_hist = Histogram(met.residual_histogram, "|predicted - actual| of labelled predictions",
+                                            [key], buckets=buckets, registry=reg).labels(met.model_value)
         self._features = FeatureCollector(model.features, met) if model.features else None
         if self._features:
             reg.register(self._features)
@@ -250,18 +256,31 @@ class ModelMetrics:
         if self._residuals is None:
             raise ValueError(f"{self.model.name} is not a regression model (model.task: {self.model.task})")
         try:
-            e = float(predicted) - float(actual)
+            y = float(actual)
+            e = float(predicted) - y
         except (TypeError, ValueError):
             return False
         if not math.isfinite(e) or not math.isfinite(e * e):  # also inf - inf, and a square that overflows
             return False
-        n, a, sq, pos = self._residuals
+        n, a, sq, pos, rel, rel_n = self._residuals
+        self._residual_hist.observe(abs(e))
         n.inc()
         a.inc(abs(e))
         sq.inc(e * e)
         pos.inc(max(e, 0.0))
+        if y != 0 and math.isfinite(abs(e) / abs(y)):  # a tiny actual may overflow the ratio
+            rel.inc(abs(e) / abs(y))
+            rel_n.inc()
         if lag_s is not None and math.isfinite(lag_s):
             self._label_lag.observe(max(lag_s, 0.0))
+        return True
+
+    def record_ground_truth(self, predicted: Any, actual: Any, lag_s: float | None = None) -> bool:
+        """One label joined to its prediction, for either task: a classifier's classes go to the
+        confusion counter, a regression model's numbers to the residual counters. True when counted."""
+        if self.model.task == "regression":
+            return self.record_residual(predicted, actual, lag_s)
+        self.record_label(str(predicted), str(actual), lag_s)
         return True
 
     def set_trained_at(self, unix_seconds: float) -> None:

@@ -99,10 +99,8 @@ class GroundTruthStore:
                 known = self._db.execute("SELECT 1 FROM predictions WHERE id = ?", (prediction_id,)).fetchone()
                 return LabelResult.DUPLICATE if known else LabelResult.UNKNOWN_PREDICTION
             self._after_write()
-        if self.metrics is not None and self._regression():
-            self.metrics.record_residual(float(row[0]), float(actual_class), when - row[1])
-        elif self.metrics is not None:
-            self.metrics.record_label(row[0], actual_class, when - row[1])
+        if self.metrics is not None:
+            self.metrics.record_ground_truth(row[0], actual_class, when - row[1])
         return LabelResult.COUNTED
 
     def get(self, prediction_id: str) -> tuple[str, float, str | None, float | None] | None:

@@ -18,9 +18,10 @@ from mlmon_codegen.spec import presets, v1
 from mlmon_codegen.spec.load import Document
 
 COUNTER_ROLES = ("requests", "errors", "predicted_class", "feature_missing", "feature_category", "ground_truth",
-                 "residuals", "residual_abs", "residual_squared", "residual_positive")
+                 "residuals", "residual_abs", "residual_squared", "residual_positive", "residual_relative",
+                 "residual_relative_count")
 HISTOGRAM_ROLES = ("latency", "confidence", "feature_value", "label_lag", "first_token_latency",
-                   "inter_token_latency")
+                   "inter_token_latency", "residual_histogram")
 # The histogram roles a latency SLO can read (`slos.NAME.histogram`), each with its buckets field.
 LATENCY_ROLES = ("latency", "first_token_latency", "inter_token_latency")
 GAUGE_ROLES = ("trained_at", "feature_min", "feature_max")

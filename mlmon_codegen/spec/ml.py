@@ -110,14 +110,33 @@ class GroundTruthSpec(_Strict):
     window: Duration = Field("1d", description="window of the per-class precision, recall and F1")
 
 
+DEFAULT_RESIDUAL_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
+
+
+class ResidualSLOSpec(_Strict):
+    """An SLO whose bad events are labelled predictions off by more than `threshold`."""
+
+    name: str = Field("residual", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="the SLO's name")
+    objective: float = Field(gt=0, lt=100, description="percent of labelled predictions within the threshold")
+    threshold: float = Field(gt=0, description="a prediction is bad when |predicted - actual| exceeds this")
+    period: Duration = "30d"
+
+
 class RegressionSpec(_Strict):
     """Residual metrics of a regression model (`model.task: regression`), from delayed ground truth."""
 
     window: Duration = Field("1d", description="window of the MAE, RMSE and mean error")
     mae_max: float | None = Field(None, gt=0, description="alert when the MAE over the window exceeds this")
     rmse_max: float | None = Field(None, gt=0, description="alert when the RMSE over the window exceeds this")
+    mape_max: float | None = Field(None, gt=0, description="alert when the MAPE (a fraction: 0.1 is 10%) over the "
+                                   "window exceeds this")
     min_labels: int | None = Field(
         None, ge=1, description="labelled predictions in the window before an alert may fire; default 100")
+    residual_buckets: list[Annotated[float, Field(gt=0)]] | None = Field(
+        None, description="bounds of the |predicted - actual| histogram; default 0.01 to 1000 (the SLO's "
+                          "threshold is added)")
+    slo: ResidualSLOSpec | None = Field(
+        None, description="an SLO on |predicted - actual| <= threshold, with the standard burn-rate alerts")
 
 
 class RetrainingSpec(_Strict):

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pydantic
 
-from mlmon_codegen.core import durations
+from mlmon_codegen.core import durations, naming
+from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.spec import metrics_validate, ml
 from mlmon_codegen.spec import model as m
@@ -161,7 +162,8 @@ def _feature_shape(doc: Document, name: str, f: ml.FeatureSpec, met: m.Metrics,
 
 
 def _features(doc: Document, spec: object, met: m.Metrics,
-              problems: list[Problem]) -> tuple[tuple[m.Feature, ...], tuple[tuple[str, float], ...]]:
+              problems: list[Problem]) -> tuple[tuple[m.Feature, ...], tuple[tuple[str, float], ...], int]:
+    """The features, the class priors and the labelled rows they were counted on (0: unknown)."""
     declared: dict[str, ml.FeatureSpec] = spec.features  # type: ignore[attr-defined]
     for name, f in declared.items():
         if f.range is not None:
@@ -177,10 +179,10 @@ def _features(doc: Document, spec: object, met: m.Metrics,
         if wanted:
             problems.append(doc.problem(("features",), f"no baseline file {path}",
                                         f"run `mlmon baseline --data train.csv --spec {doc.path}`"))
-        return tuple(gauged.values()), ()
+        return tuple(gauged.values()), (), 0
     loaded = load_baseline(path, problems)
     if loaded is None:
-        return tuple(gauged.values()), ()
+        return tuple(gauged.values()), (), 0
     bdoc, base = loaded
     name = spec.metadata.name  # type: ignore[attr-defined]
     if base.metadata.model != name:
@@ -213,7 +215,7 @@ def _features(doc: Document, spec: object, met: m.Metrics,
         problems.append(bdoc.problem(("label",), f"classes {unknown} are not in the spec's model.classes"))
     if priors and abs(sum(v for _, v in priors) - 1) > SUM_TOLERANCE:
         problems.append(bdoc.problem(("label",), "class priors do not sum to 1"))
-    return tuple(out), priors
+    return tuple(out), priors, base.metadata.rows if priors else 0
 
 
 def resolve_test(kind: str, wanted: str, rows: int) -> str:
@@ -263,10 +265,44 @@ def _section_problems(doc: Document, spec: object, met: m.Metrics, problems: lis
     # The count divides every recording; each alert needs the sum it reads.
     needed = [("residuals", ("regression",)), *((("residual_abs", ("regression", "mae_max")),)
                                                  if reg.mae_max is not None else ()),
-              *((("residual_squared", ("regression", "rmse_max")),) if reg.rmse_max is not None else ())]
+              *((("residual_squared", ("regression", "rmse_max")),) if reg.rmse_max is not None else ()),
+              *(((role, ("regression", "mape_max")) for role in ("residual_relative", "residual_relative_count"))
+                if reg.mape_max is not None else ())]
     for role, loc in needed:
         if getattr(met, role) is None:
             problems.append(metrics_validate.role_problem(doc, loc, role, "regression"))
+
+
+def residual_slos(doc: Document, spec: object, met: m.Metrics, scrape_ms: int, taken: set[str],
+                  problems: list[Problem]) -> list[m.SLO]:
+    """`regression.slo` as an SLO whose bad events are labelled predictions off by more than its
+    threshold: from the |e| histogram, `count - bucket{le=threshold}`, as a custom SLI, so every
+    burn-rate tier, recording, explain line and runbook of a custom SLO follows."""
+    reg = spec.regression  # type: ignore[attr-defined]
+    if reg is None or reg.slo is None or spec.model.task != "regression":  # type: ignore[attr-defined]
+        return []  # a regression section on a classifier is reported by _section_problems
+    s, loc = reg.slo, ("regression", "slo")
+    if met.residual_histogram is None:
+        problems.append(metrics_validate.role_problem(doc, loc, "residual_histogram", "regression.slo"))
+        return []
+    if s.name in taken:
+        problems.append(doc.problem((*loc, "name"), f"SLO name {s.name!r} is used twice", "give regression.slo a "
+                                    "name no SLO under `slos` has"))
+        return []
+    if reg.residual_buckets is not None and not any(abs(b - s.threshold) < 1e-9 for b in reg.residual_buckets):
+        problems.append(doc.problem((*loc, "threshold"), f"threshold {s.threshold:g} is not a bound of "
+                                    "regression.residual_buckets", "add it to residual_buckets (and to the "
+                                    "service's histogram)"))
+        return []
+    hist, sel, window = met.residual_histogram, met.matchers("residual_histogram"), "{{window}}"
+    total = q.agg("sum", q.rate(q.selector(naming.count(hist), sel), window))
+    within = q.agg("sum", q.rate(q.selector(naming.bucket(hist), [*sel, q.le_matcher(s.threshold)]), window))
+    # No SLINoData: delayed labels arrive in batches, so a short window without any is normal.
+    return [m.SLO(name=s.name, kind="custom", objective=s.objective, period_ms=durations.parse(s.period),
+                  alert_tiers=None, scrape_interval_ms=scrape_ms, no_data_enabled=False,
+                  description=f"a labelled prediction off by more than {s.threshold:g} (|predicted - actual|) "
+                              "is a bad event",
+                  custom=m.CustomSLI(q.binop(total, "-", within), total, None), site=doc.site(loc))]
 
 
 def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem]) -> tuple[
@@ -276,7 +312,7 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
     if not wants_ml(spec):
         return (), None
     _section_problems(doc, spec, met, problems)
-    features, priors = _features(doc, spec, met, problems)
+    features, priors, prior_rows = _features(doc, spec, met, problems)
     d = spec.drift or ml.DriftSpec()  # type: ignore[attr-defined]
     if d.psi_page < d.psi_warn:
         problems.append(doc.problem(("drift", "psi_page"), "psi_page is below psi_warn"))
@@ -299,7 +335,8 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         drift=m.DriftSettings(psi_warn=d.psi_warn, psi_page=d.psi_page, drifted_share=d.drifted_share,
                               window_ms=durations.parse(d.window), min_samples=d.min_samples, bins=d.bins,
                               epsilon=d.epsilon, for_ms=durations.parse(d.for_), alpha=d.alpha, test=d.test),
-        class_priors=priors,
+        class_priors=priors, class_reference_count=prior_rows,
+        prediction_test=resolve_test("categorical", d.test, prior_rows),
         skew_share=p.skew_share, skew_window_ms=durations.parse(p.skew_window),
         confidence_quantile=p.confidence.quantile, confidence_threshold=p.confidence.threshold,
         confidence_floor=p.confidence.floor, confidence_window_ms=durations.parse(p.confidence.window),
@@ -315,6 +352,9 @@ def build_ml(doc: Document, spec: object, met: m.Metrics, problems: list[Problem
         min_labels=min_labels,
         regression=spec.regression is not None,  # type: ignore[attr-defined]
         regression_window_ms=durations.parse(reg.window), mae_max=reg.mae_max, rmse_max=reg.rmse_max,
+        mape_max=reg.mape_max,
+        residual_buckets=tuple(sorted({*(reg.residual_buckets or ml.DEFAULT_RESIDUAL_BUCKETS),
+                                       *((reg.slo.threshold,) if reg.slo else ())})),
         regression_min_labels=reg.min_labels or min_labels,
     )
     return features, signals

@@ -49,6 +49,9 @@ class Metrics:
     residual_abs: str | None = "ml_residual_abs_sum_total"
     residual_squared: str | None = "ml_residual_squared_sum_total"
     residual_positive: str | None = "ml_residual_positive_sum_total"
+    residual_relative: str | None = "ml_residual_relative_sum_total"  # sum |e| / |actual|, actual != 0
+    residual_relative_count: str | None = "ml_residual_relative_total"  # rows with actual != 0
+    residual_histogram: str | None = "ml_residual_abs_error"  # histogram of |e|: regression.slo's bad events
     # The bucket bounds of each histogram role SLOs may read but `latency` (first_token_latency, ...).
     other_latency_buckets: tuple[tuple[str, tuple[float, ...]], ...] = ()
     # The model's series: `model_label="model_value"` unless the spec selects otherwise; () when
@@ -142,6 +145,9 @@ class MLSignals:
 
     drift: DriftSettings = field(default_factory=DriftSettings)
     class_priors: tuple[tuple[str, float], ...] = ()  # from the baseline's label column
+    # PredictionDrift's test (chi2 | psi) and the rows the priors were counted on (m; 0 = unknown).
+    prediction_test: str = "psi"
+    class_reference_count: int = 0
     skew_share: float = 0.95
     skew_window_ms: int = 3_600_000
     confidence_quantile: float = 0.25
@@ -167,6 +173,8 @@ class MLSignals:
     regression_window_ms: int = 86_400_000
     mae_max: float | None = None
     rmse_max: float | None = None
+    mape_max: float | None = None  # a fraction: 0.1 is 10 %
+    residual_buckets: tuple[float, ...] = ()  # the |e| histogram's bounds (the runtime's), with the SLO's threshold
     regression_min_labels: int = 100
 
 

@@ -14,7 +14,8 @@ from typing import Any
 # Roles no HTTP-level or serving-framework instrumentation exposes (mlmon's runtime does).
 _NO_ML = {"predicted_class": None, "confidence": None, "feature_value": None, "feature_missing": None,
           "feature_category": None, "ground_truth": None, "label_lag": None, "trained_at": None,
-          "residuals": None, "residual_abs": None, "residual_squared": None, "residual_positive": None}
+          "residuals": None, "residual_abs": None, "residual_squared": None, "residual_positive": None,
+          "residual_relative": None, "residual_relative_count": None, "residual_histogram": None}
 
 
 @dataclass(frozen=True)

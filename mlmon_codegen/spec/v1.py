@@ -224,6 +224,13 @@ class Metrics(Strict):
                                        description="sum of (predicted - actual)^2")
     residual_positive: RoleSpec = Field("ml_residual_positive_sum_total",
                                         description="sum of max(predicted - actual, 0): the overpredictions")
+    # MAPE skips actual values of 0 (no percentage of nothing), so it has its own count.
+    residual_relative: RoleSpec = Field("ml_residual_relative_sum_total",
+                                        description="sum of |predicted - actual| / |actual| over actual values not 0")
+    residual_relative_count: RoleSpec = Field("ml_residual_relative_total",
+                                              description="labelled predictions whose actual value is not 0")
+    residual_histogram: RoleSpec = Field("ml_residual_abs_error",
+                                         description="a histogram of |predicted - actual| (regression.slo reads it)")
 
 
 def template_text(value: str) -> str:

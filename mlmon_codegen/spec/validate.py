@@ -26,7 +26,7 @@ from mlmon_codegen.spec import alertmanager, group_validate, metrics_validate, m
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec import secrets as secret_scan
 from mlmon_codegen.spec.load import Document, Loc, discover, dotted, load_file
-from mlmon_codegen.spec.ml_validate import build_ml
+from mlmon_codegen.spec.ml_validate import build_ml, residual_slos
 
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*window\s*\}\}")
 LITERAL_VALUE = re.compile(r"'([^']*)'")  # the values in pydantic's "Input should be 'a', 'b' or 'c'"
@@ -567,6 +567,7 @@ def build_model(doc: Document, spec: v1.ModelMonitor, project: m.Project,
         label for _, matchers in metrics.role_matchers for label, _, _ in matchers}
     slos = _build_slos(doc, spec, met, scrape_ms, buckets, problems, queries, selector)
     features, ml_signals = build_ml(doc, spec, metrics, problems)  # ML sections and the baseline file
+    slos += residual_slos(doc, spec, metrics, scrape_ms, {s.name for s in slos}, problems)
     routing = alertmanager.build_model_routing(doc, spec, project, problems)
     if len(problems) > start:
         return None

@@ -19,13 +19,14 @@ from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.core.text import human, percent
 from mlmon_codegen.emit.artifact import Artifact, ArtifactError
-from mlmon_codegen.plan import queries, signals
+from mlmon_codegen.plan import drift, queries, signals
 from mlmon_codegen.plan.explain import TierMath, explain_slo
 from mlmon_codegen.plan.records import Alert, RulePlan
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import prose
 
 # A burn-rate alert's template follows the kind of its SLO.
+DRIFT_VERDICTS = ("feature_drift", "feature_drift_severe", "dataset_drift")  # their runbooks show the bins
 SLO_ALERT_KINDS = {"availability": "errors", "latency": "latency", "accuracy": "accuracy", "custom": "slo"}
 # Every other family's template; a family missing here gets the fallback.
 FAMILY_TEMPLATES = {
@@ -34,7 +35,7 @@ FAMILY_TEMPLATES = {
                      "out_of_range_gauges", "missing"), "drift"),
     "prediction_skew": "skew", "low_confidence": "skew", "no_labels": "accuracy",
     "expected_accuracy_drop": "quality", "calibration_gap": "quality",
-    "regression_mae": "regression", "regression_rmse": "regression",
+    "regression_mae": "regression", "regression_rmse": "regression", "regression_mape": "regression",
     **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
 }
 FALLBACK = "runbooks/alert.md.j2"
@@ -122,9 +123,19 @@ def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
             out.append({"title": "Scrape targets up", "query": up})
         if met.requests is not None:
             out.append({"title": "Predictions per second", "query": queries.predictions_per_second(model, five_min)})
-    elif kind == "drift" and signals.missing(model):
-        out.append({"title": "Missing feature values per second, by feature", "query": q.agg(
-            "sum", queries.model_rate(model, "feature_missing", hour), by=(met.feature_label,))})
+    elif kind == "drift":
+        if alert.kind in DRIFT_VERDICTS and model.ml is not None:
+            w = model.ml.drift.window_ms
+            out.append({"title": f"Each bin's share over {format_ms(w)} minus its share in training, by feature and "
+                                 "bin (above 0: more values there than in training)",
+                        "query": drift.bin_share_change(model, w)})
+            tests = [f.drift_test for f in signals.binned(model) if f.drift_test != "psi"]
+            if tests:
+                out.append({"title": "Each feature's test statistic over its critical value (above 1: significant)",
+                            "query": drift.significance_ratio(model, w, tests)})
+        if signals.missing(model):
+            out.append({"title": "Missing feature values per second, by feature", "query": q.agg(
+                "sum", queries.model_rate(model, "feature_missing", hour), by=(met.feature_label,))})
     elif kind == "skew" and signals.predicts(model):
         out.append({"title": "Predictions per second by class", "query": queries.predictions_per_class(model, hour)})
     return out

@@ -1,0 +1,240 @@
+"""A live Prometheus right after a cold start: the service's runtime (mlmon_codegen.runtime) starts,
+is scraped at zero, then one batch arrives that holds unseen categories, an unknown class and no
+prediction of a class the priors know. The drift statistics the rules record must equal `mlmon
+drift`'s offline numbers on the same rows: PSI, the binned KS and every share to 1e-9.
+
+The chi-square statistic scales with n, and n is `increase()` of the count, which Prometheus
+extrapolates from the last scrape to the window's end (by at most ~1.1 scrape intervals). So the
+recorded X² is checked against scipy's on the same shares at the n Prometheus recorded, and that n
+against the batch's size within the extrapolation Prometheus documents.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from conftest import invoke_mlmon
+from scipy import stats
+
+from mlmon_codegen.emit.write import dump_yaml
+from mlmon_codegen.runtime import ModelMetrics
+from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.stack.harness import HOST, Proc, binary, free_port, http_json, stop_process, wait_until
+from mlmon_codegen.targets.rules import rule_file as rules
+
+MODEL = "cold"
+WINDOW_S = 120  # drift.window: the batch and the zero samples before it stay inside it
+SCRAPE_S = 1
+REL = 1e-9
+SPEC = f"""\
+apiVersion: mlmon/v1
+kind: ModelMonitor
+metadata: {{name: {MODEL}, team: ml}}
+model: {{classes: [a, b, c]}}
+scrape: {{targets: ["{HOST}:9"]}}
+features:
+  x: {{type: numeric, range: [0, 10]}}
+  y: {{type: numeric, drift_test: chi2}}
+  color: {{type: categorical}}
+drift: {{window: {WINDOW_S}s, min_samples: 1}}
+predictions: {{}}
+"""
+
+
+def reference(rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+    """Training rows: y has heavy ties (integers), the label knows only a and b."""
+    x = np.clip(rng.normal(5, 2, n), 0.1, 9.9)
+    y = rng.integers(0, 6, n)
+    color = rng.choice(["red", "green", "blue"], n, p=[0.5, 0.3, 0.2])
+    label = rng.choice(["a", "b"], n, p=[0.6, 0.4])
+    return [{"x": repr(float(a)), "y": str(int(b)), "color": str(c), "label": str(d)}
+            for a, b, c, d in zip(x, y, color, label, strict=True)]
+
+
+def batch(rng: np.random.Generator, n: int) -> list[dict[str, Any]]:
+    """The first traffic: shifted x, reshaped y, colours the baseline never saw, no class a at all,
+    class c (declared, no prior) and zzz (undeclared: the runtime's __unknown__)."""
+    x = np.clip(rng.normal(6, 2, n), 0.1, 9.9)
+    y = rng.choice([0, 1, 2, 3, 4, 5, 7], n, p=[0.05, 0.05, 0.1, 0.2, 0.3, 0.2, 0.1])
+    color = rng.choice(["red", "green", "blue", "purple", "black"], n, p=[0.3, 0.3, 0.2, 0.15, 0.05])
+    pred = rng.choice(["b", "c", "zzz"], n, p=[0.6, 0.3, 0.1])
+    return [{"x": repr(float(a)), "y": str(int(b)), "color": str(c), "pred": str(d)}
+            for a, b, c, d in zip(x, y, color, pred, strict=True)]
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+class Exporter:
+    """GET /metrics from a ModelMetrics; `lock` keeps a batch inside one scrape or the next."""
+
+    def __init__(self, metrics: ModelMetrics):
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with outer.lock:
+                    body = metrics.exposition()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Exporter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def query(url: str, expr: str, at: float) -> dict[str, float]:
+    """{label string: value} of an instant query."""
+    res = http_json(f"{url}/api/v1/query?" + urllib.parse.urlencode({"query": expr, "time": at}))
+    out = {}
+    for r in res["data"]["result"]:
+        labels = {k: v for k, v in r["metric"].items() if k != "__name__"}
+        out[labels.get("feature") or labels.get("model", "")] = float(r["value"][1])
+    return out
+
+
+def test_recorded_drift_after_a_cold_start_equals_mlmon_drift_offline(tmp_path):
+    rng = np.random.default_rng(16)
+    spec = tmp_path / f"{MODEL}.yaml"
+    spec.write_text(SPEC)
+    write_csv(tmp_path / "ref.csv", reference(rng, 400))
+    rows = batch(rng, 300)
+    write_csv(tmp_path / "cur.csv", rows)
+    res = invoke_mlmon("baseline", "--data", str(tmp_path / "ref.csv"), "--spec", str(spec))
+    assert res.returncode == 0, res.stderr
+    res = invoke_mlmon("drift", "--reference", str(tmp_path / "ref.csv"), "--current", str(tmp_path / "cur.csv"),
+                       "--spec", str(spec), "--predictions", "pred", "--json")
+    assert res.returncode in (0, 1), res.stderr
+    offline = json.loads(res.stdout)
+    off = {r["feature"]: r for r in offline["features"]}
+    pred = offline["prediction"]
+
+    fleet = load_and_validate([spec]).fleet
+    model = fleet.models[0]
+    doc = rules.render(model, fleet.project)
+    (tmp_path / "rules.yml").write_text(dump_yaml(doc))
+    metrics = ModelMetrics(model)
+    with Exporter(metrics) as exporter:
+        port = free_port()
+        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+            "global": {"scrape_interval": f"{SCRAPE_S}s", "evaluation_interval": f"{SCRAPE_S}s"},
+            "rule_files": ["rules.yml"],
+            "scrape_configs": [{"job_name": MODEL, "static_configs": [{"targets": [f"{HOST}:{exporter.port}"]}]}]}))
+        prom = Proc.start("prometheus", [binary("prometheus"), "--config.file=prometheus.yml",
+                                         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                                         f"--web.listen-address={HOST}:{port}"], tmp_path)
+        url = f"http://{HOST}:{port}"
+        try:
+            count = f'ml_feature_value_count{{model_name="{MODEL}", feature="x"}}'
+            # two scrapes at zero: every series exists before the first event
+            wait_until("two scrapes at zero", lambda: bool(query(url, f"count_over_time({count}[1m]) >= 2",
+                                                                 time.time())), 60, prom)
+            with exporter.lock:
+                for r in rows:
+                    metrics.record({"x": float(r["x"]), "y": float(r["y"]), "color": r["color"]}, r["pred"], 0.9)
+            samples = f'mlmon_ml:feature_samples:increase{WINDOW_S // 60}m'
+            # recorded from a scrape after the batch, by an evaluation after that scrape
+            wait_until("the batch recorded", lambda: query(url, f'{samples}{{feature="x"}}', time.time()).get("x", 0)
+                       > 0, 30, prom)
+            time.sleep(3 * SCRAPE_S)
+            at = time.time() - SCRAPE_S  # every recording of one evaluation is there by now
+            w = f"increase{WINDOW_S // 60}m"
+            live = {what: query(url, f'mlmon_ml:{what}:{w}{{model="{MODEL}"}}', at)
+                    for what in ("feature_psi", "feature_ks", "feature_chi2", "feature_samples", "prediction_psi",
+                                 "prediction_chi2", "predictions", "drifted_features_share")}
+            ks_crit = query(url, f'mlmon_ml:feature_ks_critical:{w}{{model="{MODEL}"}}', at)
+            chi_crit = query(url, f'mlmon_ml:feature_chi2_critical:baseline{{model="{MODEL}"}}', at)
+        finally:
+            stop_process(prom.popen)
+
+    n = len(rows)
+    # n from increase(): the batch, scaled by (window end - first scrape) / (last - first scrape), a few
+    # percent over 5 s of samples (no extrapolation before the first sample: the counters start at 0)
+    # Each group is evaluated at its own time, so the feature and the prediction groups have their own.
+    factor = live["feature_samples"]["x"] / n
+    pfactor = live["predictions"][MODEL] / n
+    assert 1 <= factor < 1.5 and 1 <= pfactor < 1.5, (factor, pfactor)
+    for name, r in off.items():
+        assert live["feature_psi"][name] == pytest.approx(r["psi"], rel=REL), name
+        assert live["feature_samples"][name] == pytest.approx(n * factor, rel=REL), name
+        if r["binned_ks"] is not None:
+            assert live["feature_ks"][name] == pytest.approx(r["binned_ks"], rel=REL, abs=1e-12), name
+    assert set(off) == {"x", "y", "color"}
+    assert off["x"]["test"] == "ks" and off["y"]["test"] == off["color"]["test"] == "chi2"
+    # the KS critical value at Prometheus's n; the offline one at the batch's
+    for name in ("x",):
+        c = stats.kstwobign.isf(0.01)
+        assert ks_crit[name] == pytest.approx(c * np.sqrt(1 / (n * factor) + 1 / off[name]["reference_samples"]),
+                                              rel=REL)
+    for name in ("y", "color"):
+        assert chi_crit[name] == pytest.approx(off[name]["critical"], rel=REL)
+    # X²: scipy on [p n', m q] with n' Prometheus's n; the same counts as offline when n' = n
+    base = yaml.safe_load((tmp_path / f"{MODEL}.baseline.yaml").read_text())
+    for name in ("y", "color"):
+        a, b = counts(name, rows, base, tmp_path / "ref.csv")
+        assert off[name]["statistic"] == pytest.approx(chi2(a, b), rel=REL)  # offline: the batch's counts
+        assert live["feature_chi2"][name] == pytest.approx(chi2(a * factor, b), rel=REL), name
+    q = np.array([base["label"][c] for c in sorted(base["label"])] + [0.0])
+    a = np.array([sum(r["pred"] == c for r in rows) for c in sorted(base["label"])], dtype=float)
+    a = np.append(a, n - a.sum())
+    b = q * base["metadata"]["rows"]
+    assert a[0] == 0 and a[-1] > 0  # a class with a prior never predicted; the rest in the other bin
+    assert live["prediction_psi"][MODEL] == pytest.approx(pred["psi"], rel=REL)
+    assert pred["statistic"] == pytest.approx(chi2(a, b), rel=REL)
+    assert live["prediction_chi2"][MODEL] == pytest.approx(chi2(a * pfactor, b), rel=REL)
+    verdicts = sum(r["drifted"] for r in off.values()) / len(off)
+    assert live["drifted_features_share"][MODEL] == pytest.approx(verdicts, rel=REL)
+    assert offline["drifted_share"] == pytest.approx(verdicts, rel=REL)
+
+
+def chi2(a: np.ndarray, b: np.ndarray) -> float:
+    keep = (a + b) > 0
+    return float(stats.chi2_contingency(np.vstack([a[keep], b[keep]]), correction=False).statistic)
+
+
+def counts(name: str, rows: list[dict[str, Any]], base: dict[str, Any], ref: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Current and reference counts on the baseline's bins (numeric) or categories plus one other bin."""
+    with ref.open() as fh:
+        reference = [r[name] for r in csv.DictReader(fh)]
+    f = base["features"][name]
+    if f["kind"] == "numeric":
+        edges = np.asarray(f["edges"])
+
+        def binned(vals: list[str]) -> np.ndarray:
+            return np.bincount(np.searchsorted(edges, np.asarray(vals, dtype=float), side="left"),
+                               minlength=len(edges) + 1).astype(float)
+
+        return binned([r[name] for r in rows]), binned(reference)
+    cats = sorted(f["categories"])
+    cur = [r[name] for r in rows]
+    a = np.array([cur.count(c) for c in cats] + [sum(v not in cats for v in cur)], dtype=float)
+    return a, np.array([reference.count(c) for c in cats] + [0], dtype=float)
