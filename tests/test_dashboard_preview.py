@@ -30,9 +30,6 @@ from mlmon_codegen.stack.harness import free_port, stop_process
 
 PROMETHEUS = shutil.which("prometheus")
 CHROMIUM = shutil.which("chromium")
-# Panels that need more history than a test has: a sum over hourly steps of label increases
-# sees nothing until a full clock hour of data exists.
-NEEDS_HOURS = {"Labels since training"}
 
 
 class Service:
@@ -153,9 +150,10 @@ def test_preview_every_panel_has_data_and_the_screenshot_is_not_blank(prometheus
     assert run.returncode == 0, run.stdout + run.stderr
     names = sorted(p.stem for p in (out / "grafana" / "dashboards").glob("*.json"))
     assert sorted(p.stem for p in pages.glob("*.html")) == sorted([*names, "index"])
-    # Every panel of every dashboard returned data from the real Prometheus.
+    # Every panel of every dashboard returned data from the real Prometheus, "Labels since
+    # training" too (it had none for a model's first hour or two: issue 18).
     empty = {line.split("no data: ", 1)[1] for line in run.stdout.splitlines() if "no data: " in line}
-    assert empty <= NEEDS_HOURS, run.stdout
+    assert not empty, run.stdout
     iris = (pages / "iris-classifier.html").read_text()
     assert "<polyline" in iris and "No data" not in iris
     fleet = (pages / "fleet.html").read_text()
