@@ -18,13 +18,19 @@ def base_labels(model: m.Model, severity: str) -> dict[str, str]:
     return labels
 
 
+def dashboard_url(project: m.Project, model: m.Model, alert: str) -> str:
+    """From the model alone: the dashboard gives the panel showing the alert the same key and id.
+    The shared dashboard is opened on the model (and the alert's SLO), as Sloth's links do."""
+    if project.shared_dashboards:
+        link = panel_keys.shared_alert_link(model, alert)
+        panel, slo = link if link is not None else (None, None)
+        return naming.shared_dashboard_url(project.grafana_base_url, model.name, panel, slo)
+    return naming.dashboard_url(project.grafana_base_url, model.name, panel_keys.alert_panel_id(model, alert))
+
+
 def links(project: m.Project, model: m.Model, alert: str) -> dict[str, str]:
-    return {
-        "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert),
-        # From the model alone: the dashboard gives the panel showing the alert the same key and id.
-        "dashboard_url": naming.dashboard_url(project.grafana_base_url, model.name,
-                                              panel_keys.alert_panel_id(model, alert)),
-    }
+    return {"runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert),
+            "dashboard_url": dashboard_url(project, model, alert)}
 
 
 def _tier_options(slo: m.SLO, tier: Tier) -> m.TierOptions:

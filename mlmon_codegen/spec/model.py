@@ -368,6 +368,11 @@ class Project:
     templates_dir: str | None = None  # the team's prose templates, searched before templates/
     alertmanager: Alertmanager | None = None  # None: the project configures no Alertmanager routing
     targets: tuple[str, ...] = ()  # optional targets every generate writes (`targets:`), sorted
+    dashboards: str = "shared"  # shared | per_model (`dashboards:`)
+
+    @property
+    def shared_dashboards(self) -> bool:
+        return self.dashboards == "shared"
 
 
 DEFAULT_PROJECT = Project(
