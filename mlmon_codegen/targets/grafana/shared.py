@@ -35,7 +35,8 @@ from mlmon_codegen.targets.grafana.records import (
 )
 
 MODEL = (naming.MODEL_LABEL, "=", f"${naming.MODEL_VAR}")
-SLO = (naming.SLO_LABEL, "=", f"${naming.SLO_VAR}")
+# A regex: the row repeated per SLO sets one value, a view of several SLOs (or `mlmon preview`) all.
+SLO = (naming.SLO_LABEL, "=~", f"${naming.SLO_VAR}")
 
 
 def _sel(metric: str, *extra: q.Matcher) -> str:
