@@ -459,9 +459,15 @@ def test_no_key_that_grafanas_current_schema_dropped(generated, example_out):
     for name, board in boards.items():
         found = set(board) & set(dashboards.LEGACY_DASHBOARD_KEYS)
         found |= set(board["timepicker"]) & set(dashboards.LEGACY_TIMEPICKER_KEYS)
+        for variable in board["templating"]["list"]:
+            found |= set(variable) & set(dashboards.LEGACY_VARIABLE_KEYS)
         for panel in board["panels"]:
             assert "gridPos" in panel, name
             found |= set(panel) & set(dashboards.LEGACY_PANEL_KEYS)
+            if panel["type"] == "row":  # a row is a title and a place, no queries or field config
+                found |= set(panel) - dashboards.ROW_KEYS
+            if panel["type"] == "table":
+                found |= set(panel) & set(dashboards.LEGACY_TABLE_KEYS)
             for target in panel.get("targets", []):
                 assert "expr" in target, name
                 found |= set(target) & set(dashboards.LEGACY_TARGET_KEYS)

@@ -175,16 +175,41 @@ LEGACY_TIMEPICKER_KEYS = ("time_options", "nowDelay")
 LEGACY_PANEL_KEYS = ("span", "height", "minSpan", "error", "editable", "cacheTimeout", "columns", "fontSize",
                      "styles", "scroll", "sort", "transform", "showHeader")
 LEGACY_TARGET_KEYS = ("intervalFactor", "step", "metric", "target", "query")
+# The old table's panel-level colour and value mappings (fieldConfig holds them now).
+LEGACY_TABLE_KEYS = ("color", "mappings")
+# Tag-based template variables, gone from the schema.
+LEGACY_VARIABLE_KEYS = ("useTags", "tagsQuery", "tagValuesQuery")
+# All a row panel has in Grafana's schema; grafanalib gives rows every panel field.
+ROW_KEYS = frozenset({"type", "id", "title", "gridPos", "collapsed", "panels", "repeat", "datasource"})
+
+
+def _without_nulls(value: Any) -> Any:
+    """Every null dropped, but a threshold step's (`value: null` is its base colour): grafanalib
+    writes null for what is unset, which Grafana reads as absent, and its schema types (the
+    foundation SDK's) refuse, e.g. as a variable's data source."""
+    if isinstance(value, dict):
+        keep_null = value.keys() == {"color", "value"}
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None or keep_null}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _plain(dash: g.Dashboard) -> dict[str, Any]:
-    data: dict[str, Any] = _to_data(dash)
+    data: dict[str, Any] = _without_nulls(_to_data(dash))
     for key in LEGACY_DASHBOARD_KEYS:
         data.pop(key, None)
     for key in LEGACY_TIMEPICKER_KEYS:
         data["timepicker"].pop(key, None)
-    for panel in data["panels"]:
-        for key in LEGACY_PANEL_KEYS:
+    for variable in data["templating"]["list"]:
+        for key in LEGACY_VARIABLE_KEYS:
+            variable.pop(key, None)
+        variable.get("current", {}).pop("tags", None)
+    for i, panel in enumerate(data["panels"]):
+        if panel.get("type") == "row":
+            data["panels"][i] = {k: v for k, v in panel.items() if k in ROW_KEYS}
+            continue
+        for key in (*LEGACY_PANEL_KEYS, *(LEGACY_TABLE_KEYS if panel.get("type") == "table" else ())):
             panel.pop(key, None)
         for target in panel.get("targets", ()):
             for key in LEGACY_TARGET_KEYS:
