@@ -59,6 +59,7 @@ def fleet_artifacts(fleet: m.Fleet, targets: Sequence[str] = (), model_paths: It
     out = [Artifact(prometheus_config.PATH, prometheus_config.render(fleet), fleet.sources),
            *dashboards.fleet_artifacts(fleet),
            *([shared.artifact(fleet)] if fleet.project.shared_dashboards and fleet.models else []),
+           *runbooks.shared_artifacts(fleet),
            *alertmanager.artifacts(fleet)]  # nothing when the project has no `alertmanager:` section
     rendered = {a.path: a for a in out}
     paths = sorted([*model_paths, *rendered])

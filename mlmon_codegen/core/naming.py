@@ -221,6 +221,20 @@ def runbook_file(model: str, alert: str) -> str:
     return f"runbooks/{model}/{alert}.md"
 
 
+# `runbooks: shared`: one runbook per alert kind (its template), for every model; a team with
+# templates of its own (`teams/<team>/runbooks/`) gets its own copies under teams/<team>/.
+def shared_runbook_path(kind: str, team: str | None = None) -> str:
+    return f"teams/{team}/{kind}.md" if team else f"{kind}.md"
+
+
+def shared_runbook_url(base: str, kind: str, team: str | None = None) -> str:
+    return f"{base}/{shared_runbook_path(kind, team)}"
+
+
+def shared_runbook_file(kind: str, team: str | None = None) -> str:
+    return f"runbooks/{shared_runbook_path(kind, team)}"
+
+
 # Engines beyond one Prometheus: Kubernetes objects, Mimir and Thanos rule files.
 K8S_DIR = "kubernetes/"
 KUSTOMIZATION_FILE = f"{K8S_DIR}kustomization.yaml"
