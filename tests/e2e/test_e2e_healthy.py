@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from e2e.helpers import warm_up
+from e2e.conftest import generate
+from e2e.helpers import SPECS, warm_up
 from mlmon_codegen.check import dashboards as dashboard_check
+from mlmon_codegen.core import naming
 from mlmon_codegen.stack.harness import Stack
 
 NEVER_EVALUATED = "0001-01-01T00:00:00Z"
@@ -43,7 +46,7 @@ def evaluated_since(group: dict[str, object], since: float) -> bool:
     return at >= since
 
 
-def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out: Path) -> None:
+def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out: Path, tmp_path: Path) -> None:
     traffic_from = time.time()
     # Past the longest drift window (20s), so every ML recording has a full window of inputs.
     warm_up(stack, 25)
@@ -71,7 +74,26 @@ def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out:
     assert empty == [], "recording rules without data:\n" + "\n".join(empty)
 
     no_data = []
-    boards = sorted((e2e_out / "grafana" / "dashboards").glob("*.json"))
+    # A dashboard per model (`dashboards: per_model`; the same recordings): every query has data.
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    (specs / "mlmon.yaml").write_text((specs / "mlmon.yaml").read_text() + "dashboards: per_model\n")
+    models = generate(specs, tmp_path / "out").models
+    # The shared model dashboard on each model: every panel shows data (a panel may draw a
+    # threshold the model has none of), but the regression row's for a classifier.
+    shared = json.loads((e2e_out / naming.MODEL_DASHBOARD_FILE).read_text())
+    row = ""
+    for panel in sorted(shared["panels"], key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"])):
+        row = panel["title"] if panel["type"] == "row" else row
+        if panel["type"] == "row" or row == "Regression quality":
+            continue
+        for model in models:
+            values = {**dashboard_check.variables(shared), naming.MODEL_VAR: model.name}
+            exprs = [inline_unevaluated(dashboard_check.substitute(t["expr"], values), pending)
+                     for t in panel["targets"]]
+            if not any(stack.query(e) for e in exprs):
+                no_data.append(f"model.json on {model.name}: {panel['title']!r}: {exprs}")
+    boards = sorted((tmp_path / "out" / "grafana" / "dashboards").glob("*.json"))
     assert boards, "no dashboards generated"
     for path in boards:
         board = json.loads(path.read_text())
