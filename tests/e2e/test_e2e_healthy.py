@@ -14,6 +14,7 @@ from e2e.conftest import generate
 from e2e.helpers import SPECS, warm_up
 from mlmon_codegen.check import dashboards as dashboard_check
 from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql
 from mlmon_codegen.stack.harness import Stack
 
 NEVER_EVALUATED = "0001-01-01T00:00:00Z"
@@ -22,15 +23,23 @@ _MATCHER = re.compile(r'(\w+)(=~|=)"([^"]*)"')
 Rule = tuple[str, dict[str, str], str]  # record name, labels, expression
 
 
+def _with_labels(query: str, labels: dict[str, str]) -> str:
+    """A recording's expression with the labels its rule adds (`vector(0.95)` is the objective of
+    one model and SLO only with them: queries match it on model and slo)."""
+    for name, value in sorted(labels.items()):
+        query = promql.set_label(query, name, value)
+    return query
+
+
 def inline_unevaluated(expr: str, pending: list[Rule]) -> str:
     """Put the expressions of recording rules whose group has not run since traffic began in place of the series
     they will record. The 4m period group of a fresh Prometheus has usually not run: its series
     (SLI over the period, budget left) are checked this way, their expressions against live data."""
     def repl(mt: re.Match[str]) -> str:
         matchers = _MATCHER.findall(mt.group(2))
-        hits = [q for name, labels, q in pending if name == mt.group(1) and all(
+        hits = [(name, labels, q) for name, labels, q in pending if name == mt.group(1) and all(
             re.fullmatch(v, labels.get(k, "")) if op == "=~" else labels.get(k, "") == v for k, op, v in matchers)]
-        return "(" + " or ".join(f"({q})" for q in hits) + ")" if hits else mt.group(0)
+        return "(" + " or ".join(f"({_with_labels(q, labels)})" for _, labels, q in hits) + ")" if hits else mt.group(0)
     for _ in range(3):  # the budget reads the period ratio, recorded in the same group
         expr = _SELECTOR.sub(repl, expr)
     return expr
