@@ -13,8 +13,7 @@ from pathlib import Path
 from e2e.conftest import generate
 from e2e.helpers import SPECS, warm_up
 from mlmon_codegen.check import dashboards as dashboard_check
-from mlmon_codegen.core import naming
-from mlmon_codegen.core import promql
+from mlmon_codegen.core import naming, promql
 from mlmon_codegen.stack.harness import Stack
 
 NEVER_EVALUATED = "0001-01-01T00:00:00Z"
