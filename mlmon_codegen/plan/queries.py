@@ -86,3 +86,11 @@ def over_budget(ratio: str, objective: str) -> str:
 def budget_left(period_ratio: str, objective: str) -> str:
     """The share of the period's error budget not yet spent (below 0: overspent)."""
     return q.one_minus(over_budget(period_ratio, objective))
+
+
+def job_targets_up(model: q.Matcher) -> str:
+    """`up` of the scrape job the info series of the model(s) names (`scrape_job`): a job of
+    mlmon's or the one `scrape.job` gave, read without knowing which."""
+    jobs = q.copy_label(q.agg("max", q.selector(naming.MODEL_INFO, [model]), by=(naming.SCRAPE_JOB_LABEL,)), "job",
+                        naming.SCRAPE_JOB_LABEL)
+    return q.binop("up", "*", jobs, q.group_left(q.on(("job",))))

@@ -216,9 +216,8 @@ def shared_queries(kind: str) -> list[dict[str, str]]:
         out.append({"title": "Error budget left over the period", "query": queries.budget_left(
             q.selector(naming.SLO_PERIOD_ERROR_RATIO, slo), q.selector(naming.SLO_OBJECTIVE, slo))})
     elif kind == "model-down":
-        out.append({"title": "Scrape targets up of the model's job", "query": q.binop(
-            "up", "*", q.copy_label(q.agg("max", q.selector(naming.MODEL_INFO, labels), by=(naming.SCRAPE_JOB_LABEL,)),
-                                    "job", naming.SCRAPE_JOB_LABEL), q.group_left(q.on(("job",))))})
+        out.append({"title": "Scrape targets up of the model's job",
+                    "query": queries.job_targets_up((naming.MODEL_LABEL, "=", MODEL))})
     elif kind in ("drift", "skew", "quality", "regression", "retrain"):
         out.append({"title": "The model's thresholds", "query": q.selector(naming.ML_THRESHOLD, labels)})
     return out

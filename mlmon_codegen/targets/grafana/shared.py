@@ -62,10 +62,7 @@ def _over_budget(ratio: str) -> str:
 
 def model_section() -> Section:
     firing = q.or_zero(q.agg("count", q.selector("ALERTS", [MODEL, ("alertstate", "=", "firing")])))
-    # `up` of the job the model's info series names: a job of mlmon's or the one `scrape.job` gave.
-    jobs = q.copy_label(q.agg("max", _sel(naming.MODEL_INFO), by=(naming.SCRAPE_JOB_LABEL,)), "job",
-                        naming.SCRAPE_JOB_LABEL)
-    up = q.agg("sum", q.binop("up", "*", jobs, q.group_left(q.on(("job",)))))
+    up = q.agg("sum", queries.job_targets_up(MODEL))
     return Section("Model $model", (
         Panel("Firing alerts", "stat", (Query(firing),), w=12, h=4, steps=steps_from((None, GREEN), (1.0, RED)),
               description="Alerts of the model firing now; an alert whose data only its own series show is "
