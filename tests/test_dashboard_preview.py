@@ -193,7 +193,8 @@ def test_preview_every_panel_has_data_and_the_screenshot_is_not_blank(prometheus
     assert sorted(p.stem for p in pages.glob("*.html")) == sorted([*models, "fleet", "index"])
     shared = json.loads((out / naming.MODEL_DASHBOARD_FILE).read_text())
     rows = _row_titles(shared)
-    ml_rows = {"Data quality and drift", "Predictions", "Ground truth", "Regression quality", "Retraining signals"}
+    ml_rows = {"Data quality and drift", "Feature $feature", "Predictions", "Ground truth", "Regression quality",
+               "Retraining signals"}
     empty = _empty_panels(run.stdout)
     assert empty["fleet"] == set(), run.stdout
     for name, model in models.items():

@@ -555,6 +555,13 @@ def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_sh
     the alert reads."""
     board = _load(example_out)["model.json"]
     assert board["uid"] == naming.MODEL_DASHBOARD_UID
+    # Rows repeated per SLO and per feature, each over its variable (the model's values).
+    assert {p["title"]: p.get("repeat") for p in board["panels"] if p.get("repeat")} == {
+        "SLO $slo": naming.SLO_VAR, "Feature $feature": naming.FEATURE_VAR}
+    variables = {v["name"]: v["query"] for v in board["templating"]["list"]}
+    assert variables[naming.FEATURE_VAR] == (
+        'label_values({__name__=~"mlmon_ml:feature_psi:.+", model="$model"}, feature)')
+    assert variables[naming.SLO_VAR] == 'label_values(mlmon_slo:objective:ratio{model="$model"}, slo)'
     by_id = {p["id"]: p for p in dc.panels(board)}
     repeated_row = next(p for p in board["panels"] if p.get("repeat") == naming.SLO_VAR)
     row_of, row = {}, None

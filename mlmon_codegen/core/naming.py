@@ -194,6 +194,7 @@ MODEL_DASHBOARD_UID = "mlmon_model"
 MODEL_DASHBOARD_FILE = f"{DASHBOARDS_DIR}model.json"
 MODEL_VAR = "model"
 SLO_VAR = "slo"
+FEATURE_VAR = "feature"
 
 
 def shared_dashboard_url(base: str, model: str, panel_id: int | None = None, slo: str | None = None) -> str:

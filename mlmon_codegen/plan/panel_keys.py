@@ -137,6 +137,8 @@ SHARED_KEYS = (
     "regression", "regression/errors", "regression/mean-error",
     "retraining", "retraining/model-age", "retraining/labels-since-training", "retraining/accuracy",
     "retraining/drifted-features",
+    # Last, so the ids before them stay: the row repeated per feature (`feature` variable).
+    "features", "feature/psi", "feature/ks", "feature/out-of-range", "feature/missing",
 )
 
 

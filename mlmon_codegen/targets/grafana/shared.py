@@ -4,6 +4,7 @@ Sloth's way: it reads only the recorded series, which have the same names and a 
 whatever each model's metrics are called, through a `model` variable, and repeats its SLO row per
 SLO (`slo` variable). Every objective, tier factor and ML threshold is a recorded series drawn as
 a line, never a number in the JSON, so one file serves a thousand models and stays the same size.
+A second row repeats per feature (`feature` variable).
 The panels and their keys are the same for every fleet (plan/panel_keys.SHARED_KEYS): the ids are
 constants, and alert links (plan/alert_text.py) are built without the dashboard.
 """
@@ -182,9 +183,28 @@ def retraining_section() -> Section:
     ), key="retraining")
 
 
+FEATURE = (naming.FEATURE_LABEL, "=~", f"${naming.FEATURE_VAR}")
+
+
+def feature_section() -> Section:
+    """One feature at a time, with the model's lines: the row repeated per value of `feature`."""
+    def one(rule: Callable[[int], str]) -> Query:
+        return Query(_windows(rule, FEATURE), "{{feature}}")
+    return Section("Feature $feature", (
+        Panel("PSI", "timeseries", (one(naming.feature_psi), _threshold("psi_warn", "warn"),
+                                    _threshold("psi_page", "page")), w=6, h=6, key="feature/psi"),
+        Panel("KS", "timeseries", (one(naming.feature_ks),), w=6, h=6, min=0.0, max=1.0, key="feature/ks"),
+        Panel("Out of range", "timeseries", (one(naming.feature_out_of_range_share),
+                                             _threshold("out_of_range_max", "max")),
+              w=6, h=6, unit="percentunit", key="feature/out-of-range"),
+        Panel("Missing", "timeseries", (one(naming.feature_missing_share), _threshold("missing_max", "max")),
+              w=6, h=6, unit="percentunit", key="feature/missing"),
+    ), key="features")
+
+
 def sections() -> list[Section]:
-    return [model_section(), slo_section(), drift_section(), predictions_section(), ground_truth_section(),
-            regression_section(), retraining_section()]
+    return [model_section(), slo_section(), drift_section(), feature_section(), predictions_section(),
+            ground_truth_section(), regression_section(), retraining_section()]
 
 
 def _templating() -> g.Templating:
@@ -196,6 +216,9 @@ def _templating() -> g.Templating:
                    query=q.call("label_values", info, naming.MODEL_LABEL), refresh=g.REFRESH_ON_DASHBOARD_LOAD),
         g.Template(name=naming.SLO_VAR, label="SLO", dataSource=dashboards.DATASOURCE, type="query",
                    query=q.call("label_values", _sel(naming.SLO_OBJECTIVE), naming.SLO_LABEL),
+                   includeAll=True, multi=True, default="$__all", refresh=g.REFRESH_ON_TIME_RANGE_CHANGE),
+        g.Template(name=naming.FEATURE_VAR, label="Feature", dataSource=dashboards.DATASOURCE, type="query",
+                   query=q.call("label_values", _windows(naming.feature_psi), naming.FEATURE_LABEL),
                    includeAll=True, multi=True, default="$__all", refresh=g.REFRESH_ON_TIME_RANGE_CHANGE),
     ])
 
@@ -209,10 +232,11 @@ def render() -> dict[str, Any]:
     data = dashboards.dashboard("mlmon model", naming.MODEL_DASHBOARD_UID, panels, ["mlmon"],
                                 "Any model mlmon monitors: pick it in `model`; one row per SLO.", _templating(),
                                 [dashboards.FLEET_LINK])
-    slo_row = keys.shared_panel_ids()["slos"]
+    ids = keys.shared_panel_ids()
+    repeated = {ids["slos"]: naming.SLO_VAR, ids["features"]: naming.FEATURE_VAR}
     for panel in data["panels"]:
-        if panel["id"] == slo_row:
-            panel["repeat"] = naming.SLO_VAR
+        if panel["id"] in repeated:
+            panel["repeat"] = repeated[panel["id"]]
     return data
 
 
