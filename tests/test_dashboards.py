@@ -660,3 +660,13 @@ def test_dashboards_option_shared_or_per_model(tmp_path, example_out):
     result = invoke_mlmon("generate", str(bad), "-o", str(tmp_path / "bad-out"))
     assert result.returncode == 2 and f"{bad / 'mlmon.yaml'}:" in result.stderr and "dashboards" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "bad-out").exists()
+
+
+def test_preview_of_the_shared_dashboard_writes_pages_only_for_model_names(tmp_path):
+    """A page per model, named after it: a `model` label value that is no spec name (`../x`) from
+    Prometheus is not a page, and `--model ../x` is a usage error that writes nothing."""
+    result = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"model": m}, "value": [0, "1"]} for m in ("iris", "../x", "a/b", "fraud_detector")]}}
+    assert preview.listed_models(lambda path, params: result) == ["fraud_detector", "iris"]
+    r = invoke_mlmon("preview", str(ROOT / "out"), "-o", str(tmp_path / "pages"), "--model", "../x")
+    assert r.returncode == 2 and "not a model name" in r.stderr and not (tmp_path / "pages").exists()

@@ -21,6 +21,7 @@ from mlmon_codegen.preview.render import (
     render_page,
     templated,
 )
+from mlmon_codegen.spec import v1
 
 
 @click.command("preview")
@@ -36,6 +37,9 @@ from mlmon_codegen.preview.render import (
 def preview_command(out: str, prometheus_url: str, output: str, range_: str, rate_interval: str,
                     require_data: bool, models: tuple[str, ...]) -> None:
     """Draw OUT's Grafana dashboards with live data into static HTML pages (one per dashboard)."""
+    bad = [x for x in models if not v1.NAME_RE.match(x)]
+    if bad:
+        raise click.UsageError(f"--model {bad[0]!r}: not a model name ([a-z0-9][a-z0-9_-]*)")
     try:
         range_ms = durations.parse(range_)
         durations.parse(rate_interval)

@@ -26,6 +26,7 @@ from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import human, percent
+from mlmon_codegen.spec import v1
 
 Fetch = Callable[[str, dict[str, str]], dict[str, Any]]
 
@@ -311,7 +312,9 @@ def listed_models(fetch: Fetch) -> list[str]:
     res = fetch("/api/v1/query", {"query": q.agg("group", naming.MODEL_INFO, by=(naming.MODEL_LABEL,))})
     if res.get("status") != "success":
         raise PreviewError(f"cannot list the models: {res.get('error', res)}")
-    return sorted({str(r["metric"].get(naming.MODEL_LABEL, "")) for r in res["data"]["result"]} - {""})
+    # Only names a spec may have: a page is written per name, and a label value is anyone's (`../x`).
+    return sorted({name for r in res["data"]["result"]
+                   if v1.NAME_RE.match(name := str(r["metric"].get(naming.MODEL_LABEL, "")))})
 
 
 def render_page(dashboard: dict[str, Any], fetch: Fetch, range_ms: int = 3_600_000, end: float | None = None,
