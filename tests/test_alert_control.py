@@ -41,6 +41,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     specs.mkdir()
     for name in ("mlmon.yaml", f"{MODEL}.baseline.yaml"):
         shutil.copy(ROOT / "specs" / name, specs / name)
+    # A dashboard and runbooks of the model's own: what `alerting.disable` must leave no trace in.
+    project = specs / "mlmon.yaml"
+    project.write_text(project.read_text() + "dashboards: per_model\nrunbooks: per_model\n")
     (specs / f"{MODEL}.yaml").write_text(yaml.safe_dump(_controlled_spec(), sort_keys=False))
     r = invoke_mlmon("generate", str(specs), "-o", str(root / "out"))
     assert r.returncode == 0, r.stderr

@@ -31,15 +31,25 @@ from mlmon_codegen.targets.rules import rule_file as rules
 RECORDED = re.compile(r"\b(mlmon_(?:slo|ml):[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")
 
 
+PER_MODEL = "dashboards: per_model\n"
+
+
 @pytest.fixture(scope="module")
 def fleet(example_fleet):
-    return example_fleet
+    """The example fleet with a dashboard per model (`dashboards: per_model`), which most tests
+    here are about; the shared dashboard's tests read `example_out`."""
+    return dataclasses.replace(example_fleet, project=dataclasses.replace(example_fleet.project,
+                                                                          dashboards="per_model"))
 
 
 @pytest.fixture(scope="module")
-def generated(example_out) -> Path:
-    """`mlmon generate specs` (conftest, once per session); the tests below only read it."""
-    return example_out
+def generated(tmp_path_factory) -> Path:
+    """`mlmon generate` of the example specs with `dashboards: per_model`; the tests only read it."""
+    specs = _specs_copy(tmp_path_factory.mktemp("per-model"), "specs")
+    out = specs.parent / "out"
+    result = invoke_mlmon("generate", str(specs), "-o", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
 
 
 def _load(out: Path) -> dict[str, dict]:
@@ -229,9 +239,12 @@ def _positions(fleet: m.Fleet) -> dict[str, dict]:
     return out
 
 
-def _specs_copy(tmp_path: Path, name: str) -> Path:
+def _specs_copy(tmp_path: Path, name: str, project_extra: str = PER_MODEL) -> Path:
+    """The example specs, their project file with `project_extra` appended (per_model dashboards)."""
     folder = tmp_path / name
     shutil.copytree(ROOT / "specs", folder)
+    project = folder / "mlmon.yaml"
+    project.write_text(project.read_text() + project_extra)
     return folder
 
 
@@ -334,7 +347,7 @@ def test_rendering_rules_does_not_load_the_dashboards():
     assert result.stdout.strip() == "[]"
 
 
-def test_panels_read_only_recording_rules_that_exist(generated):
+def test_panels_read_only_recording_rules_that_exist(generated, example_out):
     recorded = set()
     for rules_file in (generated / "prometheus" / "rules").glob("*.yml"):
         for group in yaml.safe_load(rules_file.read_text())["groups"]:
@@ -345,8 +358,16 @@ def test_panels_read_only_recording_rules_that_exist(generated):
             used |= set(RECORDED.findall(expr))
     assert used, "dashboards read no recording rule"
     assert used <= recorded, used - recorded
-    # The SLO rows read the recorded math, never recompute it.
-    assert {naming.SLO_BUDGET_REMAINING, naming.SLO_PERIOD_ERROR_RATIO, naming.SLO_OBJECTIVE} <= used
+    # The SLO rows read the error ratios and the objective; burn rates and the budget left are
+    # computed from them (their own recordings are going away).
+    assert {naming.SLO_PERIOD_ERROR_RATIO, naming.SLO_OBJECTIVE} <= used
+    assert not {n for n in used if ":burn_rate:" in n or n == naming.SLO_BUDGET_REMAINING}
+    # The shared dashboard reads the same, and the tier factors (recorded beside the objective).
+    # (less the error ratios' name prefix, which label_replace's regex holds, and the training
+    # accuracy, which only specs with `predictions.expected_accuracy` record).
+    shared = {n for _, e in dc.expressions("", _load(example_out)["model.json"]) for n in RECORDED.findall(e)}
+    assert shared and shared - {naming.SLO_ERROR_RATIO_WINDOWS} <= recorded | {
+        naming.SLO_BURN_THRESHOLD, naming.BASELINE_EXPECTED_ACCURACY}, shared - recorded
 
 
 def test_thresholds_from_the_spec_are_drawn(fleet):
@@ -376,7 +397,7 @@ def test_long_model_names_get_short_unique_uids(fleet):
     # each model's rules record, and those carry the dashboards' uids.
     base = table["targets"][0]["expr"]
     assert base.startswith(f"max by (model, {naming.DASHBOARD_UID_LABEL}) ({naming.MODEL_INFO}{{")
-    assert [info_rule(x).labels[naming.DASHBOARD_UID_LABEL] for x in (long_a, long_b)] == uids
+    assert [info_rule(x, fleet.project).labels[naming.DASHBOARD_UID_LABEL] for x in (long_a, long_b)] == uids
 
 
 def test_fleet_table_links_to_each_model(generated, fleet):
@@ -389,7 +410,8 @@ def test_fleet_table_links_to_each_model(generated, fleet):
         [info] = [r for g in rule_file["groups"] for r in g["rules"] if r.get("record") == naming.MODEL_INFO]
         assert info["labels"][naming.DASHBOARD_UID_LABEL] == _load(generated)[f"{model.name}.json"]["uid"]
     links = table["fieldConfig"]["overrides"][0]["properties"][0]["value"]
-    assert links[0]["url"] == "/d/${__data.fields.uid}"
+    # The uid opens the model's own dashboard, or the shared one, which `var-model` sets on the model.
+    assert links[0]["url"] == "/d/${__data.fields.uid}?var-model=${__data.fields.model}"
 
 
 def test_preview_draws_panels_from_query_results(generated):
@@ -429,17 +451,23 @@ def test_a_model_named_fleet_is_refused_with_its_location(tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
-def test_no_key_that_grafanas_current_schema_dropped(generated):
+def test_no_key_that_grafanas_current_schema_dropped(generated, example_out):
     """rows, spans, the old table's styling and Graphite-era target fields: none at the level
-    where the old schema had them."""
-    boards = _load(generated)
-    assert len(boards) >= 2
+    where the old schema had them, in the per-model and the shared dashboards."""
+    boards = {**_load(generated), **{f"shared {k}": v for k, v in _load(example_out).items()}}
+    assert len(boards) >= 5 and "shared model.json" in boards
     for name, board in boards.items():
         found = set(board) & set(dashboards.LEGACY_DASHBOARD_KEYS)
         found |= set(board["timepicker"]) & set(dashboards.LEGACY_TIMEPICKER_KEYS)
+        for variable in board["templating"]["list"]:
+            found |= set(variable) & set(dashboards.LEGACY_VARIABLE_KEYS)
         for panel in board["panels"]:
             assert "gridPos" in panel, name
             found |= set(panel) & set(dashboards.LEGACY_PANEL_KEYS)
+            if panel["type"] == "row":  # a row is a title and a place, no queries or field config
+                found |= set(panel) - dashboards.ROW_KEYS
+            if panel["type"] == "table":
+                found |= set(panel) & set(dashboards.LEGACY_TABLE_KEYS)
             for target in panel.get("targets", []):
                 assert "expr" in target, name
                 found |= set(target) & set(dashboards.LEGACY_TARGET_KEYS)
@@ -511,3 +539,134 @@ def test_fleet_table_says_which_models_are_down(generated, fleet, tmp_path):
     assert mapping["0"]["text"] == "down" and mapping["1"]["text"] == "up"
     budget = {p["id"]: p["value"] for p in overrides["budget left (worst SLO)"]}
     assert budget["custom.displayMode"] == "color-background" and budget["thresholds"]["steps"][0]["color"] == "red"
+
+
+# ---------------------------------------------------------------- the shared model dashboard
+
+
+def _family(name: str) -> str:
+    """A recorded name without its window (`mlmon_ml:feature_psi:` for `...:increase1h`)."""
+    return name.rsplit(":", 1)[0] + ":" if name.count(":") == 2 else name
+
+
+def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_shows_that_model(example_out):
+    """Issue 17: each alert's link opens the one model dashboard on its model (and its SLO's row),
+    on a panel whose queries, with the link's variables put in, select that model and show what
+    the alert reads."""
+    board = _load(example_out)["model.json"]
+    assert board["uid"] == naming.MODEL_DASHBOARD_UID
+    # Rows repeated per SLO and per feature, each over its variable (the model's values).
+    assert {p["title"]: p.get("repeat") for p in board["panels"] if p.get("repeat")} == {
+        "SLO $slo": naming.SLO_VAR, "Feature $feature": naming.FEATURE_VAR}
+    variables = {v["name"]: v["query"] for v in board["templating"]["list"]}
+    assert variables[naming.FEATURE_VAR] == (
+        'label_values({__name__=~"mlmon_ml:feature_psi:.+", model="$model"}, feature)')
+    assert variables[naming.SLO_VAR] == 'label_values(mlmon_slo:objective:ratio{model="$model"}, slo)'
+    by_id = {p["id"]: p for p in dc.panels(board)}
+    repeated_row = next(p for p in board["panels"] if p.get("repeat") == naming.SLO_VAR)
+    row_of, row = {}, None
+    for p in sorted(board["panels"], key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"])):
+        row = p if p["type"] == "row" else row
+        row_of[p["id"]] = row
+    checked = set()
+    for rules_file in sorted((example_out / "prometheus" / "rules").glob("*.yml")):
+        rule_file = yaml.safe_load(rules_file.read_text())
+        info = next(r for g in rule_file["groups"] for r in g["rules"] if r.get("record") == naming.MODEL_INFO)
+        from_raw: dict[str, set[str]] = {}  # recorded family → the raw series its recordings read
+        for r in (r for g in rule_file["groups"] for r in g["rules"] if "record" in r):
+            from_raw.setdefault(_family(r["record"]), set()).update(re.findall(r"\bml_[a-z_]+", r["expr"]))
+        for rule in _alerts(rule_file):
+            model = rule["labels"]["model"]
+            url = urlparse(rule["annotations"]["dashboard_url"])
+            assert url.path.startswith(f"/d/{naming.MODEL_DASHBOARD_UID}/")
+            params = {k: v for k, (v,) in parse_qs(url.query).items()}
+            assert params["var-model"] == model
+            panel = by_id[int(params["viewPanel"])]
+            values = {**dc.variables(board), **{k.removeprefix("var-"): v for k, v in params.items()}}
+            exprs = [dc.substitute(t["expr"], values) for t in panel["targets"]]
+            assert all(f'model="{model}"' in e for e in exprs), (rule["alert"], panel["title"])
+            read = {_family(n) for n in RECORDED.findall(rule["expr"])}
+            # Names, and the families a shared panel reads whatever the window (`__name__=~"<family>.+"`).
+            shown = {_family(n) for e in exprs for n in RECORDED.findall(e)} | {
+                f for e in exprs for f in re.findall(r'__name__=~"(mlmon_(?:slo|ml):[a-z_]+:)\.\+"', e)}
+            if "slo" in rule["labels"]:
+                # The SLO's row, shown for that SLO alone: the repeated row with `slo` set.
+                assert params["var-slo"] == rule["labels"]["slo"]
+                assert row_of[panel["id"]] is repeated_row
+                assert all(f'slo=~"{rule["labels"]["slo"]}"' in e for e in exprs), (rule["alert"], panel["title"])
+                assert shown & read, (rule["alert"], panel["title"])
+            elif rule["alert"] == naming.MODEL_DOWN_ALERT and naming.SCRAPE_JOB_LABEL in info["labels"]:
+                # `up` of the job ModelDown reads, through the info series that names it.
+                assert f'up{{job="{info["labels"][naming.SCRAPE_JOB_LABEL]}"}}' in rule["expr"]
+                assert any(e.startswith("sum((up) * on(job) group_left()") for e in exprs)
+            elif any("ALERTS{" in e for e in exprs):
+                # Its own panel reads raw series the shared dashboard cannot name: the model's firing alerts.
+                assert panel["title"] == "Firing alerts"
+            else:
+                # The alert's recordings, or recordings of the raw series it reads.
+                raw = set(re.findall(r"\bml_[a-z_]+", rule["expr"]))
+                assert shown & read or any(raw & from_raw.get(f, set()) for f in shown), (rule["alert"],
+                                                                                         panel["title"])
+            checked.add((model, rule["alert"]))
+    assert len(checked) > 30 and len({m for m, _ in checked}) == 3
+
+
+def test_the_shared_dashboard_reads_no_number_of_any_model(example_out, example_fleet):
+    """Objectives, tier factors and ML thresholds are series: no model's value is in the JSON, so
+    adding a model changes nothing in it (only its rules, tests and scrape job are per model)."""
+    text = (example_out / naming.MODEL_DASHBOARD_FILE).read_text()
+    board = json.loads(text)
+    exprs = " ".join(t["expr"] for p in dc.panels(board) for t in p.get("targets", []))
+    for model in example_fleet.models:
+        assert model.name not in text
+        for slo in model.slos:
+            assert f"{slo.objective / 100:g}" not in exprs
+    assert naming.SLO_BURN_THRESHOLD in exprs and naming.ML_THRESHOLD in exprs
+    # Every threshold the dashboard draws is one some model records.
+    drawn = set(re.findall(rf'{naming.THRESHOLD_LABEL}="([a-z_]+)"', exprs))
+    recorded = {r["labels"][naming.THRESHOLD_LABEL] for f in (example_out / "prometheus" / "rules").glob("*.yml")
+                for g in yaml.safe_load(f.read_text())["groups"] for r in g["rules"]
+                if r.get("record") == naming.ML_THRESHOLD}
+    assert recorded and recorded <= drawn
+    iris_full = next(x for x in example_fleet.models if x.name == "iris-full")
+    assert ("psi_warn", iris_full.ml.drift.psi_warn) in rules_ml_thresholds(iris_full)
+
+
+def rules_ml_thresholds(model: m.Model) -> list[tuple[str, float]]:
+    from mlmon_codegen.plan import ml_rules
+    return ml_rules.thresholds(model)
+
+
+def test_dashboards_option_shared_or_per_model(tmp_path, example_out):
+    """`dashboards: shared` (the default) writes model.json and the fleet overview and no model's
+    own dashboard; `per_model` the reverse, and its alerts link to the model's own dashboard."""
+    shared = set(_load(example_out))
+    assert shared == {"model.json", "fleet.json"}
+    specs = _specs_copy(tmp_path, "specs")
+    out = tmp_path / "out"
+    assert invoke_mlmon("generate", str(specs), "-o", str(out)).returncode == 0
+    per_model = set(_load(out))
+    assert "model.json" not in per_model and "fleet.json" in per_model and len(per_model) == 4
+    rule_file = yaml.safe_load((out / naming.rules_file("iris-classifier")).read_text())
+    assert all(urlparse(r["annotations"]["dashboard_url"]).path == "/d/mlmon-iris-classifier/iris-classifier"
+               for r in _alerts(rule_file))
+    info = next(r for g in rule_file["groups"] for r in g["rules"] if r.get("record") == naming.MODEL_INFO)
+    assert info["labels"][naming.DASHBOARD_UID_LABEL] == "mlmon-iris-classifier"
+    shared_info = next(r for g in yaml.safe_load((example_out / naming.rules_file("iris-classifier")).read_text())[
+        "groups"] for r in g["rules"] if r.get("record") == naming.MODEL_INFO)
+    assert shared_info["labels"][naming.DASHBOARD_UID_LABEL] == naming.MODEL_DASHBOARD_UID
+    # A value that is neither is a located error, and nothing is written.
+    bad = _specs_copy(tmp_path, "bad", "dashboards: per-model\n")
+    result = invoke_mlmon("generate", str(bad), "-o", str(tmp_path / "bad-out"))
+    assert result.returncode == 2 and f"{bad / 'mlmon.yaml'}:" in result.stderr and "dashboards" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "bad-out").exists()
+
+
+def test_preview_of_the_shared_dashboard_writes_pages_only_for_model_names(tmp_path):
+    """A page per model, named after it: a `model` label value that is no spec name (`../x`) from
+    Prometheus is not a page, and `--model ../x` is a usage error that writes nothing."""
+    result = {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {"model": m}, "value": [0, "1"]} for m in ("iris", "../x", "a/b", "fraud_detector")]}}
+    assert preview.listed_models(lambda path, params: result) == ["fraud_detector", "iris"]
+    r = invoke_mlmon("preview", str(ROOT / "out"), "-o", str(tmp_path / "pages"), "--model", "../x")
+    assert r.returncode == 2 and "not a model name" in r.stderr and not (tmp_path / "pages").exists()

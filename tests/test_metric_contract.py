@@ -24,7 +24,11 @@ AVAILABILITY = "slos:\n  availability: {objective: 99.9, period: 30d}\n"
 
 
 def generate(folder: Path, name: str, body: str) -> Path:
+    """The spec's output, with the model's own dashboard (`dashboards: per_model`): the panels that
+    read the service's metrics under their own names are there."""
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "mlmon.yaml").write_text("apiVersion: mlmon/v1\nkind: Project\nmetadata: {name: p}\n"
+                                       "dashboards: per_model\n")
     spec = folder / f"{name}.yaml"
     spec.write_text(HEAD + f"metadata: {{name: {name}, team: t}}\n" + body)
     res = invoke_mlmon("generate", str(spec), "-o", str(folder / "out"))

@@ -19,6 +19,7 @@ from prometheus_client.utils import floatToGoString
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.ml import data as mldata
 from mlmon_codegen.plan import burnrate
+from mlmon_codegen.plan import drift as d
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.rules import rule_file as rules
 
@@ -406,3 +407,28 @@ def test_categorical_psi_unseen_category_and_missing_values(tmp_path):
                                                                      strict=True)]
     run_promtool(rule_file, [case(series, checks),
                              case(calm, [quiet("FeatureDrift", "2h"), quiet("FeatureMissingValues", "2h")])])
+
+
+def test_labels_since_training_has_a_value_from_the_first_scrape(model, rule_file):
+    """Issue 18: the count (panel and RetrainOnNewLabels) summed whole hours after training only, so a
+    model trained less than one to two hours ago showed "No data". Trained at minute 0, 100 labels
+    a minute: 0 until the first 5-minute step after training ends, then every label of the steps
+    since (the young model's steps are 5 minutes, aligned to multiples of 5 minutes)."""
+    per_minute = 100
+    step_min = d.YOUNG_STEP_MS // 60_000
+    expr = d.labels_since_training(model, model.ml.retrain_max_age_ms)
+    gt = counter("ml_ground_truth_total", 'predicted_class="setosa", actual_class="setosa"', per_minute, 180)
+    trained = {"series": f'ml_model_trained_timestamp_seconds{{{SEL}, model_version="1.0.0"}}', "values": "0+0x180"}
+
+    def within(minutes: int, value: float) -> dict[str, Any]:
+        # 1% either way: increase() extrapolates a little at the series' first samples
+        return {"expr": f"(({expr}) >= bool {value * 0.99!r}) * (({expr}) <= bool {value * 1.01 + 1e-9!r})",
+                "eval_time": f"{minutes}m", "exp_samples": [{"labels": "{}", "value": 1}]}
+
+    checks = [within(0, 0), within(3, 0)]
+    for minutes in (7, 30, 59, 61, 100):
+        counted_to = minutes // step_min * step_min  # the last step that has ended
+        checks.append(within(minutes, per_minute * counted_to))
+    run_promtool(rule_file, [case([gt, trained], checks)])
+    # Without a training time there is nothing to count from: no value rather than a made-up 0.
+    run_promtool(rule_file, [case([gt], [{"expr": expr, "eval_time": "30m", "exp_samples": []}])])

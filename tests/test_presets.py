@@ -14,6 +14,7 @@ from conftest import ROOT, invoke_mlmon
 
 from mlmon_codegen.build import generate
 from mlmon_codegen.build.load import load_fleet
+from mlmon_codegen.core import naming
 from mlmon_codegen.spec import exposition, presets
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.metrics_validate import LATENCY_ROLES, ROLE_KIND
@@ -80,7 +81,7 @@ def test_a_preset_spec_generates_rules_promtool_accepts(name: str, tmp_path: Pat
     rules.write_bytes(files["prometheus/rules/iris.rules.yml"])
     check = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert "grafana/dashboards/iris.json" in files
+    assert naming.MODEL_DASHBOARD_FILE in files
 
 
 def _needs(model: m.Model) -> list[exposition.Need]:

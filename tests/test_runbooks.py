@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -24,8 +26,10 @@ slos:
 """
 
 
-def artifacts(paths: list[Path]) -> dict[str, str]:
+def artifacts(paths: list[Path], runbooks_option: str = "per_model") -> dict[str, str]:
+    """Every artifact's data; a runbook per model and alert unless `runbooks_option` is shared."""
     fleet = load_and_validate(paths).fleet
+    fleet = dataclasses.replace(fleet, project=dataclasses.replace(fleet.project, runbooks=runbooks_option))
     return {a.path: a.data for a in generate.render_all(fleet)}
 
 
@@ -37,6 +41,11 @@ def alerts_of(files: dict) -> list[dict]:
 @pytest.fixture(scope="module")
 def example() -> dict:
     return artifacts([ROOT / "specs"])
+
+
+@pytest.fixture(scope="module")
+def shared() -> dict:
+    return artifacts([ROOT / "specs"], "shared")
 
 
 def test_every_alert_has_its_runbook_at_its_url(example: dict, example_fleet) -> None:
@@ -174,3 +183,57 @@ def test_validate_reports_runbook_templates_that_would_be_ignored_or_break(tmp_p
     assert r.returncode == 0, r.stderr
     assert f"{runbook_dir / 'modeldown.md.j2'}: warning: mlmon renders no runbook from this file" in r.stderr
     assert "did you mean runbooks/model-down.md.j2?" in r.stderr
+
+
+# ---------------------------------------------------------------- runbooks: shared
+
+
+def test_shared_runbooks_one_per_kind_at_every_alerts_url(shared: dict, example_fleet) -> None:
+    """Issue 17: `runbooks: shared` (the default) writes one runbook per alert kind for every
+    model, and each alert's runbook_url is the one of its kind."""
+    base = example_fleet.project.runbook_base_url
+    written = {p for p in shared if p.startswith("runbooks/")}
+    assert written == {f"runbooks/{k}.md" for k in runbooks.shared_kinds()}
+    models = {x.name: x for x in example_fleet.models}
+    kinds = set()
+    for rule in alerts_of(shared):
+        model = models[rule["labels"]["model"]]
+        planned = next(a for a in plan_rules(model, example_fleet.project).alerts() if a.name == rule["alert"])
+        kind = runbooks.template_kind(planned, next((s for s in model.slos if s.name == planned.slo), None))
+        assert rule["annotations"]["runbook_url"] == f"{base}/{kind}.md", rule["alert"]
+        kinds.add(kind)
+    assert len(kinds) >= 8
+
+
+def test_a_shared_runbook_keeps_its_template_and_names_no_model(shared: dict, example: dict, example_fleet) -> None:
+    """The kind's text as per model, its values pointed at the alert's labels and annotations."""
+    text = shared["runbooks/errors.md"]
+    own = example[naming.runbook_file("iris-classifier", "AvailabilityErrorBudgetBurnPageFast")]
+    steps = own.split("## First steps", 1)[1]
+    assert text.endswith(steps)  # the errors kind's first steps, word for word
+    assert "the alert's `model` label" in text and "`summary` annotation" in text and "mlmon explain" in text
+    for model in example_fleet.models:
+        assert model.name not in "".join(v for p, v in shared.items() if p.startswith("runbooks/"))
+    assert not re.search(r"\d+(\.\d+)?%", text)  # no model's objective or threshold
+    # The PromQL is valid: it reads the recorded series of any model once MODEL is replaced.
+    assert 'mlmon_slo:error_ratio:period{model="MODEL", slo="SLO"}' in text
+
+
+def test_shared_runbooks_keep_project_and_team_overrides(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
+    (tmp_path / "b.yaml").write_text(SPEC.format(name="model-b", team="beta"))
+    _project(tmp_path, "tpl")
+    (tmp_path / "tpl" / "runbooks").mkdir(parents=True)
+    (tmp_path / "tpl" / "runbooks" / "errors.md.j2").write_text(
+        '{% extends "runbooks/_layout.md.j2" %}{% block first_steps %}Call the payments on-call.\n{% endblock %}')
+    team_dir = tmp_path / "tpl" / "teams" / "beta" / "runbooks"
+    team_dir.mkdir(parents=True)
+    (team_dir / "model-down.md.j2").write_text("Beta's own ModelDown runbook for {{ model.name }}.\n")
+    files = artifacts([tmp_path], "shared")
+    assert "Call the payments on-call." in files["runbooks/errors.md"]
+    assert "Call the payments on-call." in files["runbooks/teams/beta/errors.md"]
+    assert files["runbooks/teams/beta/model-down.md"] == "Beta's own ModelDown runbook for the alert's `model` label.\n"
+    assert "## First steps" in files["runbooks/model-down.md"]  # alpha keeps the default
+    urls = {(r["labels"]["model"], r["alert"]): r["annotations"]["runbook_url"] for r in alerts_of(files)}
+    assert urls[("model-b", "ModelDown")].endswith("/teams/beta/model-down.md")
+    assert urls[("model-a", "ModelDown")].endswith("/model-down.md") and "/teams/" not in urls[("model-a", "ModelDown")]

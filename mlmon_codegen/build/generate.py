@@ -27,7 +27,7 @@ from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import alertmanager, prometheus_config, runbooks
 from mlmon_codegen.targets import platforms as generate_platforms
-from mlmon_codegen.targets.grafana import dashboards
+from mlmon_codegen.targets.grafana import dashboards, shared
 from mlmon_codegen.targets.rules import rule_file as rules
 from mlmon_codegen.targets.rules import unit_tests
 
@@ -46,7 +46,7 @@ def model_artifacts(model: m.Model, project: m.Project, targets: Sequence[str] =
     tests = unit_tests.render(model, project, plan, tested_with)
     out = [Artifact(naming.rules_file(model.name), rules.to_data(plan), model.source),
            Artifact(naming.unit_test_file(model.name), tests, model.source),
-           dashboards.model_artifact(model)]
+           *([] if project.shared_dashboards else [dashboards.model_artifact(model)])]
     out += runbooks.render_model(model, project, plan)
     rendered = {a.path: a for a in out}
     for name in targets:
@@ -58,6 +58,8 @@ def fleet_artifacts(fleet: m.Fleet, targets: Sequence[str] = (), model_paths: It
     """`model_paths`: every per-model path, for the artifacts that list them (the kustomization)."""
     out = [Artifact(prometheus_config.PATH, prometheus_config.render(fleet), fleet.sources),
            *dashboards.fleet_artifacts(fleet),
+           *([shared.artifact(fleet)] if fleet.project.shared_dashboards and fleet.models else []),
+           *runbooks.shared_artifacts(fleet),
            *alertmanager.artifacts(fleet)]  # nothing when the project has no `alertmanager:` section
     rendered = {a.path: a for a in out}
     paths = sorted([*model_paths, *rendered])

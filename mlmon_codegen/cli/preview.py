@@ -10,10 +10,18 @@ from pathlib import Path
 import click
 
 from mlmon_codegen.cli.load import fail
-from mlmon_codegen.core import durations
+from mlmon_codegen.core import durations, naming
 from mlmon_codegen.core.errors import EXIT_FAILED, EXIT_OK
 from mlmon_codegen.emit.write import Artifact, WriteError, render_files, write_tree
-from mlmon_codegen.preview.render import PreviewError, http_fetch, load_dashboards, render_page
+from mlmon_codegen.preview.render import (
+    PreviewError,
+    http_fetch,
+    listed_models,
+    load_dashboards,
+    render_page,
+    templated,
+)
+from mlmon_codegen.spec import v1
 
 
 @click.command("preview")
@@ -24,9 +32,14 @@ from mlmon_codegen.preview.render import PreviewError, http_fetch, load_dashboar
 @click.option("--range", "range_", default="1h", show_default=True, help="time range drawn, e.g. 15m, 6h")
 @click.option("--rate-interval", default="1m", show_default=True, help="what $__rate_interval becomes")
 @click.option("--require-data", is_flag=True, help="exit 1 when any panel returned no data")
+@click.option("--model", "models", multiple=True,
+              help="the shared model dashboard's model (repeatable; default: every model Prometheus has rules of)")
 def preview_command(out: str, prometheus_url: str, output: str, range_: str, rate_interval: str,
-                    require_data: bool) -> None:
+                    require_data: bool, models: tuple[str, ...]) -> None:
     """Draw OUT's Grafana dashboards with live data into static HTML pages (one per dashboard)."""
+    bad = [x for x in models if not v1.NAME_RE.match(x)]
+    if bad:
+        raise click.UsageError(f"--model {bad[0]!r}: not a model name ([a-z0-9][a-z0-9_-]*)")
     try:
         range_ms = durations.parse(range_)
         durations.parse(rate_interval)
@@ -36,10 +49,18 @@ def preview_command(out: str, prometheus_url: str, output: str, range_: str, rat
         dashboards = load_dashboards(Path(out))
         fetch = http_fetch(prometheus_url)
         end = time.time()
-        pages = {name: render_page(d, fetch, range_ms, end, rate_interval) for name, d in dashboards.items()}
+        pages, titles = {}, {}
+        for name, d in dashboards.items():
+            if not templated(d):
+                pages[name], titles[name] = render_page(d, fetch, range_ms, end, rate_interval), d.get("title")
+                continue
+            # One page per model, named after it as a per-model dashboard's page: the fleet page links there.
+            for model in models or listed_models(fetch):
+                pages[model] = render_page(d, fetch, range_ms, end, rate_interval, {naming.MODEL_VAR: model})
+                titles[model] = f"{d.get('title')} ({model})"
     except PreviewError as exc:
         fail([exc], EXIT_FAILED)
-    index = "".join(f'<li><a href="{html.escape(n)}.html">{html.escape(str(dashboards[n].get("title")))}</a> '
+    index = "".join(f'<li><a href="{html.escape(n)}.html">{html.escape(str(titles[n]))}</a> '
                     f"({p.with_data}/{p.panels} panels with data)</li>" for n, p in pages.items())
     artifacts = [Artifact(f"{n}.html", p.html, out, "text") for n, p in pages.items()]
     artifacts.append(Artifact("index.html", f"<!doctype html><meta charset=utf-8><ul>{index}</ul>\n", out, "text"))

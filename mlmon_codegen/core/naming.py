@@ -61,7 +61,12 @@ def slo_requests(window_ms: int) -> str:
 
 
 def slo_error_ratio(window_ms: int) -> str:
-    return f"mlmon_slo:error_ratio:rate{format_ms(window_ms)}"
+    return f"{SLO_ERROR_RATIO_WINDOWS}{format_ms(window_ms)}"
+
+
+# What every window's error ratio name starts with (the period's does not): the shared dashboard
+# reads every window of an SLO, whatever its period made them.
+SLO_ERROR_RATIO_WINDOWS = "mlmon_slo:error_ratio:rate"
 
 
 def slo_slice_error(slice_ms: int) -> str:
@@ -82,6 +87,16 @@ SLO_BUDGET_REMAINING = "mlmon_slo:error_budget_remaining:period"
 MODEL_INFO = "mlmon:model_info:constant"
 DASHBOARD_UID_LABEL = "uid"
 SLO_OBJECTIVE = "mlmon_slo:objective:ratio"
+SLO_BURN_THRESHOLD = "mlmon_slo:burn_rate_threshold:ratio"  # {tier=...}: the tier's burn factor
+# The scrape job whose `up` the model's ModelDown reads, on the info series: the shared dashboard
+# joins `up` to models through it (job names are the user's when `scrape.job` is given).
+SCRAPE_JOB_LABEL = "scrape_job"
+# A threshold an ML alert compares with, one constant series per threshold and model, so the
+# shared dashboard draws each model's own lines (a number in the JSON would be one model's).
+ML_THRESHOLD = "mlmon_ml:threshold:constant"
+THRESHOLD_LABEL = "threshold"
+ML_TRAINED_TIMESTAMP = "mlmon_ml:trained_timestamp:max"  # the serving model's training time
+ML_LABELS_SINCE_TRAINING = "mlmon_ml:labels_since_training:sum"
 
 
 BUCKET_SUFFIX = "_bucket"  # a classic histogram's cumulative bucket counters (label `le`)
@@ -178,6 +193,23 @@ def dashboard_url(base: str, model: str, panel_id: int | None = None) -> str:
     return f"{url}?viewPanel={panel_id}" if panel_id is not None else url
 
 
+# The one model dashboard of `dashboards: shared`: every model through its `model` variable. `_`
+# after the prefix, as the fleet's: a model's own uid is `mlmon-<name>`, so none can equal it.
+MODEL_DASHBOARD_UID = "mlmon_model"
+MODEL_DASHBOARD_FILE = f"{DASHBOARDS_DIR}model.json"
+MODEL_VAR = "model"
+SLO_VAR = "slo"
+FEATURE_VAR = "feature"
+
+
+def shared_dashboard_url(base: str, model: str, panel_id: int | None = None, slo: str | None = None) -> str:
+    """The shared model dashboard on `model` (and on one SLO's row), opened on one panel when given.
+    Model and SLO names are `[a-z0-9_-]`, safe in a query string as they are."""
+    params = [f"var-{MODEL_VAR}={model}", *([f"var-{SLO_VAR}={slo}"] if slo else []),
+              *([f"viewPanel={panel_id}"] if panel_id is not None else [])]
+    return f"{base}/d/{MODEL_DASHBOARD_UID}/mlmon-model?{'&'.join(params)}"
+
+
 def dashboard_file(model: str) -> str:
     return f"{DASHBOARDS_DIR}{model}.json"
 
@@ -193,6 +225,20 @@ def runbook_url(base: str, model: str, alert: str) -> str:
 
 def runbook_file(model: str, alert: str) -> str:
     return f"runbooks/{model}/{alert}.md"
+
+
+# `runbooks: shared`: one runbook per alert kind (its template), for every model; a team with
+# templates of its own (`teams/<team>/runbooks/`) gets its own copies under teams/<team>/.
+def shared_runbook_path(kind: str, team: str | None = None) -> str:
+    return f"teams/{team}/{kind}.md" if team else f"{kind}.md"
+
+
+def shared_runbook_url(base: str, kind: str, team: str | None = None) -> str:
+    return f"{base}/{shared_runbook_path(kind, team)}"
+
+
+def shared_runbook_file(kind: str, team: str | None = None) -> str:
+    return f"runbooks/{shared_runbook_path(kind, team)}"
 
 
 # Engines beyond one Prometheus: Kubernetes objects, Mimir and Thanos rule files.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import percent
-from mlmon_codegen.plan import grouping, panel_keys, sli
+from mlmon_codegen.plan import burnrate, grouping, panel_keys, sli
 from mlmon_codegen.plan.burnrate import Tier
 from mlmon_codegen.plan.records import Alert
 from mlmon_codegen.spec import model as m
@@ -37,13 +37,55 @@ def base_labels(model: m.Model, severity: str) -> dict[str, str]:
     return labels
 
 
+# The runbook template of each alert: a burn-rate alert's follows the kind of its SLO, every other
+# family has its own; a family missing here gets the fallback, `alert`.
+SLO_ALERT_KINDS = {"availability": "errors", "latency": "latency", "accuracy": "accuracy", "custom": "slo"}
+FAMILY_TEMPLATES = {
+    "no_data": "no-data", "model_down": "model-down",
+    **dict.fromkeys(("feature_drift", "feature_drift_severe", "dataset_drift", "prediction_drift", "out_of_range",
+                     "out_of_range_gauges", "missing"), "drift"),
+    "prediction_skew": "skew", "low_confidence": "skew", "no_labels": "accuracy",
+    "expected_accuracy_drop": "quality", "calibration_gap": "quality",
+    "regression_mae": "regression", "regression_rmse": "regression", "regression_mape": "regression",
+    **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
+}
+FALLBACK_KIND = "alert"
+_ML_KEYS = {name: key for key, name in naming.ML_ALERTS.items()}
+
+
+def runbook_kind(model: m.Model, alert: str) -> str:
+    """The runbook template (and shared runbook) of one of the model's alerts, from its name."""
+    prefix = model.alert_prefix
+    if alert == naming.model_down_alert(prefix):
+        return FAMILY_TEMPLATES["model_down"]
+    for slo in model.slos:
+        if alert == naming.no_data_alert(slo.name, prefix):
+            return FAMILY_TEMPLATES["no_data"]
+        if any(alert == naming.burn_alert(slo.name, t.name, prefix) for t in burnrate.alert_tiers(slo)):
+            return SLO_ALERT_KINDS[slo.kind]
+    key = _ML_KEYS.get(alert.removeprefix(prefix)) if alert.startswith(prefix) else None
+    return FAMILY_TEMPLATES.get(key or "", FALLBACK_KIND)
+
+
+def runbook_url(project: m.Project, model: m.Model, alert: str) -> str:
+    if project.shared_runbooks:
+        return naming.shared_runbook_url(project.runbook_base_url, runbook_kind(model, alert),
+                                         project.runbook_team(model.team))
+    return naming.runbook_url(project.runbook_base_url, model.name, alert)
+
+
+def dashboard_url(project: m.Project, model: m.Model, alert: str) -> str:
+    """From the model alone: the dashboard gives the panel showing the alert the same key and id.
+    The shared dashboard is opened on the model (and the alert's SLO), as Sloth's links do."""
+    if project.shared_dashboards:
+        link = panel_keys.shared_alert_link(model, alert)
+        panel, slo = link if link is not None else (None, None)
+        return naming.shared_dashboard_url(project.grafana_base_url, model.name, panel, slo)
+    return naming.dashboard_url(project.grafana_base_url, model.name, panel_keys.alert_panel_id(model, alert))
+
+
 def links(project: m.Project, model: m.Model, alert: str) -> dict[str, str]:
-    return {
-        "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert),
-        # From the model alone: the dashboard gives the panel showing the alert the same key and id.
-        "dashboard_url": naming.dashboard_url(project.grafana_base_url, model.name,
-                                              panel_keys.alert_panel_id(model, alert)),
-    }
+    return {"runbook_url": runbook_url(project, model, alert), "dashboard_url": dashboard_url(project, model, alert)}
 
 
 def _tier_options(slo: m.SLO, tier: Tier) -> m.TierOptions:

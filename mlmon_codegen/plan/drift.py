@@ -376,15 +376,34 @@ def model_age_seconds(model: m.Model) -> str:
     return q.minus(q.call("time"), q.agg("max", series(model, "trained_at")))
 
 
+# A model younger than this is counted in fine steps (YOUNG_STEP_MS or a few scrapes, whichever is
+# longer), older in hourly ones: fine steps over the whole lookback would cost a month of them per
+# evaluation, hourly ones leave a young model at nothing for its first one to two hours.
+YOUNG_MS = 86_400_000
+YOUNG_STEP_MS = 300_000
+
+
 def labels_since_training(model: m.Model, lookback_ms: int, step_ms: int = 3_600_000) -> str:
     """Labels that arrived after the current model was trained.
 
-    A subquery sums hourly label increases over the lookback, keeping only the steps that start
-    after the training time of the model serving now (`@ end()`: the value at evaluation time,
-    not at each step). Labels in the first partial hour are not counted: it never overcounts.
+    A subquery sums label increases per step over the lookback, keeping only the steps that
+    start after the training time of the model serving now (`@ end()`: the value at evaluation
+    time, not at each step), so it never overcounts. While the model is younger than a day the
+    steps are minutes long (only the first step after training is lost); after that, hours long
+    (the first partial hour is not counted). Before a first step ends it is 0, not empty, so the
+    panel and the alert have a value from the training time's first scrape on (issue 18).
     """
     trained = q.agg("max", q.at_end(series(model, "trained_at")))
-    after = q.compare(q.call("vector", q.minus(q.call("time"), step_ms // 1000)), ">=", trained, on_labels=())
-    hourly = q.agg("sum", q.call("increase", q.rng(series(model, "ground_truth"), step_ms)))
-    recent = q.set_op(hourly, "and", q.paren(after), on_labels=())
-    return q.call("sum_over_time", q.subquery(recent, lookback_ms, step_ms))
+    fine_ms = max(YOUNG_STEP_MS, 4 * model.scrape.interval_ms)
+
+    def counted(step: int, range_ms: int) -> str:
+        after = q.compare(q.call("vector", q.minus(q.call("time"), step // 1000)), ">=", trained, on_labels=())
+        per_step = q.agg("sum", q.call("increase", q.rng(series(model, "ground_truth"), step)))
+        return q.call("sum_over_time", q.subquery(q.set_op(per_step, "and", q.paren(after), on_labels=()),
+                                                  range_ms, step))
+
+    young = q.compare(q.minus(q.call("time"), trained), "<", YOUNG_MS // 1000)
+    recent = q.set_op(q.paren(counted(fine_ms, YOUNG_MS)), "and", q.paren(young), on_labels=())
+    # Parenthesised: callers compare it, and a comparison binds tighter than `or`.
+    return q.paren(q.set_op(q.set_op(q.paren(recent), "or", q.paren(counted(step_ms, lookback_ms))), "or",
+                            q.paren(q.zero_like(trained))))

@@ -15,6 +15,7 @@ from mlmon_codegen.plan import alert_text, quality, regression
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Group, Recording
 from mlmon_codegen.plan.signals import binned, confidence, gauged, has_labels, missing, ml_alerts, predicts
+from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 
 # One series per feature, or per class: the labels these recordings keep (their series estimate).
@@ -413,13 +414,66 @@ def retrain_rules(model: m.Model, project: m.Project) -> list[Alert]:
             f"The model was trained {{{{ $value | humanizeDuration }}}} ago; the limit is "
             f"{format_ms(ml.retrain_max_age_ms)}.", retrain=True))
     if ml.retrain_new_labels and met.trained_at is not None and met.ground_truth is not None:
-        lookback = ml.retrain_max_age_ms or 30 * 86_400_000
         out.append(_alert(
             model, project, "retrain_labels",
-            q.compare(d.labels_since_training(model, lookback), ">=", ml.retrain_new_labels), "info", None,
+            q.compare(_sel(naming.ML_LABELS_SINCE_TRAINING, model), ">=", ml.retrain_new_labels), "info", None,
             f"{model.name}: retrain, enough new labelled rows arrived",
             f"{{{{ $value }}}} labelled rows arrived since the model was trained (trigger: "
             f"{ml.retrain_new_labels}).", retrain=True))
+    return out
+
+
+def thresholds(model: m.Model) -> list[tuple[str, float]]:
+    """(name, value) of every threshold the model's ML alerts compare with, for the shared
+    dashboard's lines: the one dashboard of every model cannot hold any model's numbers."""
+    ml = model.ml
+    assert ml is not None
+    shown = set(ml_alerts(model))
+    dr = ml.drift
+    out: list[tuple[str, float | None]] = []
+    if shown & {"feature_drift", "feature_drift_severe", "prediction_drift"}:
+        out += [("psi_warn", dr.psi_warn), ("psi_page", dr.psi_page)]
+    if shown & {"dataset_drift", "retrain_drift"}:
+        out.append(("drifted_share", dr.drifted_share))
+    if "out_of_range" in shown:
+        out.append(("out_of_range_max", ml.out_of_range_max))
+    if "missing" in shown:
+        out.append(("missing_max", ml.missing_max))
+    if "prediction_skew" in shown:
+        out.append(("skew_share", ml.skew_share))
+    if "low_confidence" in shown:
+        out.append(("confidence_threshold", ml.confidence_threshold))
+    if "expected_accuracy_drop" in shown and ml.expected_accuracy is not None:
+        out.append(("expected_accuracy_floor", ml.expected_accuracy - ml.expected_accuracy_drop))
+    if "calibration_gap" in shown:
+        out.append(("calibration_gap_max", ml.calibration_gap_max))
+    if "retrain_accuracy" in shown:
+        out.append(("accuracy_floor", ml.retrain_accuracy_floor))
+    if "retrain_stale" in shown and ml.retrain_max_age_ms:
+        out.append(("max_age_seconds", ml.retrain_max_age_ms / 1000))
+    if "retrain_labels" in shown:
+        out.append(("new_labels", ml.retrain_new_labels))
+    if shown & {"regression_mae", "regression_rmse"}:
+        out += [("mae_max", ml.mae_max), ("rmse_max", ml.rmse_max)]
+    return [(name, float(value)) for name, value in out if value is not None]
+
+
+def threshold_rules(model: m.Model) -> list[Recording]:
+    return [Recording(naming.ML_THRESHOLD, _const(value), {**_model_label(model), naming.THRESHOLD_LABEL: name})
+            for name, value in thresholds(model)]
+
+
+def training_rules(model: m.Model) -> list[Recording]:
+    """The serving model's training time and the labels since, recorded once for the alerts and
+    every dashboard (the count is a subquery over weeks: one evaluation, not one per reader)."""
+    ml, shown = model.ml, set(ml_alerts(model))
+    if ml is None or not shown & {"retrain_stale", "retrain_labels"}:
+        return []
+    out = [Recording(naming.ML_TRAINED_TIMESTAMP, q.agg("max", series(model, "trained_at")), _model_label(model))]
+    if "retrain_labels" in shown:
+        lookback = ml.retrain_max_age_ms or 30 * 86_400_000
+        out.append(Recording(naming.ML_LABELS_SINCE_TRAINING, d.labels_since_training(model, lookback),
+                             _model_label(model)))
     return out
 
 
@@ -447,6 +501,7 @@ def groups(model: m.Model, project: m.Project) -> list[Group]:
     wanted = set(ml_alerts(model))  # less the ones `alerting.disable` names
     alerts = [a for a in [*alert_rules(model, project), *quality.alerts(model, project),
                           *regression.alerts(model, project)] if a.kind in wanted]
-    if alerts:
-        out.append(Group(naming.group(model.name, "ml-alerts"), tuple(alerts)))
+    if alerts:  # the recordings first: the alerts read them in the same evaluation
+        out.append(Group(naming.group(model.name, "ml-alerts"),
+                         (*threshold_rules(model), *training_rules(model), *alerts)))
     return out

@@ -121,3 +121,55 @@ def alert_panel_id(model: m.Model, alert: str) -> int | None:
     """The id of the panel an alert's dashboard link opens; None when the model's dashboard has none."""
     key = alert_panel(model, alert)
     return _alert_panel_ids(model).get(key) if key is not None else None
+
+
+# ---------------------------------------------------------------- the shared model dashboard
+# `dashboards: shared` draws one dashboard for every model, with the same panels whatever the
+# fleet, so its ids are constants and an alert's link needs no dashboard. SLO panels sit in a row
+# repeated per SLO (its `slo` variable): their keys name no SLO, the link sets the variable.
+FIRING = "alerts/firing"
+SHARED_SLO_PANELS = ("objective", SLI, "budget-left", "error-ratio", BURN_TIERS)
+SHARED_KEYS = (
+    "model", FIRING, TARGETS_UP, "slos", *(f"slo/{what}" for what in SHARED_SLO_PANELS),
+    "drift", "drift/psi", "drift/ks", "drift/drifted-features", "drift/out-of-range", "drift/missing",
+    "drift/prediction-psi", "drift/top-class-share",
+    "predictions", "predictions/confidence", "predictions/expected-accuracy",
+    "ground-truth", "ground-truth/accuracy", "ground-truth/labels-per-second", "ground-truth/calibration-gap",
+    "regression", "regression/errors", "regression/mean-error",
+    "retraining", "retraining/model-age", "retraining/labels-since-training", "retraining/accuracy",
+    "retraining/drifted-features",
+    # Last, so the ids before them stay: the row repeated per feature (`feature` variable).
+    "features", "feature/psi", "feature/ks", "feature/out-of-range", "feature/missing",
+)
+
+
+def shared_slo_panel(what: str) -> str:
+    return f"slo/{what}"
+
+
+@lru_cache(maxsize=1)
+def shared_panel_ids() -> dict[str, int]:
+    return naming.panel_ids(SHARED_KEYS)  # cached: a constant (never mutated; private)
+
+
+def shared_alert_panel(model: m.Model, alert: str) -> tuple[str, str | None] | None:
+    """The key of the shared dashboard's panel an alert opens, and the SLO its row must show; None
+    for a name none of the model's alerts can have. An alert whose own panel reads raw series
+    (their names differ per model, so the shared dashboard cannot draw them) opens the model's
+    firing alerts, which list it."""
+    key = alert_panel(model, alert)
+    if key is None:
+        return None
+    for slo in model.slos:
+        for what in (SLI, BURN_TIERS):
+            if key == slo_panel(slo.name, what):
+                return shared_slo_panel(what), slo.name
+    if key == TARGETS_UP and sli.scrape_job(model):
+        return TARGETS_UP, None
+    return (key if key in SHARED_KEYS else FIRING), None
+
+
+def shared_alert_link(model: m.Model, alert: str) -> tuple[int, str | None] | None:
+    """(panel id, SLO) of the shared dashboard for an alert's link; None as shared_alert_panel."""
+    found = shared_alert_panel(model, alert)
+    return (shared_panel_ids()[found[0]], found[1]) if found is not None else None

@@ -73,3 +73,24 @@ def firing_alerts(models: list[str] | str) -> str:
     else:
         model_matcher = q.one_of(naming.MODEL_LABEL, models)
     return q.selector("ALERTS", [model_matcher, ("alertstate", "=", "firing")])
+
+
+def over_budget(ratio: str, objective: str) -> str:
+    """An SLO's error ratio over its budget (1 - objective), matched on model and SLO: a window's
+    burn rate, or the share of the period's budget spent. The objective is recorded once per SLO,
+    without group labels, so a grouped SLO's ratios match it many to one."""
+    return q.binop(ratio, "/", q.one_minus(objective),
+                   q.group_left(q.on((naming.MODEL_LABEL, naming.SLO_LABEL))))
+
+
+def budget_left(period_ratio: str, objective: str) -> str:
+    """The share of the period's error budget not yet spent (below 0: overspent)."""
+    return q.one_minus(over_budget(period_ratio, objective))
+
+
+def job_targets_up(model: q.Matcher) -> str:
+    """`up` of the scrape job the info series of the model(s) names (`scrape_job`): a job of
+    mlmon's or the one `scrape.job` gave, read without knowing which."""
+    jobs = q.copy_label(q.agg("max", q.selector(naming.MODEL_INFO, [model]), by=(naming.SCRAPE_JOB_LABEL,)), "job",
+                        naming.SCRAPE_JOB_LABEL)
+    return q.binop("up", "*", jobs, q.group_left(q.on(("job",))))

@@ -165,10 +165,14 @@ def window_groups(model: m.Model, project: m.Project) -> list[Group]:
     return groups
 
 
-def info_rule(model: m.Model) -> Recording:
+def info_rule(model: m.Model, project: m.Project) -> Recording:
+    """The model's info series: its team, the dashboard that shows it, and the job whose `up` its
+    ModelDown reads (none when it reads the model's own series)."""
+    uid = naming.MODEL_DASHBOARD_UID if project.shared_dashboards else naming.dashboard_uid(model.name)
+    job = scrape_job(model)
     return Recording(naming.MODEL_INFO, q.call("vector", "1"),
                      {naming.MODEL_LABEL: model.name, naming.TEAM_LABEL: model.team,
-                      naming.DASHBOARD_UID_LABEL: naming.dashboard_uid(model.name)})
+                      naming.DASHBOARD_UID_LABEL: uid, **({naming.SCRAPE_JOB_LABEL: job} if job else {})})
 
 
 def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
@@ -183,7 +187,7 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     # The info series rides in the alerts group, which every model has: a group of its own would add
     # Prometheus' fixed per-group cost for every model of a fleet.
     down = model_down_alert(model, project)
-    alerts: list[Rule] = [info_rule(model), *([down] if down else [])]
+    alerts: list[Rule] = [info_rule(model, project), *([down] if down else [])]
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
         no_data = no_data_alert(model, slo, project)

@@ -23,8 +23,10 @@ from typing import Any
 
 from mlmon_codegen.check.dashboards import panels, substitute, variables
 from mlmon_codegen.core import naming
+from mlmon_codegen.core import promql as q
 from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.text import human, percent
+from mlmon_codegen.spec import v1
 
 Fetch = Callable[[str, dict[str, str]], dict[str, Any]]
 
@@ -299,13 +301,30 @@ class Page:
     empty: list[str]  # titles of panels that returned no data (or an error)
 
 
+def templated(dashboard: dict[str, Any]) -> bool:
+    """The shared model dashboard: it shows one model at a time, the one its `model` variable picks."""
+    return any(v.get("name") == naming.MODEL_VAR for v in (dashboard.get("templating") or {}).get("list") or [])
+
+
+def listed_models(fetch: Fetch) -> list[str]:
+    """The models whose rules Prometheus has loaded, from their info series (what Grafana's `model`
+    variable lists)."""
+    res = fetch("/api/v1/query", {"query": q.agg("group", naming.MODEL_INFO, by=(naming.MODEL_LABEL,))})
+    if res.get("status") != "success":
+        raise PreviewError(f"cannot list the models: {res.get('error', res)}")
+    # Only names a spec may have: a page is written per name, and a label value is anyone's (`../x`).
+    return sorted({name for r in res["data"]["result"]
+                   if v1.NAME_RE.match(name := str(r["metric"].get(naming.MODEL_LABEL, "")))})
+
+
 def render_page(dashboard: dict[str, Any], fetch: Fetch, range_ms: int = 3_600_000, end: float | None = None,
-                rate_interval: str = "1m") -> Page:
+                rate_interval: str = "1m", chosen: dict[str, str] | None = None) -> Page:
+    """`chosen`: variables set as a link's `var-NAME=value` would (the model of the shared dashboard)."""
     end = time.time() if end is None else end
     start = end - range_ms / 1000
     step = max(1.0, range_ms / 1000 / 200)
     values = {**variables(dashboard), "__rate_interval": rate_interval, "__range": format_ms(range_ms),
-              "__interval": f"{step:g}s"}
+              "__interval": f"{step:g}s", **(chosen or {})}
     blocks, n, with_data, empty = [], 0, 0, []
     for p in sorted(panels(dashboard), key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"])):
         pos = p["gridPos"]
@@ -334,7 +353,8 @@ def render_page(dashboard: dict[str, Any], fetch: Fetch, range_ms: int = 3_600_0
         errs = "".join(f'<div class="err">{html.escape(e)}</div>' for e in res.errors)
         blocks.append(f'<div class="panel" id="panel-{p.get("id")}" style="{style}"><h3>{title}</h3>{body}{errs}</div>')
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(end))
-    doc = PAGE.format(title=html.escape(str(dashboard.get("title", ""))), uid=html.escape(str(dashboard.get("uid"))),
+    title = str(dashboard.get("title", "")) + (f" ({values[naming.MODEL_VAR]})" if chosen else "")
+    doc = PAGE.format(title=html.escape(title), uid=html.escape(str(dashboard.get("uid"))),
                       stamp=stamp, range=format_ms(range_ms), blocks="\n".join(blocks), col=COL_PX, row=ROW_PX,
                       margin=MARGIN_PX, header=HEADER_PX, gap=GAP_PX, border=BORDER_PX, pad_x=PAD_X_PX,
                       pad_y=PAD_Y_PX)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mlmon_codegen.core.errors import NOWHERE, Site
 
@@ -393,6 +394,22 @@ class Project:
     templates_dir: str | None = None  # the team's prose templates, searched before templates/
     alertmanager: Alertmanager | None = None  # None: the project configures no Alertmanager routing
     targets: tuple[str, ...] = ()  # optional targets every generate writes (`targets:`), sorted
+    dashboards: str = "shared"  # shared | per_model (`dashboards:`)
+    runbooks: str = "shared"  # shared | per_model (`runbooks:`)
+
+    @property
+    def shared_dashboards(self) -> bool:
+        return self.dashboards == "shared"
+
+    @property
+    def shared_runbooks(self) -> bool:
+        return self.runbooks == "shared"
+
+    def runbook_team(self, team: str) -> str | None:
+        """The team whose own runbook templates (`teams/<team>/runbooks/`) its shared runbooks use."""
+        if not (self.shared_runbooks and self.templates_dir):
+            return None
+        return team if (Path(self.templates_dir) / "teams" / team / "runbooks").is_dir() else None
 
 
 DEFAULT_PROJECT = Project(

@@ -618,6 +618,12 @@ class Project(Strict):
         None, description="folder of Jinja2 templates that override mlmon's (runbooks/<kind>.md.j2, "
         "teams/<team>/runbooks/...), relative to this file")
     alertmanager: AlertmanagerSettings | None = Field(None, description="routing, receivers, intervals")
+    dashboards: Literal["shared", "per_model"] = Field(
+        "shared", description="shared: one model dashboard for every model (a `model` variable) and the fleet "
+        "overview; per_model: also a dashboard of its own per model, which the alerts link to instead")
+    runbooks: Literal["shared", "per_model"] = Field(
+        "shared", description="shared: one runbook per alert kind for every model (the alert's labels and "
+        "annotations hold the model's numbers); per_model: one per model and alert, with its numbers written in")
 
 
 KINDS: dict[str, type[Strict]] = {"ModelMonitor": ModelMonitor, "Project": Project}

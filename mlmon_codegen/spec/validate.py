@@ -612,6 +612,7 @@ def build_project(doc: Document, spec: v1.Project) -> m.Project:
         series_budget_per_model=spec.budget.series_per_model,
         templates_dir=str(Path(doc.path).parent / spec.templates) if spec.templates else None,
         targets=tuple(sorted(set(spec.targets))),
+        dashboards=spec.dashboards, runbooks=spec.runbooks,
     )
 
 

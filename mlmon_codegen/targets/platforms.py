@@ -35,17 +35,18 @@ def _k8s(obj: dict[str, Any], source: str) -> Artifact:
 
 
 def kubernetes_model(model: m.Model, project: m.Project, rendered: Rendered) -> list[Artifact]:
-    board = rendered[naming.dashboard_file(model.name)]
-    return [_k8s(k8s.prometheus_rule(model, project, _rule_file(model, rendered)), model.source),
-            _k8s(k8s.monitor(model, project), model.source),
-            _k8s(extras.dashboard_configmap(project, board), model.source)]
+    out = [_k8s(k8s.prometheus_rule(model, project, _rule_file(model, rendered)), model.source),
+           _k8s(k8s.monitor(model, project), model.source)]
+    board = rendered.get(naming.dashboard_file(model.name))  # none with `dashboards: shared`
+    return out + ([_k8s(extras.dashboard_configmap(project, board), model.source)] if board else [])
 
 
 def kubernetes_fleet(fleet: m.Fleet, rendered: Rendered, paths: Sequence[str]) -> list[Artifact]:
     out = [_k8s(obj, fleet.project.source) for obj in extras.alertmanager_configs(fleet)]
-    if naming.FLEET_DASHBOARD_FILE in rendered:
-        board = rendered[naming.FLEET_DASHBOARD_FILE]
-        out.append(_k8s(extras.dashboard_configmap(fleet.project, board), board.source))
+    for path in (naming.MODEL_DASHBOARD_FILE, naming.FLEET_DASHBOARD_FILE):  # the shared one and the fleet's
+        if path in rendered:
+            board = rendered[path]
+            out.append(_k8s(extras.dashboard_configmap(fleet.project, board), board.source))
     resources = [p for p in paths if p.startswith(naming.K8S_DIR)] + [a.path for a in out]
     out.append(Artifact(naming.KUSTOMIZATION_FILE, k8s.kustomization(resources), fleet.sources))
     return out

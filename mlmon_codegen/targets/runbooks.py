@@ -19,26 +19,16 @@ from mlmon_codegen.core.durations import format_ms
 from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.core.text import human, percent
 from mlmon_codegen.emit.artifact import Artifact, ArtifactError
-from mlmon_codegen.plan import drift, queries, signals
+from mlmon_codegen.plan import alert_text, drift, queries, signals
 from mlmon_codegen.plan.explain import TierMath, explain_slo
 from mlmon_codegen.plan.records import Alert, RulePlan
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import prose
 
-# A burn-rate alert's template follows the kind of its SLO.
 DRIFT_VERDICTS = ("feature_drift", "feature_drift_severe", "dataset_drift")  # their runbooks show the bins
-SLO_ALERT_KINDS = {"availability": "errors", "latency": "latency", "accuracy": "accuracy", "custom": "slo"}
-# Every other family's template; a family missing here gets the fallback.
-FAMILY_TEMPLATES = {
-    "no_data": "no-data", "model_down": "model-down",
-    **dict.fromkeys(("feature_drift", "feature_drift_severe", "dataset_drift", "prediction_drift", "out_of_range",
-                     "out_of_range_gauges", "missing"), "drift"),
-    "prediction_skew": "skew", "low_confidence": "skew", "no_labels": "accuracy",
-    "expected_accuracy_drop": "quality", "calibration_gap": "quality",
-    "regression_mae": "regression", "regression_rmse": "regression", "regression_mape": "regression",
-    **dict.fromkeys(("retrain_drift", "retrain_accuracy", "retrain_stale", "retrain_labels"), "retrain"),
-}
-FALLBACK = "runbooks/alert.md.j2"
+SLO_ALERT_KINDS = alert_text.SLO_ALERT_KINDS
+FAMILY_TEMPLATES = alert_text.FAMILY_TEMPLATES
+FALLBACK = f"runbooks/{alert_text.FALLBACK_KIND}.md.j2"
 LATENCY_TITLES = {"latency": "latency", "first_token_latency": "time to first token",
                   "inter_token_latency": "inter-token latency"}
 BAD_EVENTS = {"availability": "failed requests", "latency": "slow requests",
@@ -91,7 +81,7 @@ def template_problems(project: m.Project) -> list[Problem]:
 def template_kind(alert: Alert, slo: m.SLO | None) -> str:
     if alert.kind == "burn" and slo is not None:
         return SLO_ALERT_KINDS[slo.kind]
-    return FAMILY_TEMPLATES.get(alert.kind, "alert")
+    return FAMILY_TEMPLATES.get(alert.kind, alert_text.FALLBACK_KIND)
 
 
 def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
@@ -104,7 +94,8 @@ def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
             out.append({"title": f"Error ratio over {human(secs)}",
                         "query": q.selector(naming.slo_error_ratio(int(secs * 1000)), labels)})
         out.append({"title": f"Error budget left over the {human(slo.period_ms / 1000)} period",
-                    "query": q.selector(naming.SLO_BUDGET_REMAINING, labels)})
+                    "query": queries.budget_left(q.selector(naming.SLO_PERIOD_ERROR_RATIO, labels),
+                                                 q.selector(naming.SLO_OBJECTIVE, labels))})
     # Ranges a person pastes into Prometheus: 5m for what moves fast, 1h for ML signals, which
     # need enough predictions and labels to mean anything.
     five_min, hour = 300_000, 3_600_000
@@ -181,7 +172,7 @@ def context(model: m.Model, project: m.Project, alert: Alert) -> dict[str, Any]:
         "bad_events": _bad_events(slo),
         "tier": tier,
         "queries": _queries(model, alert, kind, slo, tier),
-        "runbook_url": naming.runbook_url(project.runbook_base_url, model.name, alert.name),
+        "runbook_url": alert_text.runbook_url(project, model, alert.name),
         "dashboard_url": alert.annotations.get("dashboard_url")
         or naming.dashboard_url(project.grafana_base_url, model.name),
         "human": human,
@@ -198,10 +189,107 @@ def render(model: m.Model, project: m.Project, alert: Alert) -> str:
 
 
 def render_model(model: m.Model, project: m.Project, rules: RulePlan) -> list[Artifact]:
-    """A runbook for every planned alert of the model, documenting it as the rule file writes it."""
+    """A runbook for every planned alert of the model, documenting it as the rule file writes it
+    (`runbooks: per_model`; the shared ones are the fleet's, shared_artifacts)."""
+    if project.shared_runbooks:
+        return []
     out: dict[str, Artifact] = {}
     for alert in rules.alerts():
         path = naming.runbook_file(model.name, alert.name)
         # One runbook per alert name: several rules may share a name (e.g. one per feature).
         out.setdefault(path, Artifact(path, render(model, project, alert), model.source, "text"))
     return [out[p] for p in sorted(out)]
+
+
+# ---------------------------------------------------------------- runbooks: shared
+# One runbook per kind for every model: the same templates, filled with where each value is
+# found instead of the value. The model's own numbers are in the alert (its labels, `summary`
+# and `description`, which state the tier's threshold, windows and budget) and `mlmon explain`.
+SHARED_TITLES = {
+    "errors": "An availability SLO burns its error budget", "latency": "A latency SLO burns its error budget",
+    "accuracy": "Accuracy: an accuracy SLO burns its budget, or no labels arrive", "slo": "A custom SLO burns its "
+    "error budget", "no-data": "An SLI has no data", "model-down": "ModelDown", "drift": "Input drift or data "
+    "quality", "skew": "Prediction skew or low confidence", "quality": "Expected accuracy or calibration",
+    "regression": "Regression error", "retrain": "A retraining trigger", "alert": "An mlmon alert",
+}
+SLO_KIND_OF = {v: k for k, v in SLO_ALERT_KINDS.items()}
+MODEL = "MODEL"  # in the shared queries: the alert's `model` label goes here
+SLO_NAME = "SLO"
+
+
+def _label(name: str) -> str:
+    return f"the alert's `{name}` label"
+
+
+def _annotation(name: str) -> str:
+    return f"see the alert's `{name}` annotation"
+
+
+def shared_queries(kind: str) -> list[dict[str, str]]:
+    """What to paste into Prometheus, over recorded series (named alike for every model)."""
+    labels = {naming.MODEL_LABEL: MODEL}
+    note = f"put the alert's `model` (and `slo`) label in place of {MODEL} (and {SLO_NAME})"
+    out = [{"title": f"The model's firing alerts ({note})",
+            "query": q.selector("ALERTS", {**labels, "alertstate": "firing"})}]
+    if kind in SLO_KIND_OF or kind == "no-data":
+        slo = {**labels, naming.SLO_LABEL: SLO_NAME}
+        out.append({"title": "Error ratio per window", "query": q.selector(
+            "", [q.prefixed("__name__", naming.SLO_ERROR_RATIO_WINDOWS), *((k, "=", v) for k, v in slo.items())])})
+        out.append({"title": "Error budget left over the period", "query": queries.budget_left(
+            q.selector(naming.SLO_PERIOD_ERROR_RATIO, slo), q.selector(naming.SLO_OBJECTIVE, slo))})
+    elif kind == "model-down":
+        out.append({"title": "Scrape targets up of the model's job",
+                    "query": queries.job_targets_up((naming.MODEL_LABEL, "=", MODEL))})
+    elif kind in ("drift", "skew", "quality", "regression", "retrain"):
+        out.append({"title": "The model's thresholds", "query": q.selector(naming.ML_THRESHOLD, labels)})
+    return out
+
+
+def shared_context(kind: str, project: m.Project) -> dict[str, Any]:
+    slo_kind = SLO_KIND_OF.get(kind, "")
+    slo = None
+    if slo_kind or kind == "no-data":
+        slo = {"name": _label(naming.SLO_LABEL), "kind": slo_kind, "description": _annotation("slo_description"),
+               "threshold_s": "the SLO's `threshold` in the spec", "objective": 0, "budget": 0}
+    return {
+        "kind": kind,
+        "model": {"name": _label(naming.MODEL_LABEL), "team": _label(naming.TEAM_LABEL),
+                  "source": "the model's spec", "expected_rps": None,
+                  "metrics": {"model_label": "model label (`metrics.model_label`)",
+                              "ground_truth": "ground-truth counter (`metrics.ground_truth`)"}},
+        "alert": {"name": SHARED_TITLES.get(kind, SHARED_TITLES[alert_text.FALLBACK_KIND]), "expr": "",
+                  "for": None, "labels": {}, "summary": _annotation("summary") + " (and `description`: the "
+                  "model's numbers; `mlmon explain SPEC` prints them all)", "severity": _label(naming.SEVERITY_LABEL)},
+        "slo": slo,
+        "period": "the SLO's period",
+        "bad_events": "bad events",
+        "tier": None,
+        "queries": shared_queries(kind),
+        "runbook_url": naming.shared_runbook_url(project.runbook_base_url, kind),
+        "dashboard_url": f"{project.grafana_base_url}/d/{naming.MODEL_DASHBOARD_UID}",
+        "human": human,
+    }
+
+
+def shared_kinds() -> list[str]:
+    """Every kind a runbook is written for: each template's (an alert of any kind may come)."""
+    return sorted(name.removeprefix("runbooks/").removesuffix(".md.j2") for name in template_names()
+                  if name != LAYOUT)
+
+
+def shared_artifacts(fleet: m.Fleet) -> list[Artifact]:
+    """`runbooks: shared`: a runbook per kind, and per kind for each team with its own templates."""
+    project = fleet.project
+    if not (project.shared_runbooks and fleet.models):
+        return []
+    teams = sorted({t for t in (project.runbook_team(x.team) for x in fleet.models) if t}, key=str)
+    out = []
+    for team in (None, *teams):
+        for kind in shared_kinds():
+            try:
+                text = prose.render(prose.search_path(project.templates_dir, team),
+                                    [f"runbooks/{kind}.md.j2", FALLBACK], shared_context(kind, project))
+            except prose.TemplateError as exc:
+                raise ArtifactError(f"shared runbook {kind}{f' of team {team}' if team else ''}: {exc}") from exc
+            out.append(Artifact(naming.shared_runbook_file(kind, team), text, fleet.sources, "text"))
+    return out

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from e2e.helpers import warm_up
+from e2e.conftest import generate
+from e2e.helpers import SPECS, warm_up
 from mlmon_codegen.check import dashboards as dashboard_check
+from mlmon_codegen.core import naming, promql
+from mlmon_codegen.plan import panel_keys, signals
 from mlmon_codegen.stack.harness import Stack
 
 NEVER_EVALUATED = "0001-01-01T00:00:00Z"
@@ -19,15 +23,23 @@ _MATCHER = re.compile(r'(\w+)(=~|=)"([^"]*)"')
 Rule = tuple[str, dict[str, str], str]  # record name, labels, expression
 
 
+def _with_labels(query: str, labels: dict[str, str]) -> str:
+    """A recording's expression with the labels its rule adds (`vector(0.95)` is the objective of
+    one model and SLO only with them: queries match it on model and slo)."""
+    for name, value in sorted(labels.items()):
+        query = promql.set_label(query, name, value)
+    return query
+
+
 def inline_unevaluated(expr: str, pending: list[Rule]) -> str:
     """Put the expressions of recording rules whose group has not run since traffic began in place of the series
     they will record. The 4m period group of a fresh Prometheus has usually not run: its series
     (SLI over the period, budget left) are checked this way, their expressions against live data."""
     def repl(mt: re.Match[str]) -> str:
         matchers = _MATCHER.findall(mt.group(2))
-        hits = [q for name, labels, q in pending if name == mt.group(1) and all(
+        hits = [(name, labels, q) for name, labels, q in pending if name == mt.group(1) and all(
             re.fullmatch(v, labels.get(k, "")) if op == "=~" else labels.get(k, "") == v for k, op, v in matchers)]
-        return "(" + " or ".join(f"({q})" for q in hits) + ")" if hits else mt.group(0)
+        return "(" + " or ".join(f"({_with_labels(q, labels)})" for _, labels, q in hits) + ")" if hits else mt.group(0)
     for _ in range(3):  # the budget reads the period ratio, recorded in the same group
         expr = _SELECTOR.sub(repl, expr)
     return expr
@@ -43,7 +55,7 @@ def evaluated_since(group: dict[str, object], since: float) -> bool:
     return at >= since
 
 
-def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out: Path) -> None:
+def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out: Path, tmp_path: Path) -> None:
     traffic_from = time.time()
     # Past the longest drift window (20s), so every ML recording has a full window of inputs.
     warm_up(stack, 25)
@@ -71,7 +83,32 @@ def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out:
     assert empty == [], "recording rules without data:\n" + "\n".join(empty)
 
     no_data = []
-    boards = sorted((e2e_out / "grafana" / "dashboards").glob("*.json"))
+    # A dashboard per model (`dashboards: per_model`; the same recordings): every query has data.
+    specs = tmp_path / "specs"
+    shutil.copytree(SPECS, specs)
+    (specs / "mlmon.yaml").write_text((specs / "mlmon.yaml").read_text() + "dashboards: per_model\n")
+    models = generate(specs, tmp_path / "out").models
+    # The shared model dashboard on each model: every panel shows data (a panel may draw a
+    # threshold the model has none of), but the regression row's for a classifier and the
+    # retraining triggers the spec turns off (`max_age: null`, `new_labels: null`).
+    shared = json.loads((e2e_out / naming.MODEL_DASHBOARD_FILE).read_text())
+    ids = panel_keys.shared_panel_ids()
+    row = ""
+    for panel in sorted(shared["panels"], key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"])):
+        row = panel["title"] if panel["type"] == "row" else row
+        if panel["type"] == "row" or row == "Regression quality":
+            continue
+        for model in models:
+            off = {ids[panel_keys.ml_alert_panel(k)] for k in ("retrain_stale", "retrain_labels")
+                   if k not in signals.ml_alerts(model)}
+            if panel["id"] in off:
+                continue
+            values = {**dashboard_check.variables(shared), naming.MODEL_VAR: model.name}
+            exprs = [inline_unevaluated(dashboard_check.substitute(t["expr"], values), pending)
+                     for t in panel["targets"]]
+            if not any(stack.query(e) for e in exprs):
+                no_data.append(f"model.json on {model.name}: {panel['title']!r}: {exprs}")
+    boards = sorted((tmp_path / "out" / "grafana" / "dashboards").glob("*.json"))
     assert boards, "no dashboards generated"
     for path in boards:
         board = json.loads(path.read_text())

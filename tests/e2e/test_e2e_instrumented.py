@@ -171,6 +171,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Callable[[App], tuple
             specs.mkdir()
             for path in [SPECS / "mlmon.yaml", *SPECS.glob(f"{app.spec}.*yaml")]:
                 shutil.copy(path, specs / path.name)
+            # The model's own dashboard: its panels read the app's metrics under their own names.
+            project = specs / "mlmon.yaml"
+            project.write_text(project.read_text() + "dashboards: per_model\n")
             out = specs.parent / "out"
             (model,) = generate(specs, out).models
             done[app.name] = (out, model)

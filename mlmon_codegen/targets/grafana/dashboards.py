@@ -175,16 +175,41 @@ LEGACY_TIMEPICKER_KEYS = ("time_options", "nowDelay")
 LEGACY_PANEL_KEYS = ("span", "height", "minSpan", "error", "editable", "cacheTimeout", "columns", "fontSize",
                      "styles", "scroll", "sort", "transform", "showHeader")
 LEGACY_TARGET_KEYS = ("intervalFactor", "step", "metric", "target", "query")
+# The old table's panel-level colour and value mappings (fieldConfig holds them now).
+LEGACY_TABLE_KEYS = ("color", "mappings")
+# Tag-based template variables, gone from the schema.
+LEGACY_VARIABLE_KEYS = ("useTags", "tagsQuery", "tagValuesQuery")
+# All a row panel has in Grafana's schema; grafanalib gives rows every panel field.
+ROW_KEYS = frozenset({"type", "id", "title", "gridPos", "collapsed", "panels", "repeat", "datasource"})
+
+
+def _without_nulls(value: Any) -> Any:
+    """Every null dropped, but a threshold step's (`value: null` is its base colour): grafanalib
+    writes null for what is unset, which Grafana reads as absent, and its schema types (the
+    foundation SDK's) refuse, e.g. as a variable's data source."""
+    if isinstance(value, dict):
+        keep_null = value.keys() == {"color", "value"}
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None or keep_null}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def _plain(dash: g.Dashboard) -> dict[str, Any]:
-    data: dict[str, Any] = _to_data(dash)
+    data: dict[str, Any] = _without_nulls(_to_data(dash))
     for key in LEGACY_DASHBOARD_KEYS:
         data.pop(key, None)
     for key in LEGACY_TIMEPICKER_KEYS:
         data["timepicker"].pop(key, None)
-    for panel in data["panels"]:
-        for key in LEGACY_PANEL_KEYS:
+    for variable in data["templating"]["list"]:
+        for key in LEGACY_VARIABLE_KEYS:
+            variable.pop(key, None)
+        variable.get("current", {}).pop("tags", None)
+    for i, panel in enumerate(data["panels"]):
+        if panel.get("type") == "row":
+            data["panels"][i] = {k: v for k, v in panel.items() if k in ROW_KEYS}
+            continue
+        for key in (*LEGACY_PANEL_KEYS, *(LEGACY_TABLE_KEYS if panel.get("type") == "table" else ())):
             panel.pop(key, None)
         for target in panel.get("targets", ()):
             for key in LEGACY_TARGET_KEYS:
@@ -226,23 +251,31 @@ def _templating(model: m.Model | None) -> g.Templating:
     return g.Templating(list=variables)
 
 
-def _dashboard(title: str, uid: str, panels: list[Any], tags: list[str], description: str,
-               model: m.Model | None, links: list[dict[str, Any]]) -> dict[str, Any]:
+def dashboard(title: str, uid: str, panels: list[Any], tags: list[str], description: str,
+              templating: g.Templating, links: list[dict[str, Any]]) -> dict[str, Any]:
     dash = g.Dashboard(title=title, uid=uid, panels=panels, tags=tags, description=description,
-                       schemaVersion=SCHEMA_VERSION, templating=_templating(model), time=g.Time("now-6h", "now"),
+                       schemaVersion=SCHEMA_VERSION, templating=templating, time=g.Time("now-6h", "now"),
                        timezone="utc", refresh="1m", graphTooltip=g.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
                        editable=False, links=links)
     return _plain(dash)
 
 
+FLEET_LINK = {"title": "Fleet overview", "type": "link", "url": f"/d/{naming.FLEET_DASHBOARD_UID}",
+              "icon": "dashboard", "tags": [], "asDropdown": False, "includeVars": False, "keepTime": True,
+              "targetBlank": False, "tooltip": "Every model mlmon monitors"}
+
+
 def render_model(model: m.Model) -> dict[str, Any]:
     panels = [grafana_panel(p) for p in model_layout(model)]
-    fleet_link = {"title": "Fleet overview", "type": "link", "url": f"/d/{naming.FLEET_DASHBOARD_UID}",
-                  "icon": "dashboard", "tags": [], "asDropdown": False, "includeVars": False, "keepTime": True,
-                  "targetBlank": False, "tooltip": "Every model mlmon monitors"}
-    return _dashboard(f"{model.name} (mlmon)", naming.dashboard_uid(model.name), panels,
-                      ["mlmon", f"team:{model.team}"], model.description or f"mlmon: {model.name}", model,
-                      [fleet_link])
+    return dashboard(f"{model.name} (mlmon)", naming.dashboard_uid(model.name), panels,
+                     ["mlmon", f"team:{model.team}"], model.description or f"mlmon: {model.name}", _templating(model),
+                     [FLEET_LINK])
+
+
+def _budget_left(matchers: list[q.Matcher]) -> str:
+    """Every SLO's budget left, of the models the matchers pick."""
+    return queries.budget_left(q.selector(naming.SLO_PERIOD_ERROR_RATIO, matchers),
+                               q.selector(naming.SLO_OBJECTIVE, matchers))
 
 
 def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
@@ -250,7 +283,7 @@ def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
     lists every model with its dashboard uid, from the info series each model's rules record."""
     model_re = [q.one_of(naming.MODEL_LABEL, models)]
     base = q.agg("max", q.selector(naming.MODEL_INFO, model_re), by=(naming.MODEL_LABEL, naming.DASHBOARD_UID_LABEL))
-    budget = q.agg("min", q.selector(naming.SLO_BUDGET_REMAINING, model_re), by=(naming.MODEL_LABEL,))
+    budget = q.agg("min", _budget_left(model_re), by=(naming.MODEL_LABEL,))
     # 0 for a model with nothing firing, rather than no row.
     firing = q.or_zero_for(q.agg("count", queries.firing_alerts(models), by=(naming.MODEL_LABEL,)),
                            q.agg("max", base, by=(naming.MODEL_LABEL,)))
@@ -270,7 +303,8 @@ def _fleet_table(models: list[str], y: int, panel_id: int) -> g.Table:
     overrides = [
         {"matcher": {"id": "byName", "options": naming.MODEL_LABEL},
          "properties": [{"id": "links", "value": [{"title": "Open the model's dashboard",
-                                                    "url": f"/d/${{__data.fields.{naming.DASHBOARD_UID_LABEL}}}"}]}]},
+                                                    "url": f"/d/${{__data.fields.{naming.DASHBOARD_UID_LABEL}}}"
+                                                           f"?var-{naming.MODEL_VAR}=${{__data.fields.{naming.MODEL_LABEL}}}"}]}]},
         {"matcher": {"id": "byName", "options": naming.DASHBOARD_UID_LABEL},
          "properties": [{"id": "custom.hidden", "value": True}]},
         {"matcher": {"id": "byName", "options": "SLO status"},
@@ -308,7 +342,7 @@ def render_fleet(fleet: m.Fleet) -> dict[str, Any]:
     names = [x.name for x in fleet.models]
     everyone = q.one_of(naming.MODEL_LABEL, names)
     firing = q.selector("ALERTS", [everyone, ("alertstate", "=", "firing")])
-    spent = q.selector(naming.SLO_BUDGET_REMAINING, [everyone])
+    spent = _budget_left([everyone])
     stats = [
         ("fleet/model-count", "Models", q.call("vector", q.operand(len(names))), (Step(None, "blue"),), 4),
         ("fleet/firing-alerts", "Firing alerts", q.or_zero(q.agg("count", firing)),
@@ -329,8 +363,9 @@ def render_fleet(fleet: m.Fleet) -> dict[str, Any]:
     links = [{"title": "Model dashboards", "type": "dashboards", "tags": ["mlmon"], "asDropdown": True,
               "icon": "external link", "includeVars": False, "keepTime": True, "targetBlank": False,
               "tooltip": "", "url": ""}]
-    return _dashboard("mlmon fleet overview", naming.FLEET_DASHBOARD_UID, panels, ["mlmon-fleet"],
-                      "Every model mlmon monitors, with SLO status, budget, firing alerts and drift.", None, links)
+    return dashboard("mlmon fleet overview", naming.FLEET_DASHBOARD_UID, panels, ["mlmon-fleet"],
+                     "Every model mlmon monitors, with SLO status, budget, firing alerts and drift.", _templating(None),
+                     links)
 
 
 def model_artifact(model: m.Model) -> Artifact:

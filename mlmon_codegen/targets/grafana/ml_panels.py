@@ -216,8 +216,7 @@ def retraining_section(model: m.Model) -> Section | None:
                             steps=(Step(None, GREEN), Step(ml.retrain_max_age_ms / 1000, ORANGE)),
                             key=keys.ml_alert_panel("retrain_stale")))
     if "retrain_labels" in shown:
-        lookback = ml.retrain_max_age_ms or 30 * 86_400_000
-        panels.append(Panel("Labels since training", "stat", (Query(d.labels_since_training(model, lookback)),),
+        panels.append(Panel("Labels since training", "stat", (Query(_sel(naming.ML_LABELS_SINCE_TRAINING, model)),),
                             w=6, h=6, steps=(Step(None, GREEN), Step(float(ml.retrain_new_labels), ORANGE)),
                             key=keys.ml_alert_panel("retrain_labels")))
     if "retrain_accuracy" in shown:
