@@ -176,6 +176,9 @@ def test_slice_objectives_and_budgeting_are_checked(tmp_path: Path) -> None:
 
 
 def test_runbooks_speak_of_slices(tmp_path: Path) -> None:
+    # A model's own runbooks (`runbooks: per_model`) quote its numbers; the shared ones point at the alert's.
+    (tmp_path / "mlmon.yaml").write_text("apiVersion: mlmon/v1\nkind: Project\nmetadata: {name: p}\n"
+                                         "runbooks: per_model\n")
     _generate(tmp_path)
     page = (tmp_path / "out" / "runbooks" / "scorer" / "AvailabilityErrorBudgetBurnPageFast.md").read_text()
     assert "99% of slices must be good over 30d, so 1% may be 1m slices with more than 5% failed requests" in page
