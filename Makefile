@@ -48,11 +48,14 @@ $(FRAMEWORKS_STAMP): scripts/framework_venvs.py
 frameworks: $(FRAMEWORKS_STAMP)
 
 ## make test: install what the tests need and run them all
-# pytest-xdist: six workers, fed one test at a time. The seven end-to-end tests (collected first)
-# spend most of their ~40 s each waiting for alerts in real time; the first tests go out two per
-# worker, so they hold four workers while two keep both cores of a 2-core machine busy (`-n auto`
-# would start two workers with no spare for those waits; xdist's default chunks would put all seven
-# on one worker). A single file runs faster in one process: `.venv/bin/pytest tests/test_spec.py`.
+# pytest-xdist: six workers, fed one test at a time. The end-to-end tests (collected first) spend
+# most of their ~40 s each waiting for alerts in real time; the first tests go out two per worker,
+# so they hold four workers while two keep both cores of a 2-core machine busy (`-n auto` would
+# start two workers with no spare for those waits; xdist's default chunks would put them all on one
+# worker). First of all comes the quiet demo (tests/e2e/test_demo_quiet.py: `make demo` watched for
+# 10 minutes, mostly idle), so its minutes overlap the whole suite; the test sent with it, which
+# waits behind it, is a cheap one of the same file. A single file runs faster in one process:
+# `.venv/bin/pytest tests/test_spec.py`.
 test: $(STAMP) tools engines frameworks
 	$(BIN)/ruff check mlmon_codegen tests benchmarks examples
 	$(BIN)/lint-imports

@@ -242,3 +242,12 @@ def test_preview_every_panel_has_data_and_the_screenshot_is_not_blank(prometheus
     # background give a clear spread, and more than a handful of distinct grey levels.
     assert stat.var[0] > 50, stat.var
     assert len([c for c in image.histogram() if c]) > 20
+
+
+def test_preview_without_a_prometheus_says_where_to_find_one(example_out: Path, tmp_path: Path) -> None:
+    """The README's recipe takes the URL from `mlmon up`: a wrong port says so, exit 1, nothing written."""
+    url = f"http://127.0.0.1:{free_port()}"  # bound and released: nothing listens there
+    r = run_mlmon("preview", str(example_out), "--prometheus", url, "-o", str(tmp_path / "preview"))
+    assert r.returncode == 1, r.stderr
+    assert f"cannot query Prometheus at {url}" in r.stderr and "`mlmon up` prints its Prometheus URL" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "preview").exists()

@@ -130,7 +130,7 @@ def test_text_and_json_say_the_same(tmp_path) -> None:
     (tmp_path / "m1.yaml").write_text(spec(rps=5))
     text = invoke_mlmon("explain", str(tmp_path / "m1.yaml"))
     assert text.returncode == 0, text.stderr
-    assert "43m12s of full outage" in text.stdout  # 0.001 × 30 d = 43.2 min
+    assert "43m12s in which every request fails" in text.stdout  # 0.001 × 30 d = 43.2 min
     assert "page-fast" in text.stdout and "52s" in text.stdout
     data = json.loads(invoke_mlmon("explain", "--json", str(tmp_path / "m1.yaml")).stdout)
     [slo] = data["models"][0]["slos"]
@@ -184,9 +184,14 @@ def test_a_tier_that_needs_most_events_bad_is_a_warning_and_2x_is_impossible() -
 
 def test_prose_names_the_bad_events_of_each_kind() -> None:
     f = fleet(ACCURACY_7D)
-    text = render_text(f.models[0], explain_model(f.models[0], f.project))
+    text = render_text(f.models[0], explain_model(f.models[0], f.project), plan_rules(f.models[0], f.project))
     assert "when wrong predictions burn the budget" in text and "when slow requests burn the budget" in text
-    assert "errors burn" not in text and "full outage fires" not in text
+    assert "errors burn" not in text and "full outage" not in text and "failed requests" not in text
+    assert "16h48m in which every labelled prediction is wrong" in text  # 10% of 7d
+    assert "7h12m in which every request is slow" in text  # 1% of 30d
+    no_data = {line.split()[0]: line for line in text.splitlines() if "SLINoData" in line}
+    assert "labels arrive" in no_data["AccuracySLINoData"] and "histogram" not in no_data["AccuracySLINoData"]
+    assert "threshold is one of its buckets" in no_data["LatencySLINoData"]
     assert "Columns: burn:" in text
     row = next(line for line in text.splitlines() if line.strip().startswith("page-slow") and "84%" in line)
     assert " - " in row  # fire @2x of an 84% threshold

@@ -27,7 +27,7 @@ def test_the_counts_of_added_changed_removed_and_unchanged(work: Path) -> None:
     assert code == 0
     n = len([p for p in (work / "out").rglob("*") if p.is_file() and not p.name.startswith(".mlmon-manifest")])
     assert stdout == f"wrote {n} files ({n} added, 0 changed, 0 removed, 0 unchanged) to out\n"
-    assert _run(work)[1] == f"wrote {n} files (0 added, 0 changed, 0 removed, {n} unchanged) to out\n"
+    assert _run(work)[1] == f"out is up to date: nothing to write ({n} files unchanged)\n"
     (work / "specs" / "fraud-detector.yaml").unlink()
     stdout = _run(work)[1]
     left = len([p for p in (work / "out").rglob("*") if p.is_file() and not p.name.startswith(".mlmon-manifest")])

@@ -227,10 +227,12 @@ def test_skew_prediction_drift_and_confidence(model, rule_file):
     top = max(skewed.values()) / sum(skewed.values())
     assert top > model.ml.skew_share
     info = f'{ALERT_BASE}, severity="warning"'
+    top_class = max(skewed, key=skewed.__getitem__)  # PredictionSkew names it
     skew = case(classes(skewed), [
-        at_time(near("mlmon_ml:top_class_share:increase1h", top, f'{{model="{MODEL}"}}'), "2h30m"),
+        at_time(near("mlmon_ml:top_class_share:increase1h", top,
+                     f'{{model="{MODEL}", predicted_class="{top_class}"}}'), "2h30m"),
         at_time(near("mlmon_ml:prediction_psi:increase1h", psi, f'{{model="{MODEL}"}}'), "2h30m"),
-        firing("PredictionSkew", "2h30m", [info]),
+        firing("PredictionSkew", "2h30m", [f'{info}, predicted_class="{top_class}"']),
         firing("PredictionDrift", "2h30m", [info]),
         quiet("PredictionSkew", "50m"),  # the seed's `for: 1h` has not passed yet
     ])

@@ -158,6 +158,16 @@ def test_default_templates_exist_for_every_kind() -> None:
     assert (prose.DEFAULT_DIR / "runbooks" / "alert.md.j2").is_file()
 
 
+def test_the_readme_names_every_runbook_template_and_block() -> None:
+    """The kinds a user may override and the layout's blocks, as the README's Runbooks paragraph lists them."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    paragraph = readme[readme.index("**Runbooks.**"):].split("\n\n")[0]
+    kinds = set(runbooks.SLO_ALERT_KINDS.values()) | set(runbooks.FAMILY_TEMPLATES.values())
+    assert [k for k in sorted(kinds) if f"`{k}`" not in paragraph] == []
+    layout = prose.blocks(prose.search_path(None), runbooks.LAYOUT)
+    assert [b for b in sorted(layout) if f"`{b}`" not in paragraph] == []
+
+
 def test_validate_reports_runbook_templates_that_would_be_ignored_or_break(tmp_path: Path) -> None:
     """Found before anything renders: a block the layout lacks, a file mlmon never reads, bad syntax."""
     (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
@@ -170,8 +180,13 @@ def test_validate_reports_runbook_templates_that_would_be_ignored_or_break(tmp_p
     team_dir = tmp_path / "tpl" / "teams" / "alpha" / "runbooks"
     team_dir.mkdir(parents=True)
     (team_dir / "latency.md.j2").write_text("fine\n{% if %}\n")
+    # The layout by its file name alone (template names start at the templates folder): it crashed validate.
+    (runbook_dir / "drift.md.j2").write_text('{# ours #}\n{% extends "_layout.md.j2" %}\n')
     r = invoke_mlmon("validate", str(tmp_path))
     assert r.returncode == 2, r.stdout + r.stderr
+    assert (f"{runbook_dir / 'drift.md.j2'}:2:1: no template '_layout.md.j2' in {tmp_path / 'tpl'} or mlmon's "
+            "(hint: did you mean 'runbooks/_layout.md.j2'?)") in r.stderr
+    assert r.stderr.splitlines()[-1] == "mlmon: 3 problems found"  # every template's problem in one run
     assert f"{runbook_dir / 'errors.md.j2'}:2:1: block 'first_stps' is not one of runbooks/_layout.md.j2's" in r.stderr
     assert "did you mean 'first_steps'?" in r.stderr
     assert f"{team_dir / 'latency.md.j2'}:2:1: template error" in r.stderr
@@ -179,6 +194,7 @@ def test_validate_reports_runbook_templates_that_would_be_ignored_or_break(tmp_p
     (runbook_dir / "errors.md.j2").write_text(
         '{% extends "runbooks/_layout.md.j2" %}\n{% block first_steps %}Call payments.\n{% endblock %}\n')
     (team_dir / "latency.md.j2").unlink()
+    (runbook_dir / "drift.md.j2").unlink()
     r = invoke_mlmon("validate", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert f"{runbook_dir / 'modeldown.md.j2'}: warning: mlmon renders no runbook from this file" in r.stderr

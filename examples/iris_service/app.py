@@ -89,7 +89,10 @@ class Classifier:
 
 def train(seed: int = 0) -> Classifier:
     data = load_iris()
-    est = LogisticRegression(max_iter=1000, random_state=seed).fit(data.data, data.target)
+    # C=20, not the default 1: so regularised, the model is underconfident (mean top-class
+    # confidence 0.90 against 0.97 accuracy on iris), a 7-point calibration gap that put the demo's
+    # CalibrationGap (limit 10%) in pending within two minutes. At C=20 the gap is 0.012.
+    est = LogisticRegression(C=20.0, max_iter=5000, random_state=seed).fit(data.data, data.target)
     return Classifier(est, tuple(float(x) for x in data.data.mean(axis=0)), time.time())
 
 

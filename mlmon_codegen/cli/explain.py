@@ -36,7 +36,7 @@ LEGEND = (
     "Columns: burn: how many times faster than the period allows the budget burns; windows: long / short, both",
     "  must exceed `fires at`, the share of bad events; budget burnt: what is gone when it fires;",
     "  fire @100%: time to fire when every event is bad; fire @2x: at twice `fires at` (- above 100%);",
-    "  reset: time to clear after a full outage ends; exhaustion: the whole budget at this burn.",
+    "  reset: time to clear after 100% bad events end; exhaustion: the whole budget at this burn.",
 )
 
 
@@ -112,9 +112,9 @@ def render_text(model: m.Model, maths: list[SLOMath], rules: RulePlan | None = N
                       f"{percent(1 / s.budget_slices)} of it), the same as {human(s.budget_outage_s)} of bad slices")
         else:
             budget = (f"  Error budget: {percent(s.budget)} of events, the same as "
-                      f"{human(s.budget_outage_s)} of full outage ({s.all_bad}) in {human(s.period_s)}")
+                      f"{human(s.budget_outage_s)} in which {s.all_bad}, out of {human(s.period_s)}")
         if s.budget_requests is not None:
-            budget += f", or {_requests(s.budget_requests)} failed requests at the expected traffic"
+            budget += f", or {_requests(s.budget_requests)} {s.bad_events} at the expected traffic"
         lines.append(budget + ".")
         if s.tiers:
             lines.append("")

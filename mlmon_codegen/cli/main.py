@@ -84,8 +84,11 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
         click.echo(r.note, err=True)
     for p in r.kept:
         click.echo(f"kept {out_path / p}: not written by mlmon", err=True)
-    click.echo(f"wrote {len(r.written)} files ({r.added} added, {r.changed} changed, {r.removed} removed, "
-               f"{r.unchanged} unchanged) to {out}")
+    if r.added or r.changed or r.removed:
+        click.echo(f"wrote {len(r.written)} files ({r.added} added, {r.changed} changed, {r.removed} removed, "
+                   f"{r.unchanged} unchanged) to {out}")
+    else:  # "wrote N files" would read as if something changed
+        click.echo(f"{out} is up to date: nothing to write ({r.unchanged} files unchanged)")
 
 
 def _check(paths: tuple[str, ...], out: str, requested: tuple[str, ...], jobs: int | None, show_diff: bool,

@@ -143,10 +143,19 @@ def no_data_summary(model: m.Model, slo: m.SLO) -> str:
     return f"{model.name}: the {slo.name} SLI has no data while the service is up"
 
 
+# Where a silent SLI's data goes missing, per SLO kind.
+NO_DATA_CHECKS = {
+    "availability": "that the service exposes the request and error counters the SLI reads",
+    "latency": "that the service exposes the latency histogram the SLI reads and that the threshold is one "
+               "of its buckets",
+    "accuracy": "that labels arrive: the SLI reads the ground-truth counter the label pipeline feeds",
+    "custom": "that the series the SLI's queries read exist",
+}
+
+
 def no_data_description(model: m.Model, slo: m.SLO) -> str:
     return (f"The {slo.name} SLO of {model.name} cannot be evaluated, so its burn-rate alerts are "
-            "silently off. Check that the service exposes the metric the SLI reads and, for latency, "
-            "that the threshold is one of the histogram's buckets.")
+            f"silently off. Check {NO_DATA_CHECKS[slo.kind]}.")
 
 
 def model_down_summary(model: m.Model) -> str:

@@ -298,9 +298,14 @@ def confidence_sum(model: m.Model, window_ms: int) -> str:
 
 
 def top_class_share(model: m.Model, window_ms: int) -> str:
+    """The largest class's share of the predictions, labelled with that class (the service's class
+    label) so that PredictionSkew can say which class it is; empty when nothing was predicted."""
+    cl = model.metrics.class_label
     sel = series(model, "predicted_class")
-    by_class = q.agg("sum", q.call("increase", q.rng(sel, window_ms)), by=[model.metrics.class_label])
-    return per_positive(q.agg("max", by_class), prediction_total(model, window_ms))
+    by_class = q.agg("sum", q.call("increase", q.rng(sel, window_ms)), by=[cl])
+    # group_left keeps the class label, which a one-to-one match would drop.
+    return q.binop(q.call("topk", q.number(1), by_class), "/",
+                   q.compare(prediction_total(model, window_ms), ">", 0), q.group_left(q.ignoring([cl])))
 
 
 def confidence_quantile(model: m.Model, quantile: float, window_ms: int) -> str:

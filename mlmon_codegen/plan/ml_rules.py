@@ -357,8 +357,8 @@ def prediction_alerts(model: m.Model, project: m.Project) -> list[Alert]:
         _guarded(top, ">", ml.skew_share, _sel(naming.ml_predictions(sw), model),
                  dr.min_samples, mo),
         "warning", sw, f"{model.name}: predictions heavily skewed to one class",
-        f"One class takes {VALUE_PCT} of the predictions over {format_ms(sw)} "
-        f"(limit {percent(ml.skew_share)})."))
+        f"Class {{{{ $labels.{model.metrics.class_label} }}}} takes {VALUE_PCT} of the predictions over "
+        f"{format_ms(sw)} (limit {percent(ml.skew_share)})."))
     return out
 
 

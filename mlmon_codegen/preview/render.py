@@ -57,7 +57,8 @@ def http_fetch(base: str, timeout_s: float = 10.0) -> Fetch:
             except ValueError:
                 raise PreviewError(f"{url}: HTTP {exc.code}") from exc
         except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise PreviewError(f"cannot query Prometheus at {base}: {exc}") from exc
+            raise PreviewError(f"cannot query Prometheus at {base}: {exc} (hint: is it running? `mlmon up` "
+                               "prints its Prometheus URL, on a free port: give that to --prometheus)") from exc
     return fetch
 
 

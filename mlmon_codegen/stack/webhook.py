@@ -28,11 +28,12 @@ class Delivery:
 
 
 def describe(d: Delivery) -> str:
-    """One log line a person scans: when (UTC), which receiver, and each alert with its model."""
+    """One log line a person scans: when (UTC, with the date: a demo may run past midnight), which
+    receiver, and each alert with its model."""
     alerts = sorted({f"{a['status']} {a['labels'].get('alertname', '?')}"
                      f"{'{' + ', '.join(f'{k}={v}' for k, v in sorted(a['labels'].items()) if k in WHO) + '}'}"
                      for a in d.alerts() if isinstance(a.get("labels"), dict)})
-    when = time.strftime("%H:%M:%S", time.gmtime(d.at))
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(d.at))
     return f"{when} webhook {d.receiver}: {'; '.join(alerts) or d.body.get('status', '?')}"
 
 

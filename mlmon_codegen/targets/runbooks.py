@@ -69,6 +69,14 @@ def template_problems(project: m.Project) -> list[Problem]:
             except jinja2.TemplateSyntaxError as exc:
                 problems.append(Problem(str(path), exc.lineno or 0, 1, "", f"template error: {exc.message}"))
                 continue
+            except jinja2.TemplateNotFound as exc:  # `{% extends "_layout.md.j2" %}`: names are from the root
+                line = next((i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                             if exc.name in text), 0)
+                close = difflib.get_close_matches(exc.name, names, n=1)
+                problems.append(Problem(
+                    str(path), line, 1 if line else 0, "", f"no template {exc.name!r} in {root} or mlmon's",
+                    f"did you mean {close[0]!r}?" if close else f"runbook templates: {', '.join(names)}"))
+                continue
             for block, line in sorted(own.items()):
                 if line and block not in known:
                     close = difflib.get_close_matches(block, known, n=1)
