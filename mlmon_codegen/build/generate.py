@@ -165,7 +165,8 @@ def write_incremental(fleet: m.Fleet, out: Path, targets: Sequence[str], inputs:
     same bytes as `write_fleet`, and the new manifest is swapped in with the tree."""
     k = manifest.keys(fleet, targets, inputs)
     with new_tree(out) as tree:
-        body, note = manifest.read(out)  # under OUT's lock, which new_tree holds
+        body, why = manifest.read(out)  # under OUT's lock, which new_tree holds
+        note = f"{why}: rendering every model" if why else None
         old = manifest.recorded(body) if body is not None else {}
         stats = manifest.load_stats(out, body["checksum"]) if body is not None else {}
         keys_then = {**{n: e["key"] for n, e in body["models"].items()}, manifest.FLEET: body["fleet"]["key"]} \

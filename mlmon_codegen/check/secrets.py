@@ -16,11 +16,14 @@ from mlmon_codegen.spec.secrets import find, walk
 SECRET_KEY_WORDS = ("passw", "secret", "token", "key", "credential")
 
 
-def scan_tree(out: Path) -> list[str]:
-    """One line per secret-looking string in a generated tree: `path:line: what`."""
+def scan_tree(out: Path, only: frozenset[str] | None = None) -> list[str]:
+    """One line per secret-looking string in a generated tree (or in its files `only` names):
+    `path:line: what`."""
     findings: list[str] = []
     for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink()):
         rel = path.relative_to(out).as_posix()
+        if only is not None and rel not in only:
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
@@ -45,9 +48,9 @@ def scan_tree(out: Path) -> list[str]:
     return findings
 
 
-def run(out: Path) -> Run:
+def run(out: Path, only: frozenset[str] | None = None) -> Run:
     """The scan as one `mlmon check` step."""
-    findings = scan_tree(out)
+    findings = scan_tree(out, only)
     return Run(["mlmon", "scan-secrets", str(out)], not findings,
                "\n".join([*findings, "secrets belong in files the services read (*_file fields), not in out/"]
                          if findings else []))

@@ -108,18 +108,27 @@ def versions_line(versions: dict[str, str]) -> str:
 Step = tuple[str, Callable[[], list[Run]]]  # the name a progress line shows, and the step itself
 
 
-def steps(out: Path) -> list[Step]:
-    """Every check that applies to the tree but the secret scan, in report order; none depends on another."""
+def _within(out: Path, paths: list[Path], only: frozenset[str] | None) -> list[Path]:
+    if only is None:
+        return paths
+    root = out.resolve()
+    return [p for p in paths if p.resolve().is_relative_to(root) and p.resolve().relative_to(root).as_posix() in only]
+
+
+def steps(out: Path, only: frozenset[str] | None = None) -> list[Step]:
+    """Every check that applies to the tree but the secret scan, in report order; none depends on another.
+    `only`: the files (relative to OUT) the per-model checks read; None for all. The fleet-wide
+    checks read every model and always run whole."""
     found: list[Step] = []
     config = out / "prometheus" / "prometheus.yml"
     if config.exists():
         found.append(("promtool check config", lambda: [check_config(config)]))
     # Every rule file of the folder, and any other the config lists (check config no longer reads them).
     listed = listed_rule_files(config)[0] if config.exists() else []
-    rule_files = sorted({*(out / "prometheus" / "rules").glob("*.yml"), *listed})
+    rule_files = _within(out, sorted({*(out / "prometheus" / "rules").glob("*.yml"), *listed}), only)
     if rule_files:
         found.append(("promtool check rules", lambda: [promtool.check_rules(rule_files)]))
-    test_files = sorted((out / "tests").glob("*.test.yml"))
+    test_files = _within(out, sorted((out / "tests").glob("*.test.yml")), only)
     if test_files:
         found.append(("promtool test rules", lambda: [promtool.test_rules(test_files)]))
     found.append(("grafana dashboards", lambda: dashboard_check.check_folder(out / "grafana" / "dashboards")))
@@ -142,11 +151,12 @@ def _timed(step: Step, on_start: Callable[[str], None] | None) -> list[Run]:
     return [r if r.seconds is not None else dataclasses.replace(r, seconds=seconds) for r in runs]
 
 
-def check_tree(out: Path, on_start: Callable[[str], None] | None = None) -> list[Run]:
+def check_tree(out: Path, on_start: Callable[[str], None] | None = None,
+               only: frozenset[str] | None = None) -> list[Run]:
     """Every step of `mlmon check`, run side by side (each waits mostly on promtool or amtool, whose
     processes promtool.run bounds to the CPU count) and reported in a fixed order whatever finished
-    first. on_start(name) is called as each step begins."""
-    todo = [*steps(out), ("mlmon scan-secrets", lambda: [secret_scan.run(out)])]
+    first. on_start(name) is called as each step begins; `only` as for `steps`."""
+    todo = [*steps(out, only), ("mlmon scan-secrets", lambda: [secret_scan.run(out, only)])]
     # The scan is pure Python: beside the others it uses the CPU time promtool leaves idle.
     results = promtool.in_parallel(lambda s: _timed(s, on_start), todo)
     runs = [r for step_runs in results[:-1] for r in step_runs]
