@@ -172,8 +172,10 @@ def write_incremental(fleet: m.Fleet, out: Path, targets: Sequence[str], inputs:
         keys_then = {**{n: e["key"] for n, e in body["models"].items()}, manifest.FLEET: body["fleet"]["key"]} \
             if body is not None else {}
 
+        seen: dict[str, list[int]] = {}  # the stats of the files carried over, for the next run's cache
+
         def reusable(name: str, key: str) -> bool:
-            return keys_then.get(name) == key and manifest.holds(out, old[name], stats)
+            return keys_then.get(name) == key and manifest.holds(out, old[name], stats, seen)
 
         produced: dict[str, manifest.Files] = {}
         status: dict[str, str] = {}
@@ -207,7 +209,9 @@ def write_incremental(fleet: m.Fleet, out: Path, targets: Sequence[str], inputs:
         tree.index = index
         checksum = json.loads(index)["checksum"]
         paths = [p for files_ in produced.values() for p in files_]
-        tree.after_swap = functools.partial(manifest.save_stats, out, checksum, paths)
+        linked = {p: seen[p] for name, files_ in produced.items() if files_ is old.get(name)
+                  for p in files_ if p in seen}
+        tree.after_swap = functools.partial(manifest.save_stats, out, checksum, paths, linked)
     counts = {st: sum(1 for v in status.values() if v == st) for st in ("added", "changed", "unchanged")}
     return Report(tree.written, tree.kept, counts["added"], counts["changed"], len(tree.removed),
                   len(tree.written) - counts["added"] - counts["changed"], len(todo), note)

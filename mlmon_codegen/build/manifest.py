@@ -152,9 +152,11 @@ def _stat(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def save_stats(out: Path, checksum: str, paths: Iterable[str]) -> None:
-    """Called under OUT's lock once the tree is in place. Only a cache: a failure costs hashing."""
-    data = json.dumps({"checksum": checksum, "files": {p: _stat(out / p) for p in paths}},
+def save_stats(out: Path, checksum: str, paths: Iterable[str], known: Mapping[str, list[int]] | None = None) -> None:
+    """Called under OUT's lock once the tree is in place. Only a cache: a failure costs hashing.
+    `known`: stats `holds` saw of files carried over by a link, which keeps size, mtime and inode."""
+    known = known or {}
+    data = json.dumps({"checksum": checksum, "files": {p: known.get(p) or _stat(out / p) for p in paths}},
                       separators=(",", ":")).encode()
     with contextlib.suppress(OSError), lock_path(out).open("r+b") as fh:
         fh.truncate(0)  # in place: replacing the file would leave a waiting run locking another one
@@ -170,12 +172,14 @@ def load_stats(out: Path, checksum: str) -> dict[str, list[int]]:
     return data["files"] if ok else {}
 
 
-def holds(out: Path, files: Files, stats: Mapping[str, list[int]]) -> bool:
-    """Does OUT still hold exactly these files' recorded contents?"""
+def holds(out: Path, files: Files, stats: Mapping[str, list[int]], seen: dict[str, list[int]] | None = None) -> bool:
+    """Does OUT still hold exactly these files' recorded contents? `seen` collects their stats."""
     for rel, (size, sha) in files.items():
         now = _stat(out / rel)
         if now is None or now[0] != size:
             return False
+        if seen is not None:
+            seen[rel] = now
         if stats.get(rel) == now:
             continue  # as written, by size, mtime and inode: not read
         try:

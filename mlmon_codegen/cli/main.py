@@ -151,7 +151,8 @@ def check(out: str, fmt: str, strict: bool, base: str | None) -> None:
         click.echo(click.style(f"... {step}", dim=True), err=True)
 
     try:
-        runs = tree.check_tree(Path(out), on_start=started if tty else None, only=only)
+        runs = tree.check_tree(Path(out), **({"on_start": started} if tty else {}),
+                               **({"only": only} if only is not None else {}))
     except promtool.ToolMissing as exc:
         fail([exc])
     engines = tree.engine_versions()
