@@ -45,8 +45,8 @@ def _git(cwd: Path, *args: str) -> str:
 
 @dataclass(frozen=True)
 class Base:
-    """What BASE held: `same(path)` says whether a file (relative to the current directory, as the
-    manifest names inputs, or to OUT for outputs) has BASE's content."""
+    """What BASE held: whether an output file (relative to OUT) or an input (a path as the
+    manifest names it, relative to the current directory) has BASE's content."""
 
     label: str
     same_output: Callable[[str], bool]
@@ -64,16 +64,12 @@ def _git_base(out: Path, ref: str) -> Base:
     except BaseUnreadable:
         raise BaseUnreadable(f"no folder and no commit of the git repository at {top} is named {ref!r}") from None
 
-    def blobs(path: Path) -> dict[str, str]:
-        rel = path.resolve().relative_to(top.resolve()).as_posix()
-        listing = _git(top, "ls-tree", "-r", "-z", "--full-tree", ref, "--", rel)
-        found = {}
-        for entry in filter(None, listing.split("\0")):
-            meta, name = entry.split("\t", 1)
-            found[name] = meta.split()[2]
-        return found
-
-    at_ref = {Path(top, name).resolve(): sha for name, sha in blobs(out).items()}
+    # One listing of the whole commit serves the outputs and the inputs (a call per file would
+    # cost a process each, a thousand for a thousand specs).
+    root, at_ref = top.resolve(), {}
+    for entry in filter(None, _git(top, "ls-tree", "-r", "-z", "--full-tree", ref).split("\0")):
+        meta, name = entry.split("\t", 1)
+        at_ref[root / name] = meta.split()[2]
 
     def same(path: Path) -> bool:
         try:
@@ -81,16 +77,7 @@ def _git_base(out: Path, ref: str) -> Base:
         except OSError:
             return False
 
-    def same_input(path: str) -> bool:
-        p = Path(path)
-        if p.resolve() not in at_ref:
-            try:
-                at_ref.update((Path(top, n).resolve(), sha) for n, sha in blobs(p).items())
-            except (ValueError, BaseUnreadable):
-                return False  # outside the repository: not known to be BASE's
-        return same(p)
-
-    return Base(f"git ref {ref}", lambda rel: same(out / rel), same_input, None)
+    return Base(f"git ref {ref}", lambda rel: same(out / rel), lambda path: same(Path(path)), None)
 
 
 def _folder_base(out: Path, folder: Path) -> Base:
