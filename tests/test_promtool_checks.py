@@ -81,3 +81,13 @@ def test_check_config_fails_on_a_rule_files_entry_that_matches_nothing_and_on_a_
     result = run_mlmon("check", str(bad))
     assert result.returncode == 1
     assert "FAIL promtool check config" in result.stdout
+
+
+def test_a_config_that_is_not_yaml_is_promtools_failure_not_a_traceback(tmp_path):
+    out = tmp_path / "out"
+    (out / "prometheus").mkdir(parents=True)
+    (out / CONFIG).write_text("rule_files: [unclosed\n")
+    result = run_mlmon("check", str(out))
+    assert result.returncode == 1, result.stderr
+    assert "FAIL promtool check config" in result.stdout
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

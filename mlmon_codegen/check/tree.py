@@ -47,10 +47,16 @@ def _without_kubernetes_sd(config: Path, into: Path) -> Path:
 def listed_rule_files(config: Path) -> tuple[list[Path], list[str]]:
     """The files the config's `rule_files` globs match, as Prometheus resolves them (relative to the
     config's folder), and the entries that match none: `check config --syntax-only` reads neither."""
-    data = yaml.safe_load(config.read_text()) or {}
+    try:
+        data = yaml.safe_load(config.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = None  # promtool check config says what is wrong with it
+    entries = data.get("rule_files") if isinstance(data, dict) else None
     found: set[Path] = set()
     unmatched = []
-    for entry in data.get("rule_files") or []:
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, str):
+            continue  # not a path: promtool check config rejects it
         pattern = entry if Path(entry).is_absolute() else str(config.parent / entry)
         matched = [Path(p) for p in glob.glob(pattern) if Path(p).is_file()]
         found.update(matched)
