@@ -106,3 +106,25 @@ def test_without_a_manifest_everything_is_checked_and_a_bad_ref_is_an_error(repo
     assert r.returncode == 2
     assert "no commit of the git repository" in r.stderr and "'no-such-branch'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_unchanged_dashboards_are_read_for_their_uids_only(repo: Path) -> None:
+    _edit(repo / "specs" / "iris-classifier.yaml", "objective: 99.9,", "objective: 99.5,")
+    assert invoke_mlmon("generate", "specs", "-o", "out", cwd=repo).returncode == 0
+    code, err, report = _check(repo, "HEAD")
+    assert code == 0, report
+    run = next(r for r in report["runs"] if r["command"] == ["grafana", "dashboards"])
+    # The dashboards git sees changed are parsed; the others are read for their uids.
+    status = subprocess.run(["git", "status", "--porcelain", "out/grafana/dashboards"], cwd=repo, check=True,
+                            capture_output=True, text=True).stdout.splitlines()
+    boards = len(list((repo / "out" / "grafana" / "dashboards").glob("*.json")))
+    assert status and len(status) < boards
+    assert run["note"].startswith(f"{len(status)} dashboards,"), run["note"]
+    assert f"({boards - len(status)} unchanged, uids only)" in run["note"], run["note"]
+    # A changed dashboard that takes an unchanged one's uid is still caught.
+    board = repo / "out" / "grafana" / "dashboards" / "iris-classifier.json"
+    board.write_text(board.read_text().replace('"uid": "mlmon-iris-classifier"', '"uid": "mlmon-iris-full"'))
+    code, _, report = _check(repo, "HEAD")
+    assert code == 1
+    run = next(r for r in report["runs"] if r["command"] == ["grafana", "dashboards"])
+    assert "is also the uid of" in run["output"], run["output"]

@@ -6,7 +6,7 @@ BASE; files identical to BASE's passed there, so checking them again cannot fail
 Everything is checked when the selection cannot be trusted: OUT has no usable manifest (it maps
 files to models), BASE cannot be read, or an input every model reads changed (the project file,
 the templates), or another mlmon or other targets wrote BASE. Fleet-wide checks (the config,
-Alertmanager, the dashboards) always run whole; they are cheap and read every model.
+Alertmanager, the dashboards' uids) always run whole; they are cheap and read every model.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def _within(out: Path, paths: list[Path], only: frozenset[str] | None) -> list[P
 def steps(out: Path, only: frozenset[str] | None = None) -> list[Step]:
     """Every check that applies to the tree but the secret scan, in report order; none depends on another.
     `only`: the files (relative to OUT) the per-model checks read; None for all. The fleet-wide
-    checks read every model and always run whole."""
+    checks read every model and always run whole; unchanged dashboards are read for their uids."""
     found: list[Step] = []
     config = out / "prometheus" / "prometheus.yml"
     if config.exists():
@@ -137,7 +137,9 @@ def steps(out: Path, only: frozenset[str] | None = None) -> list[Step]:
     test_files = _within(out, sorted((out / "tests").glob("*.test.yml")), only)
     if test_files:
         found.append(("promtool test rules", lambda: [promtool.test_rules(test_files)]))
-    found.append(("grafana dashboards", lambda: dashboard_check.check_folder(out / "grafana" / "dashboards")))
+    folder = out / "grafana" / "dashboards"
+    chosen = None if only is None else {Path(p).name for p in only if (out / p).parent == folder}
+    found.append(("grafana dashboards", lambda: dashboard_check.check_folder(folder, chosen)))
     # check-config and every case of tests/alertmanager-routes.yml
     found.append(("amtool", lambda: amtool.check_tree(out)))
     # rules inside kubernetes/, mimir/, thanos/ (--target)
