@@ -111,7 +111,7 @@ def test_without_a_manifest_everything_is_checked_and_a_bad_ref_is_an_error(repo
 def test_unchanged_dashboards_are_read_for_their_uids_only(repo: Path) -> None:
     _edit(repo / "specs" / "iris-classifier.yaml", "objective: 99.9,", "objective: 99.5,")
     assert invoke_mlmon("generate", "specs", "-o", "out", cwd=repo).returncode == 0
-    code, err, report = _check(repo, "HEAD")
+    code, _, report = _check(repo, "HEAD")
     assert code == 0, report
     run = next(r for r in report["runs"] if r["command"] == ["grafana", "dashboards"])
     # The dashboards git sees changed are parsed; the others are read for their uids.
