@@ -20,10 +20,9 @@ def scan_tree(out: Path, only: frozenset[str] | None = None) -> list[str]:
     """One line per secret-looking string in a generated tree (or in its files `only` names):
     `path:line: what`."""
     findings: list[str] = []
-    for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.is_symlink()):
+    candidates = out.rglob("*") if only is None else (out / rel for rel in only)
+    for path in sorted(p for p in candidates if p.is_file() and not p.is_symlink()):
         rel = path.relative_to(out).as_posix()
-        if only is not None and rel not in only:
-            continue
         try:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
