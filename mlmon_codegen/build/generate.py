@@ -167,14 +167,17 @@ def write_incremental(fleet: m.Fleet, out: Path, targets: Sequence[str], inputs:
     same bytes as `write_fleet`, and the new manifest is swapped in with the tree."""
     k = manifest.keys(fleet, targets, inputs)
     with new_tree(out) as tree:
-        body, note = manifest.read(out)  # under OUT's lock, which new_tree holds
+        body, why = manifest.read(out)  # under OUT's lock, which new_tree holds
+        note = f"{why}: rendering every model" if why else None
         old = manifest.recorded(body) if body is not None else {}
         stats = manifest.load_stats(out, body["checksum"]) if body is not None else {}
         keys_then = {**{n: e["key"] for n, e in body["models"].items()}, manifest.FLEET: body["fleet"]["key"]} \
             if body is not None else {}
 
+        seen: dict[str, list[int]] = {}  # the stats of the files carried over, for the next run's cache
+
         def reusable(name: str, key: str) -> bool:
-            return keys_then.get(name) == key and manifest.holds(out, old[name], stats)
+            return keys_then.get(name) == key and manifest.holds(out, old[name], stats, seen)
 
         produced: dict[str, manifest.Files] = {}
         status: dict[str, str] = {}
@@ -208,7 +211,9 @@ def write_incremental(fleet: m.Fleet, out: Path, targets: Sequence[str], inputs:
         tree.index = index
         checksum = json.loads(index)["checksum"]
         paths = [p for files_ in produced.values() for p in files_]
-        tree.after_swap = functools.partial(manifest.save_stats, out, checksum, paths)
+        linked = {p: seen[p] for name, files_ in produced.items() if files_ is old.get(name)
+                  for p in files_ if p in seen}
+        tree.after_swap = functools.partial(manifest.save_stats, out, checksum, paths, linked)
     counts = {st: sum(1 for v in status.values() if v == st) for st in ("added", "changed", "unchanged")}
     return Report(tree.written, tree.kept, counts["added"], counts["changed"], len(tree.removed),
                   len(tree.written) - counts["added"] - counts["changed"], len(todo), note)

@@ -33,7 +33,7 @@ from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import discover
 from mlmon_codegen.spec.ml_validate import baseline_path
 
-FORMAT = 1
+FORMAT = 2  # 2: each model lists its own inputs (for `mlmon check --changed`)
 FLEET = "(fleet)"  # the entry of the files built from the whole fleet; no model can be named so
 Files = dict[str, list[Any]]  # path → [size, sha256]
 
@@ -84,6 +84,7 @@ def _key(*parts: object) -> str:
 class Keys:
     models: dict[str, str]  # model name → key over every input its files depend on
     fleet: str
+    own: dict[str, list[str]]  # model name → the inputs only it reads (its spec, its baseline if any)
 
 
 def keys(fleet: m.Fleet, targets: Sequence[str], inputs: Mapping[str, str]) -> Keys:
@@ -95,8 +96,9 @@ def keys(fleet: m.Fleet, targets: Sequence[str], inputs: Mapping[str, str]) -> K
     reps = shapes.tested_with(fleet)
     models = {x.name: _key(common, x.name, x.source, inputs.get(x.source),
                            inputs.get(str(baseline_path(x.source))), reps[x.name]) for x in fleet.models}
+    mine = {x.name: [p for p in (x.source, str(baseline_path(x.source))) if p in inputs] for x in fleet.models}
     # prometheus.yml and the fleet dashboard read every model: any change renders them again.
-    return Keys(models, _key(common, sorted(models.items())))
+    return Keys(models, _key(common, sorted(models.items())), mine)
 
 
 def _checksum(body: Mapping[str, Any]) -> str:
@@ -109,7 +111,8 @@ def dump(targets: Sequence[str], project_targets: Sequence[str], templates_dir: 
     body: dict[str, Any] = {
         "format": FORMAT, "mlmon": version(), "targets": list(targets), "project_targets": list(project_targets),
         "templates": templates_dir, "inputs": dict(sorted(inputs.items())),
-        "models": {name: {"key": k.models[name], "files": files[name]} for name in sorted(k.models)},
+        "models": {name: {"key": k.models[name], "files": files[name], "inputs": k.own[name]}
+                   for name in sorted(k.models)},
         "fleet": {"key": k.fleet, "files": files[FLEET]},
     }
     body["checksum"] = _checksum(body)
@@ -120,16 +123,15 @@ def read(out: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The manifest in OUT, or None and why it cannot be trusted (None: OUT was never written)."""
     path = out / INDEX
     if not path.exists():
-        return None, (f"{path}: no manifest: rendering every model" if (out / MANIFEST).exists() else None)
+        return None, (f"{path}: no manifest" if (out / MANIFEST).exists() else None)
     try:
         body = json.loads(path.read_bytes())
     except (OSError, ValueError):
-        return None, f"{path}: unreadable or truncated: rendering every model"
+        return None, f"{path}: unreadable or truncated"
     if not isinstance(body, dict) or body.get("checksum") != _checksum(body):
-        return None, f"{path}: checksum does not match (edited by hand?): rendering every model"
+        return None, f"{path}: checksum does not match (edited by hand?)"
     if body.get("format") != FORMAT or body.get("mlmon") != version():
-        return None, (f"{path}: written by mlmon {body.get('mlmon')}, this is {version()}: "
-                      "rendering every model")
+        return None, f"{path}: written by mlmon {body.get('mlmon')}, this is {version()}"
     return body, None
 
 
@@ -150,9 +152,11 @@ def _stat(path: Path) -> list[int] | None:
     return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
-def save_stats(out: Path, checksum: str, paths: Iterable[str]) -> None:
-    """Called under OUT's lock once the tree is in place. Only a cache: a failure costs hashing."""
-    data = json.dumps({"checksum": checksum, "files": {p: _stat(out / p) for p in paths}},
+def save_stats(out: Path, checksum: str, paths: Iterable[str], known: Mapping[str, list[int]] | None = None) -> None:
+    """Called under OUT's lock once the tree is in place. Only a cache: a failure costs hashing.
+    `known`: stats `holds` saw of files carried over by a link, which keeps size, mtime and inode."""
+    known = known or {}
+    data = json.dumps({"checksum": checksum, "files": {p: known.get(p) or _stat(out / p) for p in paths}},
                       separators=(",", ":")).encode()
     with contextlib.suppress(OSError), lock_path(out).open("r+b") as fh:
         fh.truncate(0)  # in place: replacing the file would leave a waiting run locking another one
@@ -168,12 +172,14 @@ def load_stats(out: Path, checksum: str) -> dict[str, list[int]]:
     return data["files"] if ok else {}
 
 
-def holds(out: Path, files: Files, stats: Mapping[str, list[int]]) -> bool:
-    """Does OUT still hold exactly these files' recorded contents?"""
+def holds(out: Path, files: Files, stats: Mapping[str, list[int]], seen: dict[str, list[int]] | None = None) -> bool:
+    """Does OUT still hold exactly these files' recorded contents? `seen` collects their stats."""
     for rel, (size, sha) in files.items():
         now = _stat(out / rel)
         if now is None or now[0] != size:
             return False
+        if seen is not None:
+            seen[rel] = now
         if stats.get(rel) == now:
             continue  # as written, by size, mtime and inode: not read
         try:

@@ -110,7 +110,9 @@ def version(tool: str) -> str | None:
 
 
 def check_config(path: Path) -> Run:
-    return run("promtool", "check", "config", "--lint=all", "--lint-fatal", str(path))
+    """The config alone: `check config` would also check every rule file it lists, in one process,
+    which `check_rules` does side by side (at 1000 models that was 13 of ~90 CPU seconds, twice)."""
+    return run("promtool", "check", "config", "--syntax-only", "--lint=all", "--lint-fatal", str(path))
 
 
 def check_rules(paths: list[Path]) -> Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import json
 import tempfile
 import time
@@ -30,7 +31,7 @@ def _without_kubernetes_sd(config: Path, into: Path) -> Path:
     """A copy of the config whose Kubernetes discovery is a static placeholder.
 
     Debian's Prometheus is built without Kubernetes discovery, so its promtool rejects the
-    field outright. Everything else in those jobs (relabelling, paths, rule files) still gets
+    field outright. Everything else in those jobs (relabelling, paths) still gets
     checked this way; the Kubernetes target validates the discovery block itself.
     """
     data = yaml.safe_load(config.read_text())
@@ -43,14 +44,39 @@ def _without_kubernetes_sd(config: Path, into: Path) -> Path:
     return copy
 
 
+def listed_rule_files(config: Path) -> tuple[list[Path], list[str]]:
+    """The files the config's `rule_files` globs match, as Prometheus resolves them (relative to the
+    config's folder), and the entries that match none: `check config --syntax-only` reads neither."""
+    try:
+        data = yaml.safe_load(config.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = None  # promtool check config says what is wrong with it
+    entries = data.get("rule_files") if isinstance(data, dict) else None
+    found: set[Path] = set()
+    unmatched = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, str):
+            continue  # not a path: promtool check config rejects it
+        pattern = entry if Path(entry).is_absolute() else str(config.parent / entry)
+        matched = [Path(p) for p in glob.glob(pattern) if Path(p).is_file()]
+        found.update(matched)
+        if not matched:
+            unmatched.append(entry)
+    return sorted(found), unmatched
+
+
 def check_config(config: Path) -> Run:
     run = promtool.check_config(config)
-    if run.ok or K8S_MISSING not in run.output:
+    if not run.ok and K8S_MISSING in run.output:
+        with tempfile.TemporaryDirectory() as tmp:
+            retry = promtool.check_config(_without_kubernetes_sd(config, Path(tmp)))
+        note = "(this promtool lacks Kubernetes discovery; checked with kubernetes_sd_configs as static)"
+        run = Run(run.command, retry.ok, retry.output, note, warning=True, seconds=retry.seconds)
+    _, unmatched = listed_rule_files(config)
+    if not unmatched:
         return run
-    with tempfile.TemporaryDirectory() as tmp:
-        retry = promtool.check_config(_without_kubernetes_sd(config, Path(tmp)))
-    note = "(this promtool lacks Kubernetes discovery; checked with kubernetes_sd_configs as static)"
-    return Run(run.command, retry.ok, retry.output, note, warning=True)
+    missing = "\n".join(f"{config}: rule_files entry {e!r} matches no file" for e in unmatched)
+    return dataclasses.replace(run, ok=False, output="\n".join(filter(None, [run.output, missing])))
 
 
 def check_kubernetes_sizes(out: Path) -> list[Run]:
@@ -88,20 +114,33 @@ def versions_line(versions: dict[str, str]) -> str:
 Step = tuple[str, Callable[[], list[Run]]]  # the name a progress line shows, and the step itself
 
 
-def steps(out: Path) -> list[Step]:
-    """Every check that applies to the tree but the secret scan, in report order; none depends on another."""
+def _within(out: Path, paths: list[Path], only: frozenset[str] | None) -> list[Path]:
+    if only is None:
+        return paths
+    root = out.resolve()
+    return [p for p in paths if p.resolve().is_relative_to(root) and p.resolve().relative_to(root).as_posix() in only]
+
+
+def steps(out: Path, only: frozenset[str] | None = None) -> list[Step]:
+    """Every check that applies to the tree but the secret scan, in report order; none depends on another.
+    `only`: the files (relative to OUT) the per-model checks read; None for all. The fleet-wide
+    checks read every model and always run whole; unchanged dashboards are read for their uids."""
     found: list[Step] = []
     config = out / "prometheus" / "prometheus.yml"
     if config.exists():
         found.append(("promtool check config", lambda: [check_config(config)]))
-    rule_files = sorted((out / "prometheus" / "rules").glob("*.yml"))
+    # Every rule file of the folder, and any other the config lists (check config no longer reads them).
+    listed = listed_rule_files(config)[0] if config.exists() else []
+    rule_files = _within(out, sorted({*(out / "prometheus" / "rules").glob("*.yml"), *listed}), only)
     if rule_files:
         found.append(("promtool check rules", lambda: [promtool.check_rules(rule_files)]))
         found.append((compat.STEP, lambda: compat.check_files(rule_files, out)))
-    test_files = sorted((out / "tests").glob("*.test.yml"))
+    test_files = _within(out, sorted((out / "tests").glob("*.test.yml")), only)
     if test_files:
         found.append(("promtool test rules", lambda: [promtool.test_rules(test_files)]))
-    found.append(("grafana dashboards", lambda: dashboard_check.check_folder(out / "grafana" / "dashboards")))
+    folder = out / "grafana" / "dashboards"
+    chosen = None if only is None else {Path(p).name for p in only if (out / p).parent == folder}
+    found.append(("grafana dashboards", lambda: dashboard_check.check_folder(folder, chosen)))
     # check-config and every case of tests/alertmanager-routes.yml
     found.append(("amtool", lambda: amtool.check_tree(out)))
     # rules inside kubernetes/, mimir/, thanos/ (--target)
@@ -121,11 +160,12 @@ def _timed(step: Step, on_start: Callable[[str], None] | None) -> list[Run]:
     return [r if r.seconds is not None else dataclasses.replace(r, seconds=seconds) for r in runs]
 
 
-def check_tree(out: Path, on_start: Callable[[str], None] | None = None) -> list[Run]:
+def check_tree(out: Path, on_start: Callable[[str], None] | None = None,
+               only: frozenset[str] | None = None) -> list[Run]:
     """Every step of `mlmon check`, run side by side (each waits mostly on promtool or amtool, whose
     processes promtool.run bounds to the CPU count) and reported in a fixed order whatever finished
-    first. on_start(name) is called as each step begins."""
-    todo = [*steps(out), ("mlmon scan-secrets", lambda: [secret_scan.run(out)])]
+    first. on_start(name) is called as each step begins; `only` as for `steps`."""
+    todo = [*steps(out, only), ("mlmon scan-secrets", lambda: [secret_scan.run(out, only)])]
     # The scan is pure Python: beside the others it uses the CPU time promtool leaves idle.
     results = promtool.in_parallel(lambda s: _timed(s, on_start), todo)
     runs = [r for step_runs in results[:-1] for r in step_runs]

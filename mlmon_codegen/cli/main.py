@@ -130,11 +130,22 @@ def _check(paths: tuple[str, ...], out: str, requested: tuple[str, ...], jobs: i
 @cli.command()
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
 @click.option("--format", "fmt", type=ci.FORMATS, default="text", help="json: a report for machines")
+@click.option("--changed", "base", metavar="BASE",
+              help="check only the models that differ from BASE: a git ref (main, origin/main, HEAD~1) or a "
+                   "generated tree's folder; everything when the project file or templates changed")
 @strict_option
-def check(out: str, fmt: str, strict: bool) -> None:
+def check(out: str, fmt: str, strict: bool, base: str | None) -> None:
     """Run promtool and amtool over a generated tree."""
-    from mlmon_codegen.check import tree
+    from mlmon_codegen.check import changed, tree
 
+    only = None
+    if base is not None:
+        try:
+            selection = changed.select(Path(out), base)
+        except changed.BaseUnreadable as exc:
+            fail([f"--changed {base}: {exc}"])
+        only = selection.paths
+        click.echo(f"--changed {base} {selection.note}", err=fmt == "json")
     tty = sys.stderr.isatty()
 
     def started(step: str) -> None:
@@ -143,7 +154,8 @@ def check(out: str, fmt: str, strict: bool) -> None:
         click.echo(click.style(f"... {step}", dim=True), err=True)
 
     try:
-        runs = tree.check_tree(Path(out), on_start=started) if tty else tree.check_tree(Path(out))
+        runs = tree.check_tree(Path(out), **({"on_start": started} if tty else {}),
+                               **({"only": only} if only is not None else {}))
     except promtool.ToolMissing as exc:
         fail([exc])
     engines = tree.engine_versions()

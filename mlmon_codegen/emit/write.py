@@ -72,23 +72,31 @@ def render_files(artifacts: list[Artifact]) -> dict[str, bytes]:
     return dict(sorted((a.path, serialise(a, memo)) for a in artifacts))
 
 
-def _listing(out: Path) -> list[str]:
-    """The regular files under OUT, relative and sorted; links are neither followed nor listed.
-    scandir's entry types need no stat per file: os.walk with islink/isfile took 0.67 s for
-    a thousand models' 19,000 files, this a tenth of that."""
+def _walk(out: Path) -> tuple[list[str], list[str]]:
+    """(the regular files under OUT, the symlinks in it), relative and sorted; links are not
+    followed. scandir's entry types need no stat per file: os.walk with islink/isfile took 0.67 s
+    for a thousand models' 19,000 files, this a tenth of that."""
     found: list[str] = []
+    links: list[str] = []
 
     def walk(folder: str, prefix: str) -> None:
         with os.scandir(folder) as entries:
             for entry in entries:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_symlink():
+                    links.append(prefix + entry.name)
+                elif entry.is_dir(follow_symlinks=False):
                     walk(entry.path, f"{prefix}{entry.name}/")
                 elif entry.is_file(follow_symlinks=False):
                     found.append(prefix + entry.name)
 
-    if out.is_dir():
+    if out.is_dir() and not out.is_symlink():
         walk(str(out), "")
-    return sorted(found)
+    return sorted(found), sorted(links)
+
+
+def _listing(out: Path) -> list[str]:
+    """The regular files under OUT, relative and sorted; links are neither followed nor listed."""
+    return _walk(out)[0]
 
 
 def listing(out: Path) -> list[str]:
@@ -157,17 +165,19 @@ def diff(out: Path, files: dict[str, bytes]) -> Diff:
     )
 
 
-def _check_target(out: Path) -> None:
+def _checked_listing(out: Path) -> list[str]:
+    """OUT's files, once OUT is known to be a folder (or absent) without symlinks in it."""
     if out.is_symlink():
         raise WriteError(f"{out} is a symlink; refusing to write through it (point -o at a real folder)")
     if out.exists() and not out.is_dir():
         raise WriteError(f"{out} exists and is not a folder")
-    if out.is_dir():
+    # One walk for both: the rglob this replaced took 0.7 s of a one-spec change at 1000 models.
+    files, links = _walk(out)
+    if links:
         # A link inside OUT may point anywhere; the swap would drop it silently, so say so instead.
-        links = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_symlink())
-        if links:
-            raise WriteError(f"{out} holds symlinks ({', '.join(links)}); mlmon neither writes through nor "
-                             "deletes them: remove them or point -o at another folder")
+        raise WriteError(f"{out} holds symlinks ({', '.join(links)}); mlmon neither writes through nor "
+                         "deletes them: remove them or point -o at another folder")
+    return files
 
 
 @contextlib.contextmanager
@@ -272,8 +282,7 @@ def new_tree(out: Path) -> Iterator[Tree]:
     """
     with locked(out):
         _recover(out)
-        _check_target(out)  # under the lock: another run may be swapping OUT right now
-        previous = set(_listing(out))
+        previous = set(_checked_listing(out))  # under the lock: another run may be swapping OUT right now
         owned = _owned(out)
         previous.difference_update(STATE)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))

@@ -29,8 +29,9 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a bearer token", re.compile(r"\bBearer\s+[A-Za-z0-9._~+/-]{20,}")),
     ("a JSON Web Token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
 )
-# A literal each pattern needs: `in` is far faster than a regex scan over a large file.
-_NEEDS = dict(zip([w for w, _ in PATTERNS], [("://",), ("@",), ("PRIVATE KEY",), ("AKIA", "ASIA"),
+# A literal each pattern needs: `in` is far faster than a regex scan over a large file. A URL with
+# a password needs its "@", rarer than "://" (every generated file links a runbook or a dashboard).
+_NEEDS = dict(zip([w for w, _ in PATTERNS], [("@",), ("@",), ("PRIVATE KEY",), ("AKIA", "ASIA"),
                                               ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), ("xox",),
                                               ("hooks.slack.com",), ("Bearer",), ("eyJ",)], strict=True))
 # Keys whose value is itself the secret. `*_file` keys hold a path and are what we recommend.

@@ -6,11 +6,20 @@ not know, so they get no generated scenario; nor do timeslice SLOs, whose slices
 at the file's evaluation interval rather than the slice's (tests/test_timeslices.py runs theirs).
 A grouped SLO (group_by) fires with two groups, one at twice the threshold and one at half: only
 the first may fire, and its alert carries its labels.
+
+What promtool spends is rules x evaluations x test groups: each test group loads the rule file
+again and evaluates every rule at every tick up to its last eval_time. So the series start in the
+steady state (counters from 0 at a fixed slope: every window's rate, extrapolated or not, gives
+the same ratio once it holds two samples) and each case is read at the first tick past its `for`,
+two or three evaluations whatever the windows; and cases of SLOs that read different metrics share
+a test group, so a model has about two groups per tier, not two per tier and SLO.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from mlmon_codegen.core import naming
@@ -27,17 +36,20 @@ BURNING, HEALTHY = "burning", "healthy"  # the group label values of a grouped S
 
 
 def evaluation_interval_ms(model: m.Model) -> int:
-    """One interval per file, coarse on purpose.
-
-    The input ratios are steady, so a rate read at any evaluation instant is exact whatever the
-    interval; what costs is evaluations x rules (a 1m interval made a 30d SLO's file take half a
-    minute; a 90d spec with 50 features took minutes at 10m). Each case is read at the first
-    instant past twice its short window, so the slowest tier needs about 24 evaluations.
-    group_eval_order keeps alerts reading the same instant's recordings.
-    """
+    """One interval per file, coarse on purpose: a case is read at its first tick with data (past
+    its `for`), so a coarse interval means few evaluations, and the steady input gives every
+    window its ratio at any tick. Series are sampled finer where a short window needs it
+    (`_sample_ms`). group_eval_order keeps alerts reading the same instant's recordings."""
     slowest = max((2 * t.short_ms for s in model.slos for t in burnrate.alert_tiers(s)), default=0)
     wanted = max(600_000, slowest // 24)
     return max(c for c in LADDER_MS if c <= wanted)
+
+
+def _sample_ms(window_ms: int, interval: int) -> int:
+    """The sampling interval of a case's series: at least five samples per window (so `rate`
+    always has two, on either engine's range bounds), and dividing the evaluation interval, so a
+    sample falls on every tick and no rate is extrapolated past its last sample."""
+    return max(c for c in LADDER_MS if c <= max(1000, window_ms // 5) and interval % c == 0)
 
 
 def _counter(per_step: int, steps: int) -> str:
@@ -122,11 +134,6 @@ def _series(model: m.Model, slo: m.SLO, errors_per_step: int, steps: int,
             {"series": q.selector(met.ground_truth, wrong), "values": _counter(errors_per_step, steps)}]
 
 
-def _step_ms(tier: Tier) -> int:
-    # Several samples per short window, without simulating days at one-minute resolution.
-    return max(1000, tier.short_ms // 5 // 1000 * 1000)
-
-
 def _align(ms: int, interval: int) -> int:
     return -(-ms // interval) * interval
 
@@ -143,23 +150,50 @@ def _group(slo: m.SLO, value: str) -> dict[str, str]:
     return {label: value for label in slo.group_by}
 
 
-def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires: bool) -> dict[str, Any] | None:
-    step = _step_ms(tier)
+def _metrics_read(model: m.Model, slo: m.SLO) -> frozenset[str]:
+    """The metric names an SLO's scenario series carry (besides `up`): cases of SLOs that read
+    disjoint names cannot see each other's series, so they may share a test group."""
+    met = model.metrics
+    if slo.kind == "latency":
+        histogram = getattr(met, slo.histogram)
+        return frozenset({naming.count(histogram), naming.bucket(histogram)})
+    if slo.kind == "accuracy":
+        return frozenset({met.ground_truth or ""})
+    return frozenset({met.requests or "", met.errors or ""})
+
+
+@dataclass(frozen=True)
+class Case:
+    """One scenario before it is placed in a test group: its series are drawn once the group's
+    sampling interval and length are known."""
+
+    name: str
+    window_ms: int  # the shortest window it reads: the group samples at least five times in it
+    eval_ms: int
+    metrics: frozenset[str]
+    series: Callable[[int], list[dict[str, str]] | None]  # samples → input series
+    alert_tests: list[dict[str, Any]]
+
+
+def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires: bool) -> Case | None:
     errors_per_step = _errors_per_step(tier, fires)
     ratio = errors_per_step / REQUESTS_PER_STEP
-    min_events = slo.min_events or 0
-    # The ratio is steady from the first sample, so both windows read it once the short one
-    # is full; running the whole long window (3d at 30d) only made the file slow.
     interval = evaluation_interval_ms(model)
-    # Pending from the first instant with a full short window; firing `for` later.
-    eval_ms = _align(2 * tier.short_ms, interval) + _align(tier.for_ms or 0, interval)
-    steps = eval_ms // step + 2
+    step = _sample_ms(tier.short_ms, interval)
+    # The first tick past 0 already reads the steady ratio in both windows; pending there,
+    # firing `for` later.
+    eval_ms = interval + _align(tier.for_ms or 0, interval)
     name = naming.burn_alert(slo.name, tier.name, model.alert_prefix)
     expected = []
     # A grouped SLO's case has the group that burns (or, quiet, the healthy one) and, firing, a
     # healthy group too: only the burning group's alert may fire.
     group = _group(slo, BURNING if fires else HEALTHY)
-    if fires and REQUESTS_PER_STEP * tier.long_ms / step >= min_events:
+    if fires:
+        # The long window's events at the first tick past 0: every sample up to it (exactly, as
+        # the counters start at 0 and a sample falls on the tick), or the window's share of them.
+        events = REQUESTS_PER_STEP * max(1, min(interval, tier.long_ms) // step - 1)
+        if events < (slo.min_events or 0):
+            return None  # not enough traffic to fire: the quiet case still runs
         labels = {**alert_text.burn_labels(model, slo, tier), **group}
         # `$labels` in an annotation are the expression's, `max by (model, slo, group)`, not the rule's labels.
         annotations = _rendered(alert_text.burn_annotations(project, model, slo, tier, percent(ratio)),
@@ -167,22 +201,49 @@ def _tier_case(model: m.Model, slo: m.SLO, tier: Tier, project: m.Project, fires
         if annotations is None:
             return None  # the spec's own template reads more than labels; promtool runs the quiet case
         expected = [{"exp_labels": labels, "exp_annotations": annotations}]
-    series = _series(model, slo, errors_per_step, steps, group)
-    if series is not None and slo.group_by and fires:
-        healthy = _series(model, slo, _errors_per_step(tier, False), steps, _group(slo, HEALTHY))
-        series = None if healthy is None else [*series, *healthy[1:]]  # [1:]: one `up` is enough
-    if series is None:
+
+    def series(steps: int) -> list[dict[str, str]] | None:
+        drawn = _series(model, slo, errors_per_step, steps, group)
+        if drawn is not None and slo.group_by and fires:
+            healthy = _series(model, slo, _errors_per_step(tier, False), steps, _group(slo, HEALTHY))
+            drawn = None if healthy is None else [*drawn, *healthy[1:]]  # [1:]: one `up` is enough
+        return drawn
+
+    if series(1) is None:
         return None
     if slo.group_by and fires:
         what = f"fires for the group at 2x its threshold, not for the one at 0.5x ({', '.join(slo.group_by)})"
     else:
         what = "fires at 2x its threshold" if fires else "stays quiet at 0.5x its threshold"
-    return {
-        "name": f"{slo.name} {tier.name} {what}",
-        "interval": format_ms(step),
-        "input_series": series,
-        "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": name, "exp_alerts": expected}],
-    }
+    return Case(f"{slo.name} {tier.name} {what}", tier.short_ms, eval_ms, _metrics_read(model, slo), series,
+                [{"eval_time": format_ms(eval_ms), "alertname": name, "exp_alerts": expected}])
+
+
+def _test_groups(model: m.Model, cases: list[Case]) -> list[dict[str, Any]]:
+    """Cases in as few promtool test groups as their series allow: each case joins the first
+    group whose cases read none of its metrics. A group samples as finely as its finest case
+    needs and runs to its latest eval_time."""
+    placed: list[list[Case]] = []
+    for case in cases:
+        home = next((g for g in placed if not any(c.metrics & case.metrics for c in g)), None)
+        if home is None:
+            placed.append([case])
+        else:
+            home.append(case)
+    interval = evaluation_interval_ms(model)
+    groups = []
+    for members in placed:
+        step = min(_sample_ms(c.window_ms, interval) for c in members)
+        steps = max(c.eval_ms for c in members) // step + 2
+        series: dict[str, dict[str, str]] = {}
+        for c in members:
+            for s in c.series(steps) or []:
+                # Only `up` is shared, with the same values in every case.
+                assert series.setdefault(s["series"], s) == s, s
+        groups.append({"name": "; ".join(c.name for c in members), "interval": format_ms(step),
+                       "input_series": list(series.values()),
+                       "alert_rule_test": [t for c in members for t in c.alert_tests]})
+    return groups
 
 
 # `{{ $labels.name }}` in an annotation the spec writes: the one template a test can expect.
@@ -206,7 +267,8 @@ def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any] | Non
         return None
     name = naming.model_down_alert(model.alert_prefix)
     interval = evaluation_interval_ms(model)
-    eval_ms = _align(model.model_down_for_ms, interval) + interval
+    # Down from the first sample: pending at 0, firing at the first tick `for` later.
+    eval_ms = max(interval, _align(model.model_down_for_ms, interval))
     # Every target down; for a model no known job scrapes, its series gone (another target up).
     up = "1" if sli.scrape_job(model) is None else "0"
     if sli.scrape_job(model) is None and not sli.exposed(model, "requests", "errors"):
@@ -231,9 +293,10 @@ def _failing_but_up_case(model: m.Model) -> dict[str, Any] | None:
     if not model.model_down_enabled or model.metrics.requests is None or model.metrics.errors is None:
         return None
     interval = evaluation_interval_ms(model)
-    # At least five samples per no-traffic window, or the rate is empty and nothing could fire.
-    step = max(1000, model.no_traffic_for_ms // 5 // 1000 * 1000)
-    eval_ms = _align(model.no_traffic_for_ms + model.model_down_for_ms, interval) + interval
+    step = _sample_ms(model.no_traffic_for_ms, interval)
+    # The rates exist from the first tick past 0: a rule that took the failures for silence would
+    # be pending there and firing `for` later.
+    eval_ms = interval + _align(model.model_down_for_ms, interval)
     steps = eval_ms // step + 2
     pair = _requests_and_errors(model, f"0x{steps}", _counter(REQUESTS_PER_STEP, steps))
     if pair is None:
@@ -261,17 +324,15 @@ def render(model: m.Model, project: m.Project, rules: RulePlan, tested_with: str
         slos = model.slos
         if model.no_traffic_for_ms:
             cases.append(_failing_but_up_case(model))
-    for slo in slos:
-        if slo.kind == "custom" or slo.timeslice:
-            continue
-        for tier in burnrate.alert_tiers(slo):
-            cases.append(_tier_case(model, slo, tier, project, fires=True))
-            cases.append(_tier_case(model, slo, tier, project, fires=False))
+    tier_cases = [c for slo in slos if slo.kind != "custom" and not slo.timeslice
+                  for tier in burnrate.alert_tiers(slo)
+                  for c in (_tier_case(model, slo, tier, project, fires=True),
+                            _tier_case(model, slo, tier, project, fires=False)) if c is not None]
     return {
         "rule_files": [f"../{naming.rules_file(model.name)}"],
         "evaluation_interval": format_ms(evaluation_interval_ms(model)),
         # Without this promtool evaluates groups in random order, and an alert may read the
         # previous tick's recording, which is stale when the interval exceeds the 5m lookback.
         "group_eval_order": [g.name for g in rules.groups],
-        "tests": [c for c in cases if c is not None],
+        "tests": [*(c for c in cases if c is not None), *_test_groups(model, tier_cases)],
     }
