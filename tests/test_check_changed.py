@@ -109,6 +109,12 @@ def test_without_a_manifest_everything_is_checked_and_a_bad_ref_is_an_error(repo
 
 
 def test_unchanged_dashboards_are_read_for_their_uids_only(repo: Path) -> None:
+    # A dashboard per model (`dashboards: per_model`), committed as the base.
+    project = repo / "specs" / "mlmon.yaml"
+    project.write_text(project.read_text() + "dashboards: per_model\n")
+    assert invoke_mlmon("generate", "specs", "-o", "out", cwd=repo).returncode == 0
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "per-model dashboards")
     _edit(repo / "specs" / "iris-classifier.yaml", "objective: 99.9,", "objective: 99.5,")
     assert invoke_mlmon("generate", "specs", "-o", "out", cwd=repo).returncode == 0
     code, _, report = _check(repo, "HEAD")
