@@ -345,8 +345,8 @@ def test_panels_read_only_recording_rules_that_exist(generated):
             used |= set(RECORDED.findall(expr))
     assert used, "dashboards read no recording rule"
     assert used <= recorded, used - recorded
-    # The SLO rows read the recorded math, never recompute it.
-    assert {naming.SLO_BUDGET_REMAINING, naming.SLO_PERIOD_ERROR_RATIO, naming.SLO_OBJECTIVE} <= used
+    # The SLO rows read the recorded ratios, never the raw counters over the period.
+    assert {naming.slo_error_ratio(300_000), naming.SLO_PERIOD_ERROR_RATIO, naming.SLO_OBJECTIVE} <= used
 
 
 def test_thresholds_from_the_spec_are_drawn(fleet):

@@ -175,12 +175,12 @@ def test_recordings_and_alerts_keep_the_group_labels(tmp_path):
     out = _generate(tmp_path, SPEC.replace("[model_version]", "[model_version, endpoint]"))
     rules = [r for g in yaml.safe_load((out / "prometheus" / "rules" / "ranker.rules.yml").read_text())["groups"]
              for r in g["rules"]]
-    requests = next(r for r in rules if r.get("record", "").startswith("mlmon_slo:requests:"))
-    assert "sum by (model_version, endpoint) (" in requests["expr"]
+    ratio = next(r for r in rules if r.get("record", "").startswith("mlmon_slo:error_ratio:rate"))
+    assert "sum by (model_version, endpoint) (" in ratio["expr"] and " sum(" not in ratio["expr"]
     burn = next(r for r in rules if r.get("alert", "").endswith("PageFast"))
     assert "max by (model, slo, model_version, endpoint) (" in burn["expr"]
     period = next(r for r in rules if r.get("record") == naming.SLO_PERIOD_ERROR_RATIO)
-    assert period["expr"].count("max by (model, slo, model_version, endpoint) (") == 2
+    assert "sum by (model_version, endpoint) (" in period["expr"] and " sum(" not in period["expr"]
 
 
 def test_stats_count_each_group(tmp_path):
@@ -190,7 +190,8 @@ def test_stats_count_each_group(tmp_path):
                                          "{group_by: [model_version], group_values: {model_version: 2}}"))
     project = m.DEFAULT_PROJECT
     base = dict(cardinality.estimate(plain, project).by_record)
-    ungrouped = {naming.SLO_OBJECTIVE, naming.MODEL_INFO}  # one series per SLO and per model, whatever the groups
+    # one series per SLO (per tier) and per model, whatever the groups
+    ungrouped = {naming.SLO_OBJECTIVE, naming.SLO_BURN_THRESHOLD, naming.MODEL_INFO}
     for model, values in ((guessed, grouping.UNLISTED_GROUP_VALUES), (given, 2)):
         est = cardinality.estimate(model, project)
         assert dict(est.by_record) == {k: n if k in ungrouped else n * values for k, n in base.items()}
@@ -215,7 +216,7 @@ def test_the_dashboard_has_a_variable_per_group_label_and_slo_panels_filter_by_i
     assert variables[variable]["query"] == f'label_values({naming.SLO_PERIOD_ERROR_RATIO}{{model="ranker"}}, {label})'
     assert variables[variable]["includeAll"] is True
     exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", ())]
-    budget = [e for e in exprs if naming.SLO_BUDGET_REMAINING in e]
+    budget = [e for e in exprs if naming.SLO_PERIOD_ERROR_RATIO in e]
     assert budget and all(f'{label}=~"${variable}"' in e for e in budget)
     objective = [e for e in exprs if naming.SLO_OBJECTIVE in e]
     assert objective and not any(f"${variable}" in e for e in objective)  # recorded once, not per group

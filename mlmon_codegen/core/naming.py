@@ -52,24 +52,14 @@ def group(model: str, part: str) -> str:
     return f"mlmon-{model}-{part}"
 
 
-def slo_errors(window_ms: int) -> str:
-    return f"mlmon_slo:errors:rate{format_ms(window_ms)}"
-
-
-def slo_requests(window_ms: int) -> str:
-    return f"mlmon_slo:requests:rate{format_ms(window_ms)}"
-
-
 def slo_error_ratio(window_ms: int) -> str:
     return f"mlmon_slo:error_ratio:rate{format_ms(window_ms)}"
 
 
-def slo_burn_rate(window_ms: int) -> str:
-    return f"mlmon_slo:burn_rate:rate{format_ms(window_ms)}"
-
-
 SLO_PERIOD_ERROR_RATIO = "mlmon_slo:error_ratio:period"
-SLO_BUDGET_REMAINING = "mlmon_slo:error_budget_remaining:period"
+# One series per alert tier (label `tier`), value the tier's burn-rate factor: dashboards draw the
+# tier lines from data. The burn rate itself is error_ratio / (1 - objective), computed where read.
+SLO_BURN_THRESHOLD = "mlmon_slo:burn_rate_threshold:ratio"
 # One series per model, value 1, naming its team and dashboard: the fleet table lists models from it
 # (a PromQL literal per model made the fleet dashboard grow by ~640 bytes a model).
 # level:metric:operation like every other recording (Mimir's ruler rejects colon-less names); the

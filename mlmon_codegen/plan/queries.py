@@ -73,3 +73,19 @@ def firing_alerts(models: list[str] | str) -> str:
     else:
         model_matcher = q.one_of(naming.MODEL_LABEL, models)
     return q.selector("ALERTS", [model_matcher, ("alertstate", "=", "firing")])
+
+
+def burn_rate(error_ratio: str, slo: m.SLO) -> str:
+    """How many times faster than the budget allows an error ratio burns: ratio / (1 - objective)."""
+    return q.binop(error_ratio, "/", q.number(slo.budget))
+
+
+def budget_left(period_ratio: str, slo: m.SLO) -> str:
+    """The share of the period's error budget not yet spent: 1 - period ratio / (1 - objective)."""
+    return q.one_minus(burn_rate(period_ratio, slo))
+
+
+def budget_left_by_objective(period_ratio: str, objective: str) -> str:
+    """budget_left for many SLOs at once, each with the objective its recorded series holds."""
+    per_slo = q.group_left(q.on((naming.MODEL_LABEL, naming.SLO_LABEL)))
+    return q.one_minus(q.binop(period_ratio, "/", q.one_minus(objective), per_slo))

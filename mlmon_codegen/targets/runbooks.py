@@ -103,7 +103,7 @@ def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
             out.append({"title": f"Error ratio over {human(secs)}",
                         "query": q.selector(naming.slo_error_ratio(int(secs * 1000)), labels)})
         out.append({"title": f"Error budget left over the {human(slo.period_ms / 1000)} period",
-                    "query": q.selector(naming.SLO_BUDGET_REMAINING, labels)})
+                    "query": queries.budget_left(q.selector(naming.SLO_PERIOD_ERROR_RATIO, labels), slo)})
     # Ranges a person pastes into Prometheus: 5m for what moves fast, 1h for ML signals, which
     # need enough predictions and labels to mean anything.
     five_min, hour = 300_000, 3_600_000

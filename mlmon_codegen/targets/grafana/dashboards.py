@@ -250,7 +250,9 @@ def fleet_queries(models: list[str]) -> list[tuple[str, Query]]:
     lists every model with its dashboard uid, from the info series each model's rules record."""
     model_re = [q.one_of(naming.MODEL_LABEL, models)]
     base = q.agg("max", q.selector(naming.MODEL_INFO, model_re), by=(naming.MODEL_LABEL, naming.DASHBOARD_UID_LABEL))
-    budget = q.agg("min", q.selector(naming.SLO_BUDGET_REMAINING, model_re), by=(naming.MODEL_LABEL,))
+    budget = q.agg("min", queries.budget_left_by_objective(q.selector(naming.SLO_PERIOD_ERROR_RATIO, model_re),
+                                                           q.selector(naming.SLO_OBJECTIVE, model_re)),
+                   by=(naming.MODEL_LABEL,))
     # 0 for a model with nothing firing, rather than no row.
     firing = q.or_zero_for(q.agg("count", queries.firing_alerts(models), by=(naming.MODEL_LABEL,)),
                            q.agg("max", base, by=(naming.MODEL_LABEL,)))
@@ -308,7 +310,8 @@ def render_fleet(fleet: m.Fleet) -> dict[str, Any]:
     names = [x.name for x in fleet.models]
     everyone = q.one_of(naming.MODEL_LABEL, names)
     firing = q.selector("ALERTS", [everyone, ("alertstate", "=", "firing")])
-    spent = q.selector(naming.SLO_BUDGET_REMAINING, [everyone])
+    spent = queries.budget_left_by_objective(q.selector(naming.SLO_PERIOD_ERROR_RATIO, [everyone]),
+                                             q.selector(naming.SLO_OBJECTIVE, [everyone]))
     stats = [
         ("fleet/model-count", "Models", q.call("vector", q.operand(len(names))), (Step(None, "blue"),), 4),
         ("fleet/firing-alerts", "Firing alerts", q.or_zero(q.agg("count", firing)),

@@ -51,8 +51,10 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
     # lesser of the two burn rates over the tier's factor: 100% is the firing line.
     tier_queries = []
     for t in burnrate.tiers(slo):
-        short = q.binop(_slo_sel(naming.slo_burn_rate(t.short_ms), model, slo), "/", q.number(t.factor))
-        long = q.binop(_slo_sel(naming.slo_burn_rate(t.long_ms), model, slo), "/", q.number(t.factor))
+        short = q.binop(queries.burn_rate(_slo_sel(naming.slo_error_ratio(t.short_ms), model, slo), slo), "/",
+                        q.number(t.factor))
+        long = q.binop(queries.burn_rate(_slo_sel(naming.slo_error_ratio(t.long_ms), model, slo), slo), "/",
+                       q.number(t.factor))
         tier_queries.append(Query(q.lesser(short, long), _legend(slo, f"{t.name} ({t.short}/{t.long})")))
     factors = [(t.factor, RED if t.severity == "critical" else ORANGE)
                for t in sorted(burnrate.tiers(slo), key=lambda t: t.factor)]
@@ -67,7 +69,7 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
               description="Good events over all events in the period; red below the objective.",
               key=keys.slo_panel(slo.name, keys.SLI)),
         Panel(f"{slo.name}: error budget left", "stat",
-              (Query(_slo_sel(naming.SLO_BUDGET_REMAINING, model, slo), _legend(slo)),),
+              (Query(queries.budget_left(_slo_sel(naming.SLO_PERIOD_ERROR_RATIO, model, slo), slo), _legend(slo)),),
               w=3, h=6, unit="percentunit", steps=steps_from((None, RED), (0.0, ORANGE), (0.25, GREEN)),
               description=f"Share of the {q.number(slo.budget * 100)}% error budget of the period not yet spent.",
               key=keys.slo_panel(slo.name, "budget-left")),
@@ -76,8 +78,8 @@ def slo_panels(model: m.Model, slo: m.SLO) -> tuple[Panel, ...]:
               description="Each tier's burn rate as a share of its threshold (the lesser of its two windows).",
               key=keys.slo_panel(slo.name, keys.BURN_TIERS)),
         Panel(f"{slo.name}: burn rate", "timeseries",
-              tuple(Query(_slo_sel(naming.slo_burn_rate(w), model, slo), _legend(slo, q.window(w)))
-                    for w in windows(slo)),
+              tuple(Query(queries.burn_rate(_slo_sel(naming.slo_error_ratio(w), model, slo), slo),
+                          _legend(slo, q.window(w))) for w in windows(slo)),
               w=9, h=6, unit=BURN_UNIT, steps=steps_from((None, GREEN), *factors), lines=True,
               description="Burn rate per recorded window; the lines are the tiers' factors (1 = budget lasts "
                           "exactly the period).", key=keys.slo_panel(slo.name, "burn-rate")),
