@@ -122,13 +122,13 @@ def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> Alert | Non
     name = naming.no_data_alert(slo.name, model.alert_prefix)
     up = up_selector(model)
     service_up = (q.binop(q.agg("max", up), "==", "1") if up else q.compare(q.agg("count", _presence(model)), ">", 0))
-    absent = q.call("absent", _sel(naming.slo_error_ratio(ws[0]), model, slo))
+    missing = q.call("absent", _sel(naming.slo_error_ratio(ws[0]), model, slo))
     if slo.group_by:
         recent = _one(naming.slo_error_ratio(ws[-1]), model, slo)
         silent = q.set_op(recent, "unless", _one(naming.slo_error_ratio(ws[0]), model, slo))
-        absent = q.set_op(q.paren(silent), "or", q.paren(q.set_op(absent, "unless", recent, on_labels=())))
+        missing = q.paren(q.any_of(silent, q.set_op(missing, "unless", recent, on_labels=())))
     return Alert(
-        name, "no_data", "warning", q.set_op(q.paren(absent), "and", service_up, on_labels=()), model.no_data_for_ms,
+        name, "no_data", "warning", q.set_op(missing, "and", service_up, on_labels=()), model.no_data_for_ms,
         alert_text.slo_alert_labels(model, slo, "warning"), alert_text.no_data_annotations(project, model, slo),
         slo=slo.name)
 
