@@ -86,6 +86,8 @@ def budget_left(period_ratio: str, slo: m.SLO) -> str:
 
 
 def budget_left_by_objective(period_ratio: str, objective: str) -> str:
-    """budget_left for many SLOs at once, each with the objective its recorded series holds."""
-    per_slo = q.group_left(q.on((naming.MODEL_LABEL, naming.SLO_LABEL)))
-    return q.one_minus(q.binop(period_ratio, "/", q.one_minus(objective), per_slo))
+    """budget_left for many SLOs at once, each with the objective its recorded series holds (one per
+    SLO: a store holding every replica's copy would make the join many-to-many)."""
+    slo = (naming.MODEL_LABEL, naming.SLO_LABEL)
+    return q.one_minus(q.binop(period_ratio, "/", q.one_minus(q.agg("max", objective, by=slo)),
+                               q.group_left(q.on(slo))))

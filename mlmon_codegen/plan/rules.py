@@ -84,7 +84,7 @@ def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[Alert]:
         expr = q.binop(q.compare(_one(naming.slo_error_ratio(tier.short_ms), model, slo), ">", tier.threshold), "and",
                        q.compare(_one(naming.slo_error_ratio(tier.long_ms), model, slo), ">", tier.threshold))
         if slo.min_events:
-            # Read inline from the counters: a recorded requests series per window would cost more.
+            # From the counters: recording the events per window would double the SLO's series.
             total = window_queries(model, slo, tier.long_ms).total
             assert total is not None, "validation allows min_events only with a total"
             events = q.times(q.paren(total), tier.long_ms // 1000)
