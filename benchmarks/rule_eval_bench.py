@@ -7,7 +7,7 @@ For each fleet size, N synthetic models with one availability SLO (99.9% over 30
   that form (sloth_groups): the error ratio per window from the raw counters, the period ratio
   as the mean of the 5m ratio, its seven meta recordings, and its page and ticket alerts, all
   at the global interval.
-Synthetic history (3 days of counters, and of Sloth's 5m ratio its period recording reads) is
+Synthetic history (3 days of counters and `up`, and of Sloth's 5m ratio its period recording reads) is
 backfilled with `promtool tsdb create-blocks-from openmetrics`. In the same run, each set gets its
 own Prometheus on 127.0.0.1, one after the other (so they never compete for CPU), after a query
 that reads the whole history once (so neither pays for cold pages). The script reads
@@ -42,7 +42,7 @@ from mlmon_codegen.core import durations
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import burnrate
 from mlmon_codegen.plan import series as cardinality
-from mlmon_codegen.plan.sli import role_rate, windows
+from mlmon_codegen.plan.sli import role_rate, scrape_job, windows
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.stack.harness import free_port, stop_process
@@ -158,8 +158,8 @@ def sloth_groups(model: m.Model) -> list[dict]:
 
 
 def openmetrics(fleet: m.Fleet, end_s: int) -> str:
-    """Counters for every model, plus Sloth's 5m ratio its period recording reads (mlmon's period
-    ratio reads the counters)."""
+    """Counters and `up` for every model, plus Sloth's 5m ratio its period recording reads (mlmon's
+    period ratio reads the counters)."""
     lines: list[str] = []
     stamps = range(end_s - HISTORY_S, end_s, STEP_S)
     families: dict[str, list[str]] = {}
@@ -167,6 +167,8 @@ def openmetrics(fleet: m.Fleet, end_s: int) -> str:
         sel = f'model_name="{model.name}"'
         families.setdefault("ml_prediction_requests", []).append(sel)
         families.setdefault("ml_prediction_errors", []).append(f'{sel},error_type="internal"')
+        # A healthy service is scraped: without `up`, mlmon's ModelDown would be pending for every model.
+        families.setdefault("up", []).append(f'job="{scrape_job(model)}",instance="{model.scrape.targets[0]}"')
         for slo in model.slos:
             labels = ",".join(f'{k}="{v}"' for k, v in sloth_labels(model, slo, "5m").items())
             families.setdefault("slo:sli_error:ratio_rate5m", []).append(labels)
@@ -177,7 +179,8 @@ def openmetrics(fleet: m.Fleet, end_s: int) -> str:
         for labels in series:
             name = f"{family}_total" if counter else family
             for n, t in enumerate(stamps):
-                lines.append(f"{name}{{{labels}}} {rate * STEP_S * n if counter else ERR_SHARE:g} {t}")
+                value = rate * STEP_S * n if counter else 1 if family == "up" else ERR_SHARE
+                lines.append(f"{name}{{{labels}}} {value:g} {t}")
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
 
@@ -209,7 +212,7 @@ def scrape_self(base: str) -> tuple[dict[str, dict[str, float]], float]:
 
 def warm_up(base: str) -> None:
     """Read all the history once, so neither rule set pays for cold pages the other warmed."""
-    for metric in ("ml_prediction_requests_total", "ml_prediction_errors_total", "slo:sli_error:ratio_rate5m"):
+    for metric in ("ml_prediction_requests_total", "ml_prediction_errors_total", "up", "slo:sli_error:ratio_rate5m"):
         query = urllib.parse.quote(f"sum(count_over_time({metric}[{HISTORY_S}s]))")
         get(f"{base}/api/v1/query?query={query}")
 
