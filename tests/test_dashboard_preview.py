@@ -130,7 +130,7 @@ def prometheus(tmp_path: Path, example_out: Path, example_fleet: m.Fleet) -> Ite
     base = f"http://127.0.0.1:{web}"
     try:
         wait_for("Prometheus ready", lambda: urllib.request.urlopen(f"{base}/-/ready", timeout=2).status == 200, 30)
-        # The longest chain: raw counters → 5m recorded rates → the period ratio → budget left.
+        # The slowest group: the period ratio, which the budget panels read.
         slos = sum(len(x.slos) for x in models)
         wait_for("every SLO's period ratio", lambda: len(api(base, "/api/v1/query",
                                                                query=naming.SLO_PERIOD_ERROR_RATIO)[

@@ -359,15 +359,15 @@ def test_panels_read_only_recording_rules_that_exist(generated, example_out):
     assert used, "dashboards read no recording rule"
     assert used <= recorded, used - recorded
     # The SLO rows read the error ratios and the objective; burn rates and the budget left are
-    # computed from them (their own recordings are going away).
+    # computed from them (they are not recorded).
     assert {naming.SLO_PERIOD_ERROR_RATIO, naming.SLO_OBJECTIVE} <= used
-    assert not {n for n in used if ":burn_rate:" in n or n == naming.SLO_BUDGET_REMAINING}
-    # The shared dashboard reads the same, and the tier factors (recorded beside the objective).
-    # (less the error ratios' name prefix, which label_replace's regex holds, and the training
-    # accuracy, which only specs with `predictions.expected_accuracy` record).
+    assert not {n for n in used if ":burn_rate:" in n or ":error_budget_remaining:" in n}
+    # The shared dashboard reads the same and the tier factors (less the error ratios' name prefix,
+    # which label_replace's regex holds, and the training accuracy, which only specs with
+    # `predictions.expected_accuracy` record).
     shared = {n for _, e in dc.expressions("", _load(example_out)["model.json"]) for n in RECORDED.findall(e)}
     assert shared and shared - {naming.SLO_ERROR_RATIO_WINDOWS} <= recorded | {
-        naming.SLO_BURN_THRESHOLD, naming.BASELINE_EXPECTED_ACCURACY}, shared - recorded
+        naming.BASELINE_EXPECTED_ACCURACY}, shared - recorded
 
 
 def test_thresholds_from_the_spec_are_drawn(fleet):

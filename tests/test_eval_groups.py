@@ -38,16 +38,16 @@ def test_every_window_is_recorded_once_in_a_group_fitting_it():
     fleet = load_and_validate([ROOT / "specs"]).fleet
     for model in fleet.models:
         groups = rules.render(model, fleet.project)["groups"]
-        recorded = Counter((r["record"], r["labels"]["slo"]) for g in groups for r in g["rules"]
-                           if r.get("record", "").startswith("mlmon_slo:"))
+        recorded = Counter((r["record"], r["labels"]["slo"], r["labels"].get("tier"))
+                           for g in groups for r in g["rules"] if r.get("record", "").startswith("mlmon_slo:"))
         assert all(n == 1 for n in recorded.values()), [k for k, n in recorded.items() if n > 1]
         for g in groups:
             interval = parse(g["interval"]) if "interval" in g else fleet.project.evaluation_interval_ms
             assert interval < LOOKBACK_MS
             for r in g["rules"]:
-                if r.get("record", "").startswith("mlmon_slo:errors:rate"):
-                    window = parse(r["record"].removeprefix("mlmon_slo:errors:rate"))
+                if r.get("record", "").startswith("mlmon_slo:error_ratio:rate"):
+                    window = parse(r["record"].removeprefix("mlmon_slo:error_ratio:rate"))
                     assert interval == eval_groups.interval_for(window, fleet.project.evaluation_interval_ms)
         for slo in model.slos:
             for w in windows(slo):
-                assert (naming.slo_error_ratio(w), slo.name) in recorded
+                assert (naming.slo_error_ratio(w), slo.name, None) in recorded

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import invoke_mlmon
+from conftest import invoke_mlmon, promtool_test
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.plan import burnrate, grouping
 from mlmon_codegen.plan import series as cardinality
+from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.grafana import dashboards
@@ -176,12 +177,12 @@ def test_recordings_and_alerts_keep_the_group_labels(tmp_path):
     out = _generate(tmp_path, SPEC.replace("[model_version]", "[model_version, endpoint]"))
     rules = [r for g in yaml.safe_load((out / "prometheus" / "rules" / "ranker.rules.yml").read_text())["groups"]
              for r in g["rules"]]
-    requests = next(r for r in rules if r.get("record", "").startswith("mlmon_slo:requests:"))
-    assert "sum by (model_version, endpoint) (" in requests["expr"]
+    ratio = next(r for r in rules if r.get("record", "").startswith("mlmon_slo:error_ratio:rate"))
+    assert "sum by (model_version, endpoint) (" in ratio["expr"] and " sum(" not in ratio["expr"]
     burn = next(r for r in rules if r.get("alert", "").endswith("PageFast"))
     assert "max by (model, slo, model_version, endpoint) (" in burn["expr"]
     period = next(r for r in rules if r.get("record") == naming.SLO_PERIOD_ERROR_RATIO)
-    assert period["expr"].count("max by (model, slo, model_version, endpoint) (") == 2
+    assert "sum by (model_version, endpoint) (" in period["expr"] and " sum(" not in period["expr"]
 
 
 def test_stats_count_each_group(tmp_path):
@@ -191,7 +192,8 @@ def test_stats_count_each_group(tmp_path):
                                          "{group_by: [model_version], group_values: {model_version: 2}}"))
     project = m.DEFAULT_PROJECT
     base = dict(cardinality.estimate(plain, project).by_record)
-    ungrouped = {naming.SLO_OBJECTIVE, naming.MODEL_INFO}  # one series per SLO and per model, whatever the groups
+    # one series per SLO (per tier) and per model, whatever the groups
+    ungrouped = {naming.SLO_OBJECTIVE, naming.SLO_BURN_THRESHOLD, naming.MODEL_INFO}
     for model, values in ((guessed, grouping.UNLISTED_GROUP_VALUES), (given, 2)):
         est = cardinality.estimate(model, project)
         assert dict(est.by_record) == {k: n if k in ungrouped else n * values for k, n in base.items()}
@@ -269,3 +271,54 @@ def test_a_group_label_the_roles_matchers_fix_is_refused(tmp_path):
     assert "slo_defaults.group_by[0]: `handler` is a label of the model's selector or of a role's matchers" \
         in result.stderr
     assert "Traceback" not in result.stderr
+
+
+
+SILENT_FROM_MIN = 60  # the canary's last scrape; the stable version keeps reporting
+
+
+def test_only_the_silent_group_raises_no_data_with_its_labels_when_the_for_says(tmp_path):
+    model = _load(tmp_path, SPEC)
+    slo = model.slos[0]
+    shortest = windows(slo)[0]
+    # rate() needs two samples in its range, which Prometheus 2 closes at both ends: with a sample
+    # a minute, the shortest window's ratio still reads the last two `shortest - 1` minutes after
+    # the last scrape and is gone a minute later; the alert is pending from then, firing `for` later.
+    gone = SILENT_FROM_MIN + _minutes(shortest)
+    fires = gone + _minutes(model.no_data_for_ms)
+    steps = fires + 5
+    alert = naming.no_data_alert(slo.name)
+
+    def series(version: str, last: int) -> list[dict[str, str]]:
+        return [{"series": f'ml_prediction_requests_total{{model_name="ranker", model_version="{version}"}}',
+                 "values": f"0+{REQUESTS_PER_MIN}x{last}"},
+                {"series": f'ml_prediction_errors_total{{model_name="ranker", model_version="{version}", '
+                           'error_type="internal"}', "values": f"0x{last}"}]
+
+    def no_data(at: int, state: str | None) -> dict[str, object]:
+        labels = {"alertname": alert, "alertstate": state or "", "model": "ranker", "team": "search",
+                  "slo": slo.name, "severity": "warning", "model_version": "canary"}
+        return {"expr": f'ALERTS{{alertname="{alert}"}}', "eval_time": f"{at}m",
+                "exp_samples": [{"labels": _alerts_selector(labels), "value": 1}] if state else []}
+
+    ratio = f'{naming.slo_error_ratio(shortest)}{{model="ranker", slo="{slo.name}", model_version="stable"}}'
+    tests = [{
+        "interval": "1m",
+        "input_series": [{"series": 'up{job="mlmon-ranker", instance="ranker:8000"}', "values": f"1x{steps}"},
+                         *series("canary", SILENT_FROM_MIN), *series("stable", steps)],
+        "promql_expr_test": [
+            no_data(gone - 1, None), no_data(gone, "pending"), no_data(fires - 1, "pending"),
+            no_data(fires, "firing"), no_data(steps - 1, "firing"),
+            # The stable version keeps its ratio (no errors: 0) and raises nothing.
+            {"expr": ratio, "eval_time": f"{steps - 1}m", "exp_samples": [{"labels": ratio, "value": 0}]},
+        ],
+    }]
+    rules = _generate(tmp_path, SPEC) / "prometheus" / "rules" / naming.rules_file("ranker").split("/")[-1]
+    promtool_test(rules, tests, "no-data")
+
+    # Control: one ratio for the whole SLO (the ungrouped rules) still has the stable version's data,
+    # so nothing fires and the same scenario fails.
+    plain = _generate(tmp_path, SPEC.replace("slo_defaults: {group_by: [model_version]}\n", ""), "plain")
+    shutil.copy(plain / "prometheus" / "rules" / rules.name, rules)
+    with pytest.raises(AssertionError, match=alert):
+        promtool_test(rules, tests, "no-data")

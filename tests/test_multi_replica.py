@@ -30,7 +30,7 @@ def _test_file() -> dict:
             {"series": f'ml_prediction_errors_total{{model_name="workbook", replica="{replica}"}}',
              "values": "0+100x120"},
         ]
-    for rec in ("error_ratio:rate5m", "error_ratio:rate1h", "errors:rate5m", "requests:rate5m"):
+    for rec in ("error_ratio:rate5m", "error_ratio:rate1h"):
         series.append({"series": f'mlmon_slo:{rec}{{{slo}, replica="b"}}', "values": "0.1x120"})
     return {
         "rule_files": ["rules.yml"],
@@ -43,9 +43,10 @@ def _test_file() -> dict:
             "promql_expr_test": [
                 {"expr": 'ALERTS{alertstate="firing", tier="page-fast"}', "eval_time": "1h30m",
                  "exp_samples": [{"labels": PAGE_FAST, "value": 1}]},
-                # Re-recorded series carry model and slo only, never a replica's labels.
-                {"expr": f"mlmon_slo:burn_rate:rate1h{{{slo}}}", "eval_time": "1h30m",
-                 "exp_samples": [{"labels": f"mlmon_slo:burn_rate:rate1h{{{slo}}}", "value": 100}]},
+                # Recorded series carry model and slo only, never a replica's labels; both replicas'
+                # counters count in the period ratio: 2 x 100 errors over 2 x 1000 requests a minute.
+                {"expr": f"mlmon_slo:error_ratio:period{{{slo}}}", "eval_time": "1h30m",
+                 "exp_samples": [{"labels": f"mlmon_slo:error_ratio:period{{{slo}}}", "value": 0.1}]},
             ],
         }],
     }
@@ -71,9 +72,10 @@ def test_replicas_give_one_alert_and_one_series_per_slo(tmp_path):
 
 
 def test_the_replica_test_fails_for_naive_joins(tmp_path):
-    """Control: the same rules without the per-(model, slo) dedup re-record the other replica's
-    series under the same labels, the duplicate-series error a Thanos ruler reports."""
+    """Control: the same rules without the per-(model, slo) dedup alert once per replica's series
+    (the other replica's copy keeps its `replica` label), so the page is not the one expected."""
     naive = re.sub(r"max by \(model, slo\) \(([^()]*)\)", r"\1", _rules(tmp_path))
     result = _run(tmp_path, naive)
     assert result.returncode != 0
-    assert "duplicate sample" in result.stdout + result.stderr
+    got = (result.stdout + result.stderr).split("got:")[-1]
+    assert 'replica="b"' in got and got.count("AvailabilityErrorBudgetBurnPageFast") == 2

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, invoke_mlmon, run_mlmon
 
+from mlmon_codegen.plan import burnrate
 from mlmon_codegen.plan import series as cardinality
+from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.plan.sli import windows
 from mlmon_codegen.spec import model as m
 
@@ -31,12 +33,23 @@ def _model(fleet: m.Fleet, name: str) -> m.Model:
     return next(x for x in fleet.models if x.name == name)
 
 
-def test_slo_series_are_four_per_window_plus_the_period(fleet):
+def test_slo_series_are_a_ratio_per_window_and_a_threshold_per_tier_plus_the_period(fleet):
     model = _model(fleet, "iris-classifier")
     est = dict(cardinality.estimate(model, fleet.project).by_record)
     slo_series = sum(n for name, n in est.items() if name.startswith("mlmon_slo:"))
-    # errors, requests, ratio and burn rate per window; objective, period ratio and budget per SLO
-    assert slo_series == sum(4 * len(windows(s)) + 3 for s in model.slos)
+    # the error ratio per window; the objective, the period ratio and a burn-rate factor per tier
+    assert slo_series == sum(len(windows(s)) + 2 + len(burnrate.tiers(s)) for s in model.slos)
+
+
+def test_an_slo_of_the_default_policy_records_at_most_13_series(fleet):
+    """Sloth's count per SLO (issue 17): 7 windows of the 4 default tiers, objective, period, 4 factors."""
+    model = _model(fleet, "iris-classifier")
+    slo = next(s for s in model.slos if s.kind == "availability")
+    assert [t.name for t in burnrate.tiers(slo)] == [p.name for p in burnrate.POLICY]
+    assert len(windows(slo)) == 7
+    recordings = [r for r in plan_rules(model, fleet.project).recordings() if r.labels.get("slo") == slo.name]
+    assert all(r.name.startswith("mlmon_slo:") and not r.fanout for r in recordings)
+    assert len(recordings) <= 13
 
 
 def test_feature_series_grow_with_features_times_bins(fleet):

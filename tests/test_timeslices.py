@@ -17,7 +17,7 @@ from conftest import invoke_mlmon, promtool_test
 
 from mlmon_codegen.core import naming
 from mlmon_codegen.core.durations import parse
-from mlmon_codegen.plan import burnrate, explain
+from mlmon_codegen.plan import burnrate, explain, queries
 from mlmon_codegen.spec.validate import load_and_validate
 
 SPEC = """\
@@ -106,7 +106,8 @@ def test_budget_drops_one_slice_per_bad_slice_and_page_fast_fires_when_the_math_
     for minute in (FIRST_BAD_MIN, FIRST_BAD_MIN + 1, FIRST_BAD_MIN + 5, FIRST_BAD_MIN + 12):
         bad = len([b for b in burst if b <= minute])
         left = 1 - Fraction(bad, period_slices) / budget  # 1/432 of the budget per bad slice
-        cases.append({"expr": f"abs({naming.SLO_BUDGET_REMAINING}{labels} - {float(left)!r}) < bool 1e-9",
+        remaining = queries.budget_left(naming.SLO_PERIOD_ERROR_RATIO + labels, naming.SLO_OBJECTIVE + labels)
+        cases.append({"expr": f"abs({remaining} - {float(left)!r}) < bool 1e-9",
                       "eval_time": f"{minute}m", "exp_samples": [{"labels": labels, "value": 1}]})
     for minute, fires in ((FIRST_BAD_MIN + needed - 1, False), (FIRST_BAD_MIN + needed, True)):
         cases.append({"expr": firing, "eval_time": f"{minute}m",

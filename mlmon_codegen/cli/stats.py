@@ -14,7 +14,7 @@ from mlmon_codegen.plan import series as cardinality
 
 
 def _part(record: str) -> str:
-    """`mlmon_slo:errors:rate5m` → `mlmon_slo:errors`: windows of one quantity add up on one line."""
+    """`mlmon_slo:error_ratio:rate5m` → `mlmon_slo:error_ratio`: windows of one quantity add up on one line."""
     return ":".join(record.split(":")[:2])
 
 

@@ -52,14 +52,6 @@ def group(model: str, part: str) -> str:
     return f"mlmon-{model}-{part}"
 
 
-def slo_errors(window_ms: int) -> str:
-    return f"mlmon_slo:errors:rate{format_ms(window_ms)}"
-
-
-def slo_requests(window_ms: int) -> str:
-    return f"mlmon_slo:requests:rate{format_ms(window_ms)}"
-
-
 def slo_error_ratio(window_ms: int) -> str:
     return f"{SLO_ERROR_RATIO_WINDOWS}{format_ms(window_ms)}"
 
@@ -74,12 +66,10 @@ def slo_slice_error(slice_ms: int) -> str:
     return f"mlmon_slo:slice_error:rate{format_ms(slice_ms)}"
 
 
-def slo_burn_rate(window_ms: int) -> str:
-    return f"mlmon_slo:burn_rate:rate{format_ms(window_ms)}"
-
-
 SLO_PERIOD_ERROR_RATIO = "mlmon_slo:error_ratio:period"
-SLO_BUDGET_REMAINING = "mlmon_slo:error_budget_remaining:period"
+# One series per alert tier (label `tier`), value the tier's burn-rate factor: dashboards draw the
+# tier lines from data. The burn rate itself is error_ratio / (1 - objective), computed where read.
+SLO_BURN_THRESHOLD = "mlmon_slo:burn_rate_threshold:ratio"
 # One series per model, value 1, naming its team and dashboard: the fleet table lists models from it
 # (a PromQL literal per model made the fleet dashboard grow by ~640 bytes a model).
 # level:metric:operation like every other recording (Mimir's ruler rejects colon-less names); the
@@ -87,7 +77,6 @@ SLO_BUDGET_REMAINING = "mlmon_slo:error_budget_remaining:period"
 MODEL_INFO = "mlmon:model_info:constant"
 DASHBOARD_UID_LABEL = "uid"
 SLO_OBJECTIVE = "mlmon_slo:objective:ratio"
-SLO_BURN_THRESHOLD = "mlmon_slo:burn_rate_threshold:ratio"  # {tier=...}: the tier's burn factor
 # The scrape job whose `up` the model's ModelDown reads, on the info series: the shared dashboard
 # joins `up` to models through it (job names are the user's when `scrape.job` is given).
 SCRAPE_JOB_LABEL = "scrape_job"

@@ -79,8 +79,9 @@ def over_budget(ratio: str, objective: str) -> str:
     """An SLO's error ratio over its budget (1 - objective), matched on model and SLO: a window's
     burn rate, or the share of the period's budget spent. The objective is recorded once per SLO,
     without group labels, so a grouped SLO's ratios match it many to one."""
-    return q.binop(ratio, "/", q.one_minus(objective),
-                   q.group_left(q.on((naming.MODEL_LABEL, naming.SLO_LABEL))))
+    slo = (naming.MODEL_LABEL, naming.SLO_LABEL)
+    # max: a store that holds every ruler replica's copy of the objective would make the join many-to-many.
+    return q.binop(ratio, "/", q.one_minus(q.agg("max", objective, by=slo)), q.group_left(q.on(slo)))
 
 
 def budget_left(period_ratio: str, objective: str) -> str:

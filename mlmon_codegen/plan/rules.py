@@ -38,45 +38,45 @@ def _one(metric_or_expr: str, model: m.Model | None = None, slo: m.SLO | None = 
 
 
 def window_rules(model: m.Model, slo: m.SLO, only: tuple[int, ...] | None = None) -> list[Recording]:
+    """One error ratio per window, straight from the source counters.
+
+    Recording the errors and requests per window too would double the series and the rule
+    evaluations for sums no alert reads; the ratio of the two sums is still the ratio of event
+    counts, never an average of ratios."""
     labels = slo_labels(model, slo)
-    fan = slo.group_by
-    rules = []
-    for w in windows(slo) if only is None else only:
-        wq = timeslices.window_ratio(model, slo, w) if slo.timeslice else window_queries(model, slo, w)
-        if wq.ratio is not None:
-            rules.append(Recording(naming.slo_error_ratio(w), wq.ratio, labels, fan))
-        else:
-            assert wq.errors is not None and wq.total is not None
-            rules.append(Recording(naming.slo_errors(w), wq.errors, labels, fan))
-            rules.append(Recording(naming.slo_requests(w), wq.total, labels, fan))
-            # Divide the recorded sums: the ratio of event counts, never an average of ratios.
-            rules.append(Recording(naming.slo_error_ratio(w), q.binop(
-                _one(naming.slo_errors(w), model, slo), "/", _one(naming.slo_requests(w), model, slo)), labels, fan))
-        rules.append(Recording(naming.slo_burn_rate(w), q.binop(
-            _one(naming.slo_error_ratio(w), model, slo), "/", q.number(slo.budget)), labels, fan))
-    return rules
+    return [Recording(naming.slo_error_ratio(w), window_ratio(model, slo, w), labels, slo.group_by)
+            for w in (windows(slo) if only is None else only)]
+
+
+def window_ratio(model: m.Model, slo: m.SLO, window_ms: int) -> str:
+    wq = timeslices.window_ratio(model, slo, window_ms) if slo.timeslice else window_queries(model, slo, window_ms)
+    if wq.ratio is not None:
+        return wq.ratio
+    assert wq.errors is not None and wq.total is not None
+    return q.binop(wq.errors, "/", wq.total)
 
 
 def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recording]:
+    """The objective, each tier's burn-rate factor and the period's error ratio.
+
+    The period ratio divides the counters' increases over the whole period, so it is weighted by
+    traffic and needs no per-window errors and requests recorded for it; it sits in the slow
+    period group, so the long read happens once every few minutes. A ratio-only custom SLI has
+    no counts to weigh by: it keeps the mean of its base window's recorded ratio."""
     labels = slo_labels(model, slo)
-    base = period_base_window(slo, project.evaluation_interval_ms)
-    period = format_ms(slo.period_ms)
-    group = slo.group_by
     if slo.timeslice:
         ratio = timeslices.bad_share(model, slo, slo.period_ms)
     elif slo.custom and slo.custom.error_ratio_query is not None:
-        ratio = _one(q.call("avg_over_time", q.rng(_sel(naming.slo_error_ratio(base), model, slo), period)),
-                     group=group)
+        base = period_base_window(slo, project.evaluation_interval_ms)
+        ratio = _one(q.call("avg_over_time", q.rng(_sel(naming.slo_error_ratio(base), model, slo),
+                                                    format_ms(slo.period_ms))), group=slo.group_by)
     else:
-        ratio = q.binop(
-            _one(q.call("sum_over_time", q.rng(_sel(naming.slo_errors(base), model, slo), period)), group=group),
-            "/", _one(q.call("sum_over_time", q.rng(_sel(naming.slo_requests(base), model, slo), period)),
-                      group=group))
+        ratio = window_ratio(model, slo, slo.period_ms)
     return [
         Recording(naming.SLO_OBJECTIVE, q.call("vector", q.number(round(slo.objective / 100, 12))), labels),
-        Recording(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels, group),
-        Recording(naming.SLO_BUDGET_REMAINING, q.one_minus(q.binop(
-            _one(naming.SLO_PERIOD_ERROR_RATIO, model, slo), "/", q.number(slo.budget))), labels, group),
+        *(Recording(naming.SLO_BURN_THRESHOLD, q.call("vector", q.number(t.factor)),
+                    {**labels, naming.TIER_LABEL: t.name}) for t in burnrate.tiers(slo)),
+        Recording(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels, slo.group_by),
     ]
 
 
@@ -86,8 +86,13 @@ def burn_alerts(model: m.Model, slo: m.SLO, project: m.Project) -> list[Alert]:
         expr = q.binop(q.compare(_one(naming.slo_error_ratio(tier.short_ms), model, slo), ">", tier.threshold), "and",
                        q.compare(_one(naming.slo_error_ratio(tier.long_ms), model, slo), ">", tier.threshold))
         if slo.min_events:
-            events = q.times(_one(naming.slo_requests(tier.long_ms), model, slo), tier.long_ms // 1000)
-            expr = q.binop(expr, "and", q.compare(events, ">=", slo.min_events))
+            # From the counters: recording the events per window would double the SLO's series.
+            total = window_queries(model, slo, tier.long_ms).total
+            assert total is not None, "validation allows min_events only with a total"
+            events = q.times(q.paren(total), tier.long_ms // 1000)
+            # The sums carry only the group labels; the ratios also model and slo.
+            expr = q.set_op(q.paren(expr), "and", q.compare(events, ">=", slo.min_events),
+                            on_labels=slo.group_by)
         alerts.append(Alert(
             naming.burn_alert(slo.name, tier.name, model.alert_prefix), "burn", tier.severity, expr,
             tier.for_ms, alert_text.burn_labels(model, slo, tier),
@@ -108,16 +113,24 @@ def _presence(model: m.Model) -> str:
 
 def no_data_alert(model: m.Model, slo: m.SLO, project: m.Project) -> Alert | None:
     """None when the model's `alerting.no_data` or the SLO's `alerts.no_data` turns it off; a
-    recordings-only SLO keeps it, since its recordings can go silent just the same."""
+    recordings-only SLO keeps it, since its recordings can go silent just the same.
+
+    A grouped SLO fires per group: a group whose longest window still has data (it reported
+    within that window) and whose shortest has none, with the group's labels, while the others
+    keep reporting; once no group has any data left, one alert for the whole SLO."""
     if not (model.no_data_enabled and slo.no_data_enabled):
         return None
-    shortest = windows(slo)[0]
+    ws = windows(slo)
     name = naming.no_data_alert(slo.name, model.alert_prefix)
     up = up_selector(model)
     service_up = (q.binop(q.agg("max", up), "==", "1") if up else q.compare(q.agg("count", _presence(model)), ">", 0))
-    absent = q.call("absent", _sel(naming.slo_error_ratio(shortest), model, slo))
+    missing = q.call("absent", _sel(naming.slo_error_ratio(ws[0]), model, slo))
+    if slo.group_by:
+        recent = _one(naming.slo_error_ratio(ws[-1]), model, slo)
+        silent = q.set_op(recent, "unless", _one(naming.slo_error_ratio(ws[0]), model, slo))
+        missing = q.paren(q.any_of(silent, q.set_op(missing, "unless", recent, on_labels=())))
     return Alert(
-        name, "no_data", "warning", q.set_op(absent, "and", service_up, on_labels=()), model.no_data_for_ms,
+        name, "no_data", "warning", q.set_op(missing, "and", service_up, on_labels=()), model.no_data_for_ms,
         alert_text.slo_alert_labels(model, slo, "warning"), alert_text.no_data_annotations(project, model, slo),
         slo=slo.name)
 

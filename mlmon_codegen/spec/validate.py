@@ -434,6 +434,11 @@ def _build_slos(doc: Document, spec: v1.ModelMonitor, met: v1.Metrics, scrape_ms
                 custom = _check_custom(doc, (*loc, "sli"), slo.sli, problems, queries)
                 if custom is None:
                     continue
+                if custom.error_ratio_query is not None and slo.alerts.min_events is not None:
+                    problems.append(doc.problem(
+                        (*loc, "alerts", "min_events"), "min_events needs a count of events, and an "
+                        "error_ratio_query gives only a ratio", "give error_query and total_query instead"))
+                    continue
                 # Warnings come with the built model (_group_warnings); a dropped group label is an error.
                 problems.extend(p for p in group_validate.custom_query_problems(doc, (*loc, "sli"), custom, group)
                                 if not p.warning)

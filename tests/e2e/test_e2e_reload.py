@@ -46,7 +46,7 @@ def test_reload_loads_new_rules_and_keeps_everything(stack: Stack, e2e_model: m.
     assert bad == []
     # No gap: one scrape a second and one recording a second, from 5s before the reload to now.
     span = int(time.time() - (reload_at - 5))
-    for expr in (f'up{{job="{JOB}"}}', f'mlmon_slo:requests:rate5s{{model="{MODEL}", slo="availability"}}'):
+    for expr in (f'up{{job="{JOB}"}}', f'mlmon_slo:error_ratio:rate5s{{model="{MODEL}", slo="availability"}}'):
         (series,) = stack.query(f"{expr}[{span}s]")
         times = [round(float(t) - reload_at, 1) for t, _ in series["values"]]
         assert len(times) >= span - 1, f"{expr}: samples missing around the reload (at {times})"
