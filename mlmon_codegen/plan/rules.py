@@ -57,7 +57,7 @@ def window_ratio(model: m.Model, slo: m.SLO, window_ms: int) -> str:
 
 
 def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recording]:
-    """The objective, each tier's burn-rate factor and the period's error ratio.
+    """The period's error ratio.
 
     The period ratio divides the counters' increases over the whole period, so it is weighted by
     traffic and needs no per-window errors and requests recorded for it; it sits in the slow
@@ -72,11 +72,19 @@ def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recordi
                                                     format_ms(slo.period_ms))), group=slo.group_by)
     else:
         ratio = window_ratio(model, slo, slo.period_ms)
+    return [Recording(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels, slo.group_by)]
+
+
+def constant_rules(model: m.Model, slo: m.SLO) -> list[Recording]:
+    """The objective and each tier's burn-rate factor, which dashboards divide and draw by.
+
+    They ride in the alerts group, at the global interval: in the slow period group a freshly
+    loaded rule file would leave every burn-rate panel empty for its first minutes."""
+    labels = slo_labels(model, slo)
     return [
         Recording(naming.SLO_OBJECTIVE, q.call("vector", q.number(round(slo.objective / 100, 12))), labels),
         *(Recording(naming.SLO_BURN_THRESHOLD, q.call("vector", q.number(t.factor)),
                     {**labels, naming.TIER_LABEL: t.name}) for t in burnrate.tiers(slo)),
-        Recording(naming.SLO_PERIOD_ERROR_RATIO, ratio, labels, slo.group_by),
     ]
 
 
@@ -200,7 +208,8 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     # The info series rides in the alerts group, which every model has: a group of its own would add
     # Prometheus' fixed per-group cost for every model of a fleet.
     down = model_down_alert(model, project)
-    alerts: list[Rule] = [info_rule(model, project), *([down] if down else [])]
+    alerts: list[Rule] = [info_rule(model, project), *(r for slo in model.slos for r in constant_rules(model, slo)),
+                          *([down] if down else [])]
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
         no_data = no_data_alert(model, slo, project)

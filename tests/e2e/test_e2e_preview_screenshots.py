@@ -93,8 +93,10 @@ def test_healthy_and_faulted_previews_look_right(tmp_path: Path) -> None:
     project = specs / "mlmon.yaml"
     text = project.read_text()
     assert "scrape_interval: 15s" in text and "evaluation_interval: 30s" in text
+    # The model's own dashboard (`dashboards: per_model`), whose error-ratio panel draws the
+    # objective as a threshold line; tests/test_dashboard_preview.py shoots the shared one.
     project.write_text(text.replace("scrape_interval: 15s", "scrape_interval: 1s")
-                       .replace("evaluation_interval: 30s", "evaluation_interval: 1s"))
+                       .replace("evaluation_interval: 30s", "evaluation_interval: 1s") + "dashboards: per_model\n")
     out = tmp_path / "out"
     write_tree(out, render_files(gen.render_all(load_and_validate([specs]).fleet)))
     dashboard = json.loads((out / naming.DASHBOARDS_DIR / f"{MODEL}.json").read_text())
