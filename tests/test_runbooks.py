@@ -12,6 +12,7 @@ from conftest import ROOT, invoke_mlmon
 from mlmon_codegen.build import generate
 from mlmon_codegen.core import naming
 from mlmon_codegen.emit.write import WriteError, render_files
+from mlmon_codegen.plan import alert_text
 from mlmon_codegen.plan.records import Alert
 from mlmon_codegen.plan.rules import plan_rules
 from mlmon_codegen.spec.validate import load_and_validate
@@ -81,7 +82,7 @@ def test_burn_runbook_says_what_fired_the_math_the_promql_and_the_dashboard(exam
 ])
 def test_alert_families_pick_their_template(family: str, template: str) -> None:
     alert = Alert("X", family, "warning", "vector(1)", None, {}, {})
-    assert runbooks.template_kind(alert, None) == template
+    assert alert_text.template_of(alert.kind) == template
 
 
 def test_every_planned_alert_has_a_template_of_its_own() -> None:
@@ -89,7 +90,7 @@ def test_every_planned_alert_has_a_template_of_its_own() -> None:
     for model in fleet.models:
         for alert in plan_rules(model, fleet.project).alerts():
             slo = next((s for s in model.slos if s.name == alert.slo), None)
-            assert runbooks.template_kind(alert, slo) != "alert", alert.name
+            assert alert_text.template_of(alert.kind, slo) != "alert", alert.name
 
 
 def test_a_new_alert_kind_gets_the_generic_runbook() -> None:
@@ -152,7 +153,7 @@ def test_runbooks_are_deterministic(example: dict) -> None:
 
 
 def test_default_templates_exist_for_every_kind() -> None:
-    kinds = set(runbooks.SLO_ALERT_KINDS.values()) | set(runbooks.FAMILY_TEMPLATES.values())
+    kinds = set(alert_text.SLO_ALERT_KINDS.values()) | set(alert_text.FAMILY_TEMPLATES.values())
     for kind in kinds:
         assert (prose.DEFAULT_DIR / "runbooks" / f"{kind}.md.j2").is_file(), kind
     assert (prose.DEFAULT_DIR / "runbooks" / "alert.md.j2").is_file()
@@ -162,7 +163,7 @@ def test_the_readme_names_every_runbook_template_and_block() -> None:
     """The kinds a user may override and the layout's blocks, as the README's Runbooks paragraph lists them."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     paragraph = readme[readme.index("**Runbooks.**"):].split("\n\n")[0]
-    kinds = set(runbooks.SLO_ALERT_KINDS.values()) | set(runbooks.FAMILY_TEMPLATES.values())
+    kinds = set(alert_text.SLO_ALERT_KINDS.values()) | set(alert_text.FAMILY_TEMPLATES.values())
     assert [k for k in sorted(kinds) if f"`{k}`" not in paragraph] == []
     layout = prose.blocks(prose.search_path(None), runbooks.LAYOUT)
     assert [b for b in sorted(layout) if f"`{b}`" not in paragraph] == []
@@ -215,7 +216,7 @@ def test_shared_runbooks_one_per_kind_at_every_alerts_url(shared: dict, example_
     for rule in alerts_of(shared):
         model = models[rule["labels"]["model"]]
         planned = next(a for a in plan_rules(model, example_fleet.project).alerts() if a.name == rule["alert"])
-        kind = runbooks.template_kind(planned, next((s for s in model.slos if s.name == planned.slo), None))
+        kind = alert_text.template_of(planned.kind, next((s for s in model.slos if s.name == planned.slo), None))
         assert rule["annotations"]["runbook_url"] == f"{base}/{kind}.md", rule["alert"]
         kinds.add(kind)
     assert len(kinds) >= 8

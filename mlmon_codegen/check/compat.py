@@ -24,10 +24,10 @@ LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 _GROUPING = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(\s*\Z")
 _MATCH_OP = re.compile(r"\s*(?:=~|!~|!=|=(?!=))")
-_QUOTED = r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`"""
-_STRING = re.compile(_QUOTED)
+_STRING = re.compile(q.STRING_LITERAL)
 # A selector with its metric name, its braces' strings read whole (a value may hold `}`).
-_SELECTOR = re.compile(r"""(?<![\w:"'`])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{((?:""" + _QUOTED + r"""|[^{}"'`])*)\}""")
+_SELECTOR = re.compile(r"""(?<![\w:"'`])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{((?:"""
+                       + q.STRING_LITERAL + r"""|[^{}"'`])*)\}""")
 STEP = "engine compatibility"
 HINT = ("names outside [a-zA-Z_:][a-zA-Z0-9_:]* need Prometheus 3 and a store that accepts UTF-8 names; "
         "an integer bucket bound needs both spellings, le=~\"1(\\.0)?\" (what mlmon generates)")

@@ -53,10 +53,12 @@ def le_matcher(bound: float) -> Matcher:
     return ("le", "=", number(bound))
 
 
+# A PromQL string literal in any of its three quotes, escapes included.
+STRING_LITERAL = r""""(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`"""
 # A string literal (skipped whole, so a `le="1"` inside one is left alone), a comment, or an
 # equality matcher on `le` with an integer bound in any of PromQL's three quotes.
 _LE_OR_SKIP = re.compile(r"""(?P<le>(?<![\w:])le\s*=\s*(?P<q>["'`])(?P<bound>\d+)(?P=q))"""
-                         r"""|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|\#[^\n]*""")
+                         r"""|""" + STRING_LITERAL + r"""|\#[^\n]*""")
 
 
 def dual_le_matchers(query: str) -> tuple[str, tuple[str, ...]]:

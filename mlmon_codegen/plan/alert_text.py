@@ -53,18 +53,27 @@ FALLBACK_KIND = "alert"
 _ML_KEYS = {name: key for key, name in naming.ML_ALERTS.items()}
 
 
+def template_of(family: str, slo: m.SLO | None = None) -> str:
+    """The runbook template (and shared runbook) of an alert family (an Alert's `kind`); a burn
+    alert's follows its SLO's kind; a family without one of its own gets the fallback."""
+    if family == "burn" and slo is not None:
+        return SLO_ALERT_KINDS[slo.kind]
+    return FAMILY_TEMPLATES.get(family, FALLBACK_KIND)
+
+
 def runbook_kind(model: m.Model, alert: str) -> str:
-    """The runbook template (and shared runbook) of one of the model's alerts, from its name."""
+    """template_of for one of the model's alerts known by its name only (links are made before
+    the alert's record)."""
     prefix = model.alert_prefix
     if alert == naming.model_down_alert(prefix):
-        return FAMILY_TEMPLATES["model_down"]
+        return template_of("model_down")
     for slo in model.slos:
         if alert == naming.no_data_alert(slo.name, prefix):
-            return FAMILY_TEMPLATES["no_data"]
+            return template_of("no_data")
         if any(alert == naming.burn_alert(slo.name, t.name, prefix) for t in burnrate.alert_tiers(slo)):
-            return SLO_ALERT_KINDS[slo.kind]
+            return template_of("burn", slo)
     key = _ML_KEYS.get(alert.removeprefix(prefix)) if alert.startswith(prefix) else None
-    return FAMILY_TEMPLATES.get(key or "", FALLBACK_KIND)
+    return template_of(key or "")
 
 
 def runbook_url(project: m.Project, model: m.Model, alert: str) -> str:

@@ -280,6 +280,14 @@ def slo_name(text: Any) -> str:
     return f"{name}-slo" if name in _BUILT_IN else name
 
 
+def duration_ms(doc: Document, loc: Loc, value: Any, hint: str) -> int:
+    """A source document's duration in ms, or a located error."""
+    try:
+        return durations.parse(str(value))
+    except durations.DurationError:
+        raise SpecError([doc.problem(loc, f"{value!r} is not a duration", hint)]) from None
+
+
 def safe(text: Any) -> str:
     return v1.UNSAFE_TEXT.sub("", " ".join(str(text or "").split())).strip()[:500]
 
@@ -524,11 +532,7 @@ def _timeslice(doc: Document, oloc: Loc, obj: dict[str, Any], method: str, notes
     if window is None:
         raise SpecError([doc.problem(oloc, f"a {method} objective needs timeSliceWindow, the slice's length",
                                      "timeSliceWindow: 1m")])
-    try:
-        ms = durations.parse(str(window))
-    except durations.DurationError:
-        raise SpecError([doc.problem((*oloc, "timeSliceWindow"), f"{window!r} is not a duration",
-                                     "e.g. 1m or 5m")]) from None
+    ms = duration_ms(doc, (*oloc, "timeSliceWindow"), window, "e.g. 1m or 5m")
     slice_: dict[str, Any] = {"window": durations.format_ms(ms)}
     if method == "Timeslices":
         if obj.get("timeSliceTarget") is None:
@@ -698,11 +702,7 @@ def _condition(doc: Document, loc: Loc, data: Any) -> SourceWindow:
     if get(cond, "kind") != "burnrate":
         raise SpecError([doc.problem((*loc, "spec", "condition", "kind"), "only burnrate alert conditions convert")])
     threshold, _ = parse_number(doc, (*loc, "spec", "condition", "threshold"), get(cond, "threshold"))
-    try:
-        lookback = durations.parse(str(get(cond, "lookbackWindow")))
-    except durations.DurationError:
-        raise SpecError([doc.problem((*loc, "spec", "condition", "lookbackWindow"),
-                                     f"{get(cond, 'lookbackWindow')!r} is not a duration", "e.g. 1h")]) from None
+    lookback = duration_ms(doc, (*loc, "spec", "condition", "lookbackWindow"), get(cond, "lookbackWindow"), "e.g. 1h")
     return SourceWindow(safe(get(data, "spec", "severity")) or "page", threshold, lookback, None, name)
 
 

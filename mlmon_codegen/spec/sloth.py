@@ -31,6 +31,7 @@ from mlmon_codegen.spec.openslo import (
     SourceWindow,
     add_labels,
     attempt,
+    duration_ms,
     first_key,
     fix_window,
     get,
@@ -117,10 +118,7 @@ def _alert_windows(doc: Document) -> Windows:
 
 
 def _duration(doc: Document, loc: Loc, value: Any) -> str:
-    try:
-        return durations.format_ms(durations.parse(value))
-    except durations.DurationError as exc:
-        raise SpecError([doc.problem(loc, str(exc), "a Prometheus duration such as 30m or 36h")]) from None
+    return durations.format_ms(duration_ms(doc, loc, value, "a Prometheus duration such as 30m or 36h"))
 
 
 def convert(docs: list[Document]) -> list[Service]:

@@ -26,8 +26,6 @@ from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets import prose
 
 DRIFT_VERDICTS = ("feature_drift", "feature_drift_severe", "dataset_drift")  # their runbooks show the bins
-SLO_ALERT_KINDS = alert_text.SLO_ALERT_KINDS
-FAMILY_TEMPLATES = alert_text.FAMILY_TEMPLATES
 FALLBACK = f"runbooks/{alert_text.FALLBACK_KIND}.md.j2"
 LATENCY_TITLES = {"latency": "latency", "first_token_latency": "time to first token",
                   "inter_token_latency": "inter-token latency"}
@@ -40,7 +38,7 @@ LAYOUT = "runbooks/_layout.md.j2"
 
 def template_names() -> list[str]:
     """Every runbook template mlmon renders or extends."""
-    kinds = {*SLO_ALERT_KINDS.values(), *FAMILY_TEMPLATES.values()}
+    kinds = {*alert_text.SLO_ALERT_KINDS.values(), *alert_text.FAMILY_TEMPLATES.values()}
     return sorted({LAYOUT, FALLBACK, *(f"runbooks/{k}.md.j2" for k in kinds)})
 
 
@@ -84,12 +82,6 @@ def template_problems(project: m.Project) -> list[Problem]:
                         str(path), line, 1, "", f"block {block!r} is not one of {LAYOUT}'s, so it would never show",
                         f"did you mean {close[0]!r}?" if close else f"blocks: {', '.join(sorted(known))}"))
     return problems
-
-
-def template_kind(alert: Alert, slo: m.SLO | None) -> str:
-    if alert.kind == "burn" and slo is not None:
-        return SLO_ALERT_KINDS[slo.kind]
-    return FAMILY_TEMPLATES.get(alert.kind, alert_text.FALLBACK_KIND)
 
 
 def _queries(model: m.Model, alert: Alert, kind: str, slo: m.SLO | None,
@@ -168,7 +160,7 @@ def context(model: m.Model, project: m.Project, alert: Alert) -> dict[str, Any]:
     tier = None
     if slo is not None and alert.tier is not None:
         tier = next((t for t in explain_slo(model, slo, project).tiers if t.name == alert.tier), None)
-    kind = template_kind(alert, slo)
+    kind = alert_text.template_of(alert.kind, slo)
     return {
         "kind": kind,
         "model": model,
@@ -220,7 +212,7 @@ SHARED_TITLES = {
     "quality", "skew": "Prediction skew or low confidence", "quality": "Expected accuracy or calibration",
     "regression": "Regression error", "retrain": "A retraining trigger", "alert": "An mlmon alert",
 }
-SLO_KIND_OF = {v: k for k, v in SLO_ALERT_KINDS.items()}
+SLO_KIND_OF = {v: k for k, v in alert_text.SLO_ALERT_KINDS.items()}
 MODEL = "MODEL"  # in the shared queries: the alert's `model` label goes here
 SLO_NAME = "SLO"
 
