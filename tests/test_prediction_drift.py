@@ -17,6 +17,7 @@ from conftest import ROOT, invoke_mlmon, promtool_test
 from scipy import stats
 
 from mlmon_codegen.emit.write import dump_yaml
+from mlmon_codegen.plan import ml_rules
 from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.rules import rule_file as rules
 
@@ -133,9 +134,8 @@ def test_rules_chi2_equals_scipy_and_prediction_drift_needs_significance(tmp_pat
     fleet = load_and_validate([d / "iris-full.yaml"]).fleet
     model = fleet.models[0]
     assert model.ml.prediction_test == "chi2" and model.ml.class_reference_count == 150
-    doc = rules.render(model, fleet.project)
-    keep = ("ml-baseline", "ml-predictions", "ml-alerts")
-    doc = {**doc, "groups": [g for g in doc["groups"] if g["name"].endswith(keep)]}
+    keep = ("ml-baseline", "ml-predictions", "ml-alerts")  # the prediction rules alone, in their order
+    doc = {"groups": [rules.group_data(g) for g in ml_rules.groups(model, fleet.project) if g.name.endswith(keep)]}
     (tmp_path / "rules.yml").write_text(dump_yaml(doc))
     cases = []
     for counts in (SHIFTED, NEVER, QUIET):
@@ -151,9 +151,9 @@ def test_rules_chi2_equals_scipy_and_prediction_drift_needs_significance(tmp_pat
     # PSI alone (drift.test: psi): no test rules, and the quiet sample alarms as before
     d = spec_dir(tmp_path / "psi", {"min_samples": 20, "test": "psi"})
     fleet = load_and_validate([d / "iris-full.yaml"]).fleet
-    doc = rules.render(fleet.models[0], fleet.project)
-    assert "prediction_chi2" not in dump_yaml(doc)
-    doc = {**doc, "groups": [g for g in doc["groups"] if g["name"].endswith(keep)]}
+    assert "prediction_chi2" not in dump_yaml(rules.render(fleet.models[0], fleet.project))
+    doc = {"groups": [rules.group_data(g) for g in ml_rules.groups(fleet.models[0], fleet.project)
+                      if g.name.endswith(keep)]}
     (tmp_path / "psi" / "rules.yml").write_text(dump_yaml(doc))
     promtool_test(tmp_path / "psi" / "rules.yml", [
         {"interval": "1m", "input_series": class_series(QUIET), "promql_expr_test": [firing(True)]}])

@@ -70,7 +70,8 @@ def test_the_slices_are_recorded_once_per_slice_and_read_by_the_windows(tmp_path
     avail, latency = slices["rules"]
     assert avail["record"] == naming.slo_slice_error(60_000) and avail["expr"].endswith("> bool 0.05")
     assert latency["expr"].endswith(">= 0")  # the slice's own ratio, NaN dropped
-    windows = next(g for g in groups if g["name"] == "mlmon-scorer-slo-windows")["rules"]
+    windows = [r for r in next(g for g in groups if g["name"] == naming.rule_group("scorer", None))["rules"]
+               if r.get("record", "").startswith(naming.SLO_ERROR_RATIO_WINDOWS)]
     ratio_1h = next(r for r in windows if r["record"] == naming.slo_error_ratio(3_600_000)
                     and r["labels"]["slo"] == "availability")
     assert "sum_over_time(mlmon_slo:slice_error:rate1m" in ratio_1h["expr"] and ratio_1h["expr"].endswith("/ (60)")

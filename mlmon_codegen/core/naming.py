@@ -52,6 +52,11 @@ def group(model: str, part: str) -> str:
     return f"mlmon-{model}-{part}"
 
 
+def rule_group(model: str, interval_ms: int | None) -> str:
+    """A model's rule group: the global interval's plain, the others named by their interval."""
+    return f"mlmon-{model}" if interval_ms is None else group(model, f"every-{format_ms(interval_ms)}")
+
+
 def slo_error_ratio(window_ms: int) -> str:
     return f"{SLO_ERROR_RATIO_WINDOWS}{format_ms(window_ms)}"
 

@@ -9,8 +9,10 @@ never has gaps. Pure functions, no I/O.
 
 from __future__ import annotations
 
-# Candidate intervals, longest first; 4m is the last below the default 5m lookback delta.
-LADDER_MS = (240_000, 120_000, 60_000)
+# Candidate intervals, longest first; 4m is the last below the default 5m lookback delta. No 2m:
+# it served only 18h windows (a 7-day period's ticket-slow tier), and a group of its own costs a
+# model more than evaluating that one rule every minute.
+LADDER_MS = (240_000, 60_000)
 # A recording may lag its window by at most this share of the window.
 MAX_STALENESS = 1 / 360
 

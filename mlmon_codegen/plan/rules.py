@@ -168,22 +168,15 @@ def model_down_alert(model: m.Model, project: m.Project) -> Alert | None:
          **alert_text.links(project, model, name)})
 
 
-def window_groups(model: m.Model, project: m.Project) -> list[Group]:
-    """The window recordings, one group per evaluation interval fitted to the windows it reads
-    (plan/eval_groups.py); the global interval's group keeps the plain name and no `interval`."""
+def window_rules_by_interval(model: m.Model, project: m.Project) -> dict[int, list[Rule]]:
+    """The window recordings by the evaluation interval fitted to the windows they read
+    (plan/eval_groups.py)."""
     by_interval: dict[int, list[Rule]] = {}
     for slo in model.slos:
         for w in windows(slo):
             interval = eval_groups.interval_for(w, project.evaluation_interval_ms)
             by_interval.setdefault(interval, []).extend(window_rules(model, slo, (w,)))
-    groups = []
-    for interval, rules in sorted(by_interval.items()):
-        if interval == project.evaluation_interval_ms:
-            groups.append(Group(naming.group(model.name, "slo-windows"), tuple(rules)))
-        else:
-            groups.append(Group(naming.group(model.name, f"slo-windows-{format_ms(interval)}"), tuple(rules),
-                                interval))
-    return groups
+    return by_interval
 
 
 def info_rule(model: m.Model, project: m.Project) -> Recording:
@@ -197,14 +190,21 @@ def info_rule(model: m.Model, project: m.Project) -> Recording:
 
 
 def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
-    """Every rule of the model's rule file, in file order."""
-    groups: list[Group] = []
+    """Every rule of the model's rule file, in file order: one group per evaluation interval.
+
+    Prometheus pays a fixed cost per group and evaluation (its own timer, metrics and commit),
+    so rules that share an interval share a group: three groups for most models, where one per
+    purpose made five to twelve. Within a group rules run in file order, so each recording comes
+    before what reads it; the base interval's group (the alerts) comes last, so promtool, which
+    runs groups in file order, evaluates every slower recording of a tick before the alerts
+    that read it, as a real Prometheus would have them from its previous evaluation."""
+    base = project.evaluation_interval_ms
+    by_interval: dict[int, list[Rule]] = {}
     if model.slos:
-        groups.extend(timeslices.groups(model))  # none without a timeslice SLO
-        groups.extend(window_groups(model, project))
-        groups.append(Group(naming.group(model.name, "slo-period"),
-                            tuple(r for slo in model.slos for r in period_rules(model, slo, project)),
-                            eval_groups.period_interval(project.evaluation_interval_ms)))
+        for interval, rules in window_rules_by_interval(model, project).items():
+            by_interval.setdefault(interval, []).extend(rules)
+        period = eval_groups.period_interval(base)
+        by_interval.setdefault(period, []).extend(r for slo in model.slos for r in period_rules(model, slo, project))
     # The info series rides in the alerts group, which every model has: a group of its own would add
     # Prometheus' fixed per-group cost for every model of a fleet.
     down = model_down_alert(model, project)
@@ -214,6 +214,13 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
         alerts.extend(burn_alerts(model, slo, project))
         no_data = no_data_alert(model, slo, project)
         alerts.extend([no_data] if no_data else [])
-    groups.append(Group(naming.group(model.name, "alerts"), tuple(alerts)))
-    groups.extend(ml_rules.groups(model, project))  # none without ML sections
+    by_interval.setdefault(base, []).extend(alerts)
+    for g in ml_rules.groups(model, project):  # none without ML sections
+        by_interval.setdefault(g.interval_ms or base, []).extend(g.rules)
+    # Slices keep groups of their own, first: their interval is the slice, which the windows
+    # reading them do not share.
+    groups = timeslices.groups(model)
+    groups.extend(Group(naming.rule_group(model.name, interval), tuple(rules), interval)
+                  for interval, rules in sorted(by_interval.items()) if interval != base)
+    groups.append(Group(naming.rule_group(model.name, None), tuple(by_interval[base])))
     return RulePlan(model.name, tuple(groups))
