@@ -78,7 +78,7 @@ def test_a_spaced_window_placeholder_generates_rules_promtool_accepts(spaced: Pa
     assert rule_files
     exprs = [rule["expr"] for f in rule_files for g in yaml.safe_load(f.read_text())["groups"] for rule in g["rules"]]
     assert not [e for e in exprs if "{{" in e or "window" in e]
-    assert "(sum(sum(rate(errors_total[5m])))) / (sum(sum(rate(requests_total[5m]))))" in exprs
+    assert "sum(sum(rate(errors_total[5m]))) / sum(sum(rate(requests_total[5m])))" in exprs
     assert "max(sum(rate(bad_total[5m])) / sum(rate(all_total[5m])))" in exprs
     run = promtool.check_rules(rule_files)
     assert run.ok, run.output

@@ -578,7 +578,7 @@ def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_sh
         for rule in _alerts(rule_file):
             model = rule["labels"]["model"]
             url = urlparse(rule["annotations"]["dashboard_url"])
-            assert url.path.startswith(f"/d/{naming.MODEL_DASHBOARD_UID}/")
+            assert url.path == f"/d/{naming.MODEL_DASHBOARD_UID}"
             params = {k: v for k, (v,) in parse_qs(url.query).items()}
             assert params["var-model"] == model
             panel = by_id[int(params["viewPanel"])]
@@ -598,7 +598,7 @@ def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_sh
             elif rule["alert"] == naming.MODEL_DOWN_ALERT and naming.SCRAPE_JOB_LABEL in info["labels"]:
                 # `up` of the job ModelDown reads, through the info series that names it.
                 assert f'up{{job="{info["labels"][naming.SCRAPE_JOB_LABEL]}"}}' in rule["expr"]
-                assert any(e.startswith("sum((up) * on(job) group_left()") for e in exprs)
+                assert any(e.startswith("sum(up * on(job) group_left()") for e in exprs)
             elif any("ALERTS{" in e for e in exprs):
                 # Its own panel reads raw series the shared dashboard cannot name: the model's firing alerts.
                 assert panel["title"] == "Firing alerts"

@@ -198,10 +198,11 @@ FEATURE_VAR = "feature"
 
 def shared_dashboard_url(base: str, model: str, panel_id: int | None = None, slo: str | None = None) -> str:
     """The shared model dashboard on `model` (and on one SLO's row), opened on one panel when given.
-    Model and SLO names are `[a-z0-9_-]`, safe in a query string as they are."""
+    Model and SLO names are `[a-z0-9_-]`, safe in a query string as they are. No slug after the
+    uid: Grafana finds a dashboard by its uid alone, and the link is in every alert of a fleet."""
     params = [f"var-{MODEL_VAR}={model}", *([f"var-{SLO_VAR}={slo}"] if slo else []),
               *([f"viewPanel={panel_id}"] if panel_id is not None else [])]
-    return f"{base}/d/{MODEL_DASHBOARD_UID}/mlmon-model?{'&'.join(params)}"
+    return f"{base}/d/{MODEL_DASHBOARD_UID}?{'&'.join(params)}"
 
 
 def dashboard_file(model: str) -> str:

@@ -121,9 +121,42 @@ def agg(op: str, expr: str, by: Iterable[str] = (), without: Iterable[str] = ())
     return f"{op}({expr})"
 
 
+# What is left of an expression at nesting depth 0 once bracket contents and string literals are
+# cut out, when it binds tighter than every binary operator: a selector (with range), a call, an
+# aggregation (with by/without), a bracketed group, a number.
+_ATOM_OUTLINE = re.compile(r"[A-Za-z_:][\w:]*(\{\})?(\[\])?"  # a selector, with a range
+                           r"|[A-Za-z_]\w*( (by|without) \(\))? \(\)|[A-Za-z_]\w*\(\)"  # an aggregation, a call
+                           r"|\(\)")
+_NUMBER = re.compile(r"[0-9][0-9.]*(e[+-]?[0-9]+)?|[+-]Inf|NaN")
+_STRING = re.compile(STRING_LITERAL)
+_OPENING, _CLOSING = "([{", ")]}"
+
+
+@functools.lru_cache(maxsize=65_536)
+def atomic(expr: str) -> bool:
+    """Whether `expr` needs no parentheses as an operand of any binary operator."""
+    if _NUMBER.fullmatch(expr):
+        return True
+    outline, depth = [], 0
+    for piece in _STRING.split(expr):  # literals out: a bracket or an operator inside one is text
+        for c in piece:
+            if c in _CLOSING:
+                depth -= 1
+            if depth == 0:
+                outline.append(c)
+            if c in _OPENING:
+                depth += 1
+    return _ATOM_OUTLINE.fullmatch("".join(outline)) is not None
+
+
+def wrap(expr: str) -> str:
+    """`expr` as an operand: parenthesised unless it already binds tighter than any operator."""
+    return expr if atomic(expr) else f"({expr})"
+
+
 def binop(left: str, op: str, right: str, modifier: str = "") -> str:
     mod = f" {modifier}" if modifier else ""
-    return f"({left}) {op}{mod} ({right})"
+    return f"{wrap(left)} {op}{mod} {wrap(right)}"
 
 
 def operand(value: str | float) -> str:
@@ -155,7 +188,7 @@ def set_op(left: str, op: str, right: str, on_labels: Iterable[str] | None = Non
 
 def any_of(*exprs: str) -> str:
     """Every series any of the expressions returns: `(a) or (b) or ...`."""
-    return " or ".join(f"({e})" for e in exprs)
+    return " or ".join(wrap(e) for e in exprs)
 
 
 def one_minus(expr: str) -> str:
@@ -218,7 +251,7 @@ def or_zero_for(expr: str, like: str) -> str:
 
 def or_zero(expr: str) -> str:
     """An empty result becomes 0: a counter nobody incremented yet means no errors."""
-    return f"({expr}) or vector(0)"
+    return f"{wrap(expr)} or vector(0)"
 
 
 def substitute_window(template: str, ms: int) -> str:
@@ -248,7 +281,7 @@ def label_equal_filter(expr: str, a: str, b: str, keep_equal: bool = True) -> st
     labelset") as soon as two predicted classes share an actual class.
     """
     pairs = copy_label(agg("max", expr, by=(b,)), a, b)
-    return f"({expr}) {'and' if keep_equal else 'unless'} {on((a, b))} ({pairs})"
+    return f"{wrap(expr)} {'and' if keep_equal else 'unless'} {on((a, b))} {wrap(pairs)}"
 
 
 def matcher(label: str, op: str, value: str) -> str:

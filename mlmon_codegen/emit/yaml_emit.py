@@ -111,6 +111,36 @@ def _reindent(text: str, old: str, new: str) -> str:
     return new + text[len(old):-1].replace("\n" + old, "\n" + new) + "\n"
 
 
+# A mapping of scalars whose flow form, `{model: m, slo: s}`, is at most this long is written so:
+# rule files repeat small label sets thousands of times, a line each. The limit is on the mapping
+# alone, not its line: a memoised block moved to another indent must keep its form.
+FLOW_WIDTH = 100
+# Plain in flow context only what every YAML reader takes as it is there (go-yaml stumbles on some
+# characters a block scalar may hold): everything else double-quoted.
+_FLOW_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.()/+-]*", re.ASCII)
+
+
+def _flow_scalar(value: Any) -> str | None:
+    if isinstance(value, (dict, list)):
+        return None
+    text = scalar(value)
+    return _quote(text) if text[0] != '"' and not _FLOW_PLAIN.fullmatch(text) else text
+
+
+def _flow(mapping: dict[Any, Any], room: int) -> str | None:
+    """`mapping` in flow style when every value is a scalar and it fits in `room` characters."""
+    parts = []
+    for key, item in mapping.items():
+        v = _flow_scalar(item)
+        if v is None:
+            return None
+        parts.append(f"{_flow_scalar(str(key))}: {v}")
+        room -= len(parts[-1]) + 2
+        if room < 2:
+            return None
+    return "{" + ", ".join(parts) + "}"
+
+
 def _emit(value: Any, indent: str, out: list[str], memo: Memo | None) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
@@ -120,6 +150,10 @@ def _emit(value: Any, indent: str, out: list[str], memo: Memo | None) -> None:
                 if type(key) is str and len(_KEYS) < _KEYS_MAX:
                     _KEYS[key] = k
             if isinstance(item, dict) and item:
+                flow = _flow(item, FLOW_WIDTH)
+                if flow is not None:
+                    out.append(f"{indent}{k}: {flow}\n")
+                    continue
                 out.append(f"{indent}{k}:\n")
                 _emit(item, indent + "  ", out, memo)
             elif isinstance(item, list) and item:

@@ -134,22 +134,21 @@ def no_data_annotations(project: m.Project, model: m.Model, slo: m.SLO) -> dict[
 
 
 def burn_summary(model: m.Model, slo: m.SLO, tier: Tier) -> str:
-    return (f"{model.name}: the {slo.name} SLO is burning its error budget {tier.factor:.3g}x too fast "
-            f"({tier.name} tier)")
+    return f"{model.name} {slo.name}: error budget burning {tier.factor:.3g}x too fast ({tier.name})"
 
 
 def burn_description(slo: m.SLO, tier: Tier, value: str = "{{ $value | humanizePercentage }}") -> str:
-    """`value` is the Go template in rules; tests pass the rendered value they expect."""
+    """`value` is the Go template in rules; tests pass the rendered value they expect. Short on
+    purpose: it is in every alert of a fleet's rule files. The share of the budget each tier lets
+    burn is in `mlmon explain` and the runbook."""
     period = format_ms(slo.period_ms)
     exhaustion = format_ms(max(1000, int(slo.period_ms / tier.factor) // 1000 * 1000))
-    return (f"{slo.name} error ratio is {value} over the last {tier.short}, and above "
-            f"{percent(tier.threshold)} over {tier.long} too. At {tier.factor:.3g}x burn the whole "
-            f"{percent(slo.budget)} error budget of the {period} period would last {exhaustion}; "
-            f"this tier fires after {percent(tier.budget_consumed)} of it is gone.")
+    return (f"Error ratio {value} over {tier.short}, above {percent(tier.threshold)} over {tier.long} too; "
+            f"at {tier.factor:.3g}x the {percent(slo.budget)} budget of {period} lasts {exhaustion}.")
 
 
 def no_data_summary(model: m.Model, slo: m.SLO) -> str:
-    return f"{model.name}: the {slo.name} SLI has no data while the service is up"
+    return f"{model.name} {slo.name}: the SLI has no data while the service is up"
 
 
 # Where a silent SLI's data goes missing, per SLO kind.
@@ -163,8 +162,7 @@ NO_DATA_CHECKS = {
 
 
 def no_data_description(model: m.Model, slo: m.SLO) -> str:
-    return (f"The {slo.name} SLO of {model.name} cannot be evaluated, so its burn-rate alerts are "
-            f"silently off. Check {NO_DATA_CHECKS[slo.kind]}.")
+    return f"Its burn-rate alerts are off until it has. Check {NO_DATA_CHECKS[slo.kind]}."
 
 
 def model_down_summary(model: m.Model) -> str:

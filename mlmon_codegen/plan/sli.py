@@ -17,7 +17,7 @@ from mlmon_codegen.spec import model as m
 class WindowQueries:
     errors: str | None  # None when the user gave only an error ratio
     total: str | None
-    ratio: str | None  # set only for ratio-only custom SLIs
+    ratio: str | None  # the ratio, when it has a form cheaper than errors / total (or is all a custom SLI gives)
 
 
 def model_matchers(model: m.Model, role: str | None = None) -> list[q.Matcher]:
@@ -81,8 +81,9 @@ def window_queries(model: m.Model, slo: m.SLO, window_ms: int) -> WindowQueries:
         good = q.agg("sum", role_rate(model, role, window_ms, [q.le_matcher(slo.threshold_s)],
                                       naming.BUCKET_SUFFIX), by=by)
         # No `or vector(0)` on `good`: a missing bucket must leave the SLI empty, which the
-        # no-data alert reports, rather than count every request as slow.
-        return WindowQueries(q.binop(total, "-", good), total, None)
+        # no-data alert reports, rather than count every request as slow. The ratio as
+        # 1 - good/total reads the count once, not twice as (total - good)/total would.
+        return WindowQueries(q.binop(total, "-", good), total, q.one_minus(q.binop(good, "/", total)))
     if slo.kind == "accuracy":
         labelled = role_rate(model, "ground_truth", window_ms)
         wrong = q.label_equal_filter(labelled, met.class_label, met.actual_class_label, keep_equal=False)
