@@ -27,8 +27,7 @@ from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.grafana import dashboards
 from mlmon_codegen.targets.rules import rule_file as rules
 
-# A recorded series name; not the fleet table's `__name__=~"mlmon_ml:...:.+"` family pattern.
-RECORDED = re.compile(r"\b(mlmon_(?:slo|ml):[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")
+RECORDED = dc.RECORDED
 # A family the shared dashboard reads whatever the window: `__name__=~"mlmon_ml:regression_mae:.+"`.
 FAMILY = re.compile(r'__name__=~"(mlmon_(?:slo|ml):[a-z_]+:)\.\+"')
 
@@ -95,6 +94,31 @@ def test_mlmon_check_runs_the_dashboard_checks(generated, tmp_path):
     result = invoke_mlmon("check", str(tmp_path / "out"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"ok\s+grafana dashboards \d+ dashboards, \d+ queries", result.stdout), result.stdout
+
+
+def test_mlmon_check_finds_a_panel_whose_recorded_series_the_rules_do_not_record(generated, tmp_path):
+    """A model's own dashboard reads what its rule file records (the regression model's six
+    statistics among them); a recording dropped from the rule file leaves its panel reading
+    nothing, and `mlmon check` says which panel, which series and which file."""
+    out = tmp_path / "out"
+    for part in ("grafana", "prometheus"):
+        shutil.copytree(generated / part, out / part)
+    assert dc.check_folder(out / "grafana" / "dashboards")[0].ok
+    rule_path = out / naming.rules_file("house-price")
+    doc = yaml.safe_load(rule_path.read_text())
+    dropped = "mlmon_ml:regression_mape:increase1h"
+    for group in doc["groups"]:
+        group["rules"] = [r for r in group["rules"] if r.get("record") != dropped]
+    rule_path.write_text(yaml.safe_dump(doc))
+    (run,) = dc.check_folder(out / "grafana" / "dashboards")
+    assert not run.ok
+    mape = next(p["id"] for p in _load(out)["house-price.json"]["panels"] if p["title"] == "MAPE (1h)")
+    assert run.output.splitlines() == [f"house-price.json: panel {mape} 'MAPE (1h)' "
+                                       f"target A: reads {dropped}, which {naming.rules_file('house-price')} does not "
+                                       "record (regenerate the tree; a dashboard written by hand must read what the "
+                                       "rules record)"]
+    result = invoke_mlmon("check", str(out))
+    assert result.returncode == 1 and dropped in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_broken_panel_expression_is_caught(generated):
