@@ -166,10 +166,9 @@ def _model_records(folder: Path, names: list[str]) -> dict[str, tuple[str, set[s
     that is not YAML (the rule steps report it). A model dashboard without its rule file reads
     series nothing records: an empty set."""
     out = folder.parents[1]
-    rules = out / naming.RULES_DIR
-    shared = {Path(naming.MODEL_DASHBOARD_FILE).name, Path(naming.FLEET_DASHBOARD_FILE).name}
-    if not rules.is_dir():
+    if not (out / naming.RULES_DIR).is_dir():
         return {}
+    shared = {Path(naming.MODEL_DASHBOARD_FILE).name, Path(naming.FLEET_DASHBOARD_FILE).name}
     found = {}
     for name in (n for n in names if n not in shared):
         rule_file = naming.rules_file(name.removesuffix(".json"))

@@ -100,9 +100,9 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
     )
 
 
-# What the regression row reads, for either dashboard: the model's recording of a naming rule
-# (with extra matchers), and a recorded threshold line by its name and legend (None: not recorded).
-Reader = Callable[..., str]
+# What the regression row reads, for either dashboard: the model's recording of a naming rule,
+# and a recorded threshold line by its name and legend (None: the model records no such line).
+Reader = Callable[[Callable[[int], str]], str]
 Line = Callable[[str, str], Query | None]
 
 
@@ -146,8 +146,8 @@ def regression_panels(read: Reader, line: Line, win: str = "", met: m.Metrics | 
                                                  "residual histogram's buckets. Regression models only.",
                             key=keys.REGRESSION_QUANTILES))
     panels.append(Panel(f"Labels received{title}", "timeseries",
-                        (Query(read(naming.regression_labels), "labelled predictions"),), w=12 if has(
-                            "residual_histogram") else 24, h=8, min=0.0,
+                        (Query(read(naming.regression_labels), "labelled predictions"),),
+                        w=12 if has("residual_histogram") else 24, h=8, min=0.0,
                         description="Labelled predictions in the window, the count the statistics above divide "
                                     "by; alerts wait for the spec's min_labels. Regression models only.",
                         key=keys.REGRESSION_LABELS))
@@ -162,18 +162,14 @@ def regression_section(model: m.Model) -> Section | None:
     w = ml.regression_window_ms
     recorded = {name for name, _ in ml_rules.thresholds(model)}
 
-    def read(rule: Callable[[int], str], *extra: q.Matcher) -> str:
-        return q.selector(rule(w), [(naming.MODEL_LABEL, "=", model.name), *extra])
+    def read(rule: Callable[[int], str]) -> str:
+        return _rule(model, rule, w)
 
     def line(name: str, legend: str) -> Query | None:
-        return Query(threshold(model, name), legend) if name in recorded else None
+        return Query(q.selector(naming.ML_THRESHOLD, {naming.MODEL_LABEL: model.name, naming.THRESHOLD_LABEL: name}),
+                     legend) if name in recorded else None
 
     return Section("Regression quality", regression_panels(read, line, q.window(w), model.metrics), key="regression")
-
-
-def threshold(model: m.Model, name: str) -> str:
-    """A threshold of the model's ML alerts, as its rules record it (plan/ml_rules.thresholds)."""
-    return q.selector(naming.ML_THRESHOLD, {naming.MODEL_LABEL: model.name, naming.THRESHOLD_LABEL: name})
 
 
 def drift_section(model: m.Model) -> Section | None:
