@@ -420,6 +420,18 @@ def test_panels_read_only_recording_rules_that_exist(generated, shared_out):
     assert all(any(r.startswith(f) for r in recorded) for f in families), families
 
 
+def test_a_regression_model_shows_its_residual_slo_in_the_slo_row_not_as_service_errors(generated, fleet):
+    """regression.slo's bad events are predictions off by more than its threshold: the SLO row
+    shows them; the Errors row keeps the service's errors over its requests."""
+    model = next(x for x in fleet.models if x.name == "house-price")
+    (slo,) = model.slos
+    board = _load(generated)["house-price.json"]
+    titles = {p["title"]: [t["expr"] for t in p.get("targets", [])] for p in board["panels"]}
+    assert all(f'slo="{slo.name}"' in e for e in titles[f"{slo.name}: burn rate"])
+    (ratio,) = titles["Error ratio"]
+    assert "slo=" not in ratio and model.metrics.errors in ratio and model.metrics.requests in ratio
+
+
 def test_thresholds_from_the_spec_are_drawn(fleet):
     iris = next(x for x in fleet.models if x.name == "iris-classifier")
     board = dashboards.render_model(iris)
