@@ -27,29 +27,41 @@ from mlmon_codegen.spec.validate import load_and_validate
 from mlmon_codegen.targets.grafana import dashboards
 from mlmon_codegen.targets.rules import rule_file as rules
 
-# A recorded series name; not the fleet table's `__name__=~"mlmon_ml:...:.+"` family pattern.
-RECORDED = re.compile(r"\b(mlmon_(?:slo|ml):[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")
+RECORDED = dc.RECORDED
+# A family the shared dashboard reads whatever the window: `__name__=~"mlmon_ml:regression_mae:.+"`.
+FAMILY = re.compile(r'__name__=~"(mlmon_(?:slo|ml):[a-z_]+:)\.\+"')
 
 
 PER_MODEL = "dashboards: per_model\n"
+# specs/ holds classifiers only: the tests here add this regression model with every residual signal.
+REGRESSION_SPEC = ROOT / "tests" / "regression" / "house-price.yaml"
 
 
-@pytest.fixture(scope="module")
-def fleet(example_fleet):
-    """The example fleet with a dashboard per model (`dashboards: per_model`), which most tests
-    here are about; the shared dashboard's tests read `example_out`."""
-    return dataclasses.replace(example_fleet, project=dataclasses.replace(example_fleet.project,
-                                                                          dashboards="per_model"))
-
-
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory) -> Path:
-    """`mlmon generate` of the example specs with `dashboards: per_model`; the tests only read it."""
-    specs = _specs_copy(tmp_path_factory.mktemp("per-model"), "specs")
+def _generate(tmp_path_factory, project_extra: str) -> Path:
+    specs = _specs_copy(tmp_path_factory.mktemp("dashboards"), "specs", project_extra)
     out = specs.parent / "out"
     result = invoke_mlmon("generate", str(specs), "-o", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Path:
+    """`mlmon generate` of the example specs and the regression model with `dashboards: per_model`,
+    which most tests here are about; the tests only read it."""
+    return _generate(tmp_path_factory, PER_MODEL)
+
+
+@pytest.fixture(scope="module")
+def fleet(generated):
+    """The fleet `generated` was generated from."""
+    return load_and_validate([generated.parent / "specs"]).fleet
+
+
+@pytest.fixture(scope="module")
+def shared_out(tmp_path_factory) -> Path:
+    """The same fleet with the shared model dashboard (the default)."""
+    return _generate(tmp_path_factory, "")
 
 
 def _load(out: Path) -> dict[str, dict]:
@@ -82,6 +94,31 @@ def test_mlmon_check_runs_the_dashboard_checks(generated, tmp_path):
     result = invoke_mlmon("check", str(tmp_path / "out"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"ok\s+grafana dashboards \d+ dashboards, \d+ queries", result.stdout), result.stdout
+
+
+def test_mlmon_check_finds_a_panel_whose_recorded_series_the_rules_do_not_record(generated, tmp_path):
+    """A model's own dashboard reads what its rule file records (the regression model's six
+    statistics among them); a recording dropped from the rule file leaves its panel reading
+    nothing, and `mlmon check` says which panel, which series and which file."""
+    out = tmp_path / "out"
+    for part in ("grafana", "prometheus"):
+        shutil.copytree(generated / part, out / part)
+    assert dc.check_folder(out / "grafana" / "dashboards")[0].ok
+    rule_path = out / naming.rules_file("house-price")
+    doc = yaml.safe_load(rule_path.read_text())
+    dropped = "mlmon_ml:regression_mape:increase1h"
+    for group in doc["groups"]:
+        group["rules"] = [r for r in group["rules"] if r.get("record") != dropped]
+    rule_path.write_text(yaml.safe_dump(doc))
+    (run,) = dc.check_folder(out / "grafana" / "dashboards")
+    assert not run.ok
+    mape = next(p["id"] for p in _load(out)["house-price.json"]["panels"] if p["title"] == "MAPE (1h)")
+    assert run.output.splitlines() == [f"house-price.json: panel {mape} 'MAPE (1h)' "
+                                       f"target A: reads {dropped}, which {naming.rules_file('house-price')} does not "
+                                       "record (regenerate the tree; a dashboard written by hand must read what the "
+                                       "rules record)"]
+    result = invoke_mlmon("check", str(out))
+    assert result.returncode == 1 and dropped in result.stderr and "Traceback" not in result.stderr
 
 
 def test_a_broken_panel_expression_is_caught(generated):
@@ -240,9 +277,11 @@ def _positions(fleet: m.Fleet) -> dict[str, dict]:
 
 
 def _specs_copy(tmp_path: Path, name: str, project_extra: str = PER_MODEL) -> Path:
-    """The example specs, their project file with `project_extra` appended (per_model dashboards)."""
+    """The example specs and the regression model, their project file with `project_extra` appended
+    (per_model dashboards)."""
     folder = tmp_path / name
     shutil.copytree(ROOT / "specs", folder)
+    shutil.copy(REGRESSION_SPEC, folder)
     project = folder / "mlmon.yaml"
     project.write_text(project.read_text() + project_extra)
     return folder
@@ -347,7 +386,7 @@ def test_rendering_rules_does_not_load_the_dashboards():
     assert result.stdout.strip() == "[]"
 
 
-def test_panels_read_only_recording_rules_that_exist(generated, example_out):
+def test_panels_read_only_recording_rules_that_exist(generated, shared_out):
     recorded = set()
     for rules_file in (generated / "prometheus" / "rules").glob("*.yml"):
         for group in yaml.safe_load(rules_file.read_text())["groups"]:
@@ -358,6 +397,12 @@ def test_panels_read_only_recording_rules_that_exist(generated, example_out):
             used |= set(RECORDED.findall(expr))
     assert used, "dashboards read no recording rule"
     assert used <= recorded, used - recorded
+    # Not vacuous for regression models: every statistic their rules record is on their dashboard.
+    hour = 3_600_000  # house-price's regression.window
+    regression = {rule(hour) for rule in (naming.regression_labels, naming.regression_mae, naming.regression_rmse,
+                                          naming.regression_mean_error, naming.regression_mape,
+                                          naming.regression_residual_quantile)}
+    assert regression <= recorded and regression <= used, regression - used
     # The SLO rows read the error ratios and the objective; burn rates and the budget left are
     # computed from them (they are not recorded).
     assert {naming.SLO_PERIOD_ERROR_RATIO, naming.SLO_OBJECTIVE} <= used
@@ -365,9 +410,26 @@ def test_panels_read_only_recording_rules_that_exist(generated, example_out):
     # The shared dashboard reads the same and the tier factors (less the error ratios' name prefix,
     # which label_replace's regex holds, and the training accuracy, which only specs with
     # `predictions.expected_accuracy` record).
-    shared = {n for _, e in dc.expressions("", _load(example_out)["model.json"]) for n in RECORDED.findall(e)}
+    board = _load(shared_out)["model.json"]
+    shared = {n for _, e in dc.expressions("", board) for n in RECORDED.findall(e)}
     assert shared and shared - {naming.SLO_ERROR_RATIO_WINDOWS} <= recorded | {
         naming.BASELINE_EXPECTED_ACCURACY}, shared - recorded
+    # and the families it reads whatever the window (`__name__=~"<family>.+"`) are each recorded
+    families = {f for _, e in dc.expressions("", board) for f in FAMILY.findall(e)}
+    assert {_family(r) for r in regression} <= families
+    assert all(any(r.startswith(f) for r in recorded) for f in families), families
+
+
+def test_a_regression_model_shows_its_residual_slo_in_the_slo_row_not_as_service_errors(generated, fleet):
+    """regression.slo's bad events are predictions off by more than its threshold: the SLO row
+    shows them; the Errors row keeps the service's errors over its requests."""
+    model = next(x for x in fleet.models if x.name == "house-price")
+    (slo,) = model.slos
+    board = _load(generated)["house-price.json"]
+    titles = {p["title"]: [t["expr"] for t in p.get("targets", [])] for p in board["panels"]}
+    assert all(f'slo="{slo.name}"' in e for e in titles[f"{slo.name}: burn rate"])
+    (ratio,) = titles["Error ratio"]
+    assert "slo=" not in ratio and model.metrics.errors in ratio and model.metrics.requests in ratio
 
 
 def test_thresholds_from_the_spec_are_drawn(fleet):
@@ -451,10 +513,10 @@ def test_a_model_named_fleet_is_refused_with_its_location(tmp_path):
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
 
 
-def test_no_key_that_grafanas_current_schema_dropped(generated, example_out):
+def test_no_key_that_grafanas_current_schema_dropped(generated, shared_out):
     """rows, spans, the old table's styling and Graphite-era target fields: none at the level
     where the old schema had them, in the per-model and the shared dashboards."""
-    boards = {**_load(generated), **{f"shared {k}": v for k, v in _load(example_out).items()}}
+    boards = {**_load(generated), **{f"shared {k}": v for k, v in _load(shared_out).items()}}
     assert len(boards) >= 5 and "shared model.json" in boards
     for name, board in boards.items():
         found = set(board) & set(dashboards.LEGACY_DASHBOARD_KEYS)
@@ -549,11 +611,11 @@ def _family(name: str) -> str:
     return name.rsplit(":", 1)[0] + ":" if name.count(":") == 2 else name
 
 
-def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_shows_that_model(example_out):
+def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_shows_that_model(shared_out):
     """Issue 17: each alert's link opens the one model dashboard on its model (and its SLO's row),
     on a panel whose queries, with the link's variables put in, select that model and show what
     the alert reads."""
-    board = _load(example_out)["model.json"]
+    board = _load(shared_out)["model.json"]
     assert board["uid"] == naming.MODEL_DASHBOARD_UID
     # Rows repeated per SLO and per feature, each over its variable (the model's values).
     assert {p["title"]: p.get("repeat") for p in board["panels"] if p.get("repeat")} == {
@@ -569,7 +631,8 @@ def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_sh
         row = p if p["type"] == "row" else row
         row_of[p["id"]] = row
     checked = set()
-    for rules_file in sorted((example_out / "prometheus" / "rules").glob("*.yml")):
+    opened: dict[str, dict[str, int]] = {}
+    for rules_file in sorted((shared_out / "prometheus" / "rules").glob("*.yml")):
         rule_file = yaml.safe_load(rules_file.read_text())
         info = next(r for g in rule_file["groups"] for r in g["rules"] if r.get("record") == naming.MODEL_INFO)
         from_raw: dict[str, set[str]] = {}  # recorded family → the raw series its recordings read
@@ -588,7 +651,7 @@ def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_sh
             read = {_family(n) for n in RECORDED.findall(rule["expr"])}
             # Names, and the families a shared panel reads whatever the window (`__name__=~"<family>.+"`).
             shown = {_family(n) for e in exprs for n in RECORDED.findall(e)} | {
-                f for e in exprs for f in re.findall(r'__name__=~"(mlmon_(?:slo|ml):[a-z_]+:)\.\+"', e)}
+                f for e in exprs for f in FAMILY.findall(e)}
             if "slo" in rule["labels"]:
                 # The SLO's row, shown for that SLO alone: the repeated row with `slo` set.
                 assert params["var-slo"] == rule["labels"]["slo"]
@@ -608,13 +671,19 @@ def test_every_dashboard_url_resolves_to_a_panel_of_the_shared_dashboard_that_sh
                 assert shown & read or any(raw & from_raw.get(f, set()) for f in shown), (rule["alert"],
                                                                                          panel["title"])
             checked.add((model, rule["alert"]))
-    assert len(checked) > 30 and len({m for m, _ in checked}) == 3
+            opened.setdefault(model, {})[rule["alert"]] = panel["id"]
+    assert len(checked) > 30 and len({m for m, _ in checked}) == 4
+    # The regression model's alerts open the panels of their statistics, not the firing alerts.
+    ids = opened["house-price"]
+    assert {a: by_id[ids[a]]["title"] for a in ("RegressionMAEHigh", "RegressionRMSEHigh", "RegressionMAPEHigh")} == {
+        "RegressionMAEHigh": "Prediction error", "RegressionRMSEHigh": "Prediction error", "RegressionMAPEHigh": "MAPE"}
 
 
-def test_the_shared_dashboard_reads_no_number_of_any_model(example_out, example_fleet):
+def test_the_shared_dashboard_reads_no_number_of_any_model(shared_out):
     """Objectives, tier factors and ML thresholds are series: no model's value is in the JSON, so
     adding a model changes nothing in it (only its rules, tests and scrape job are per model)."""
-    text = (example_out / naming.MODEL_DASHBOARD_FILE).read_text()
+    example_fleet = load_and_validate([shared_out.parent / "specs"]).fleet
+    text = (shared_out / naming.MODEL_DASHBOARD_FILE).read_text()
     board = json.loads(text)
     exprs = " ".join(t["expr"] for p in dc.panels(board) for t in p.get("targets", []))
     for model in example_fleet.models:
@@ -624,9 +693,10 @@ def test_the_shared_dashboard_reads_no_number_of_any_model(example_out, example_
     assert naming.SLO_BURN_THRESHOLD in exprs and naming.ML_THRESHOLD in exprs
     # Every threshold the dashboard draws is one some model records.
     drawn = set(re.findall(rf'{naming.THRESHOLD_LABEL}="([a-z_]+)"', exprs))
-    recorded = {r["labels"][naming.THRESHOLD_LABEL] for f in (example_out / "prometheus" / "rules").glob("*.yml")
+    recorded = {r["labels"][naming.THRESHOLD_LABEL] for f in (shared_out / "prometheus" / "rules").glob("*.yml")
                 for g in yaml.safe_load(f.read_text())["groups"] for r in g["rules"]
                 if r.get("record") == naming.ML_THRESHOLD}
+    assert {"mae_max", "rmse_max", "mape_max"} <= recorded
     assert recorded and recorded <= drawn
     iris_full = next(x for x in example_fleet.models if x.name == "iris-full")
     assert ("psi_warn", iris_full.ml.drift.psi_warn) in rules_ml_thresholds(iris_full)
@@ -646,7 +716,7 @@ def test_dashboards_option_shared_or_per_model(tmp_path, example_out):
     out = tmp_path / "out"
     assert invoke_mlmon("generate", str(specs), "-o", str(out)).returncode == 0
     per_model = set(_load(out))
-    assert "model.json" not in per_model and "fleet.json" in per_model and len(per_model) == 4
+    assert "model.json" not in per_model and "fleet.json" in per_model and len(per_model) == 5
     rule_file = yaml.safe_load((out / naming.rules_file("iris-classifier")).read_text())
     assert all(urlparse(r["annotations"]["dashboard_url"]).path == "/d/mlmon-iris-classifier/iris-classifier"
                for r in _alerts(rule_file))

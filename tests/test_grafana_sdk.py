@@ -55,12 +55,13 @@ def test_the_check_finds_what_the_sdk_drops(example_out: Path) -> None:
 def test_every_dashboard_round_trips_through_grafana_12_types(tmp_path: Path, dashboards: str) -> None:
     specs = tmp_path / "specs"
     shutil.copytree(ROOT / "specs", specs)
+    shutil.copy(ROOT / "tests" / "regression" / "house-price.yaml", specs)  # the regression panels too
     (specs / "mlmon.yaml").write_text((specs / "mlmon.yaml").read_text() + f"dashboards: {dashboards}\n")
     out = tmp_path / "out"
     result = invoke_mlmon("generate", str(specs), "-o", str(out))
     assert result.returncode == 0, result.stderr
     files = sorted((out / naming.DASHBOARDS_DIR).glob("*.json"))
-    assert len(files) == (2 if dashboards == "shared" else 4)
+    assert len(files) == (2 if dashboards == "shared" else 5)
     for path in files:
         board = json.loads(path.read_text())
         assert differences(board, round_trip(board)) == [], path.name

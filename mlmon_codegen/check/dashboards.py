@@ -1,26 +1,34 @@
-"""Checks over generated Grafana dashboards: structure, and every panel query parsed by promtool.
+"""Checks over generated Grafana dashboards: structure, every panel query parsed by promtool, and
+the recorded series a model's own dashboard reads recorded by its rule file.
 
 Structure: unique panel ids below 2**31, no overlapping gridPos, every panel has a type and (rows aside)
 targets, uids unique across dashboards. Queries: Grafana's variables are substituted first,
-then all expressions go to promtool in one batch, the parser Prometheus itself uses.
+then all expressions go to promtool in one batch, the parser Prometheus itself uses. A panel
+whose recorded series no rule records would stay empty forever; the shared and fleet dashboards
+read whatever some model records, so only a model's own dashboard is held to its rule file.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from mlmon_codegen.check import promtool
 from mlmon_codegen.check.promtool import Run
 from mlmon_codegen.core import naming
+from mlmon_codegen.emit import yaml_emit
 
 # What Grafana puts in place of its built-in variables; any clean duration parses the same way.
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h", "__range_s": "3600",
             "__range_ms": "3600000", "__interval_ms": "60000"}
 _VAR = re.compile(r"\$\{(\w+)(?::\w+)?\}|\[\[(\w+)\]\]|\$(\w+)")
+# A recorded series a query names; not a family the shared dashboard matches (`__name__=~"mlmon_ml:x:.+"`).
+RECORDED = re.compile(r"\b(mlmon(?:_slo|_ml)?:[a-zA-Z0-9_:]+)(?![a-zA-Z0-9_:.])")
 
 
 def variables(dashboard: dict[str, Any]) -> dict[str, str]:
@@ -96,9 +104,19 @@ def expressions(name: str, dashboard: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def check_dashboards(dashboards: dict[str, dict[str, Any]], parse: set[str] | None = None) -> list[str]:
+def unrecorded_problems(name: str, dashboard: dict[str, Any], rule_file: str, records: set[str]) -> list[str]:
+    """Queries of a model's own dashboard that read a recorded series its rule file (whose
+    recordings are `records`) does not record: panels that can never show data."""
+    return [f"{where}: reads {series}, which {rule_file} does not record (regenerate the tree; a dashboard "
+            f"written by hand must read what the rules record)"
+            for where, expr in expressions(name, dashboard) for series in sorted(set(RECORDED.findall(expr)) - records)]
+
+
+def check_dashboards(dashboards: dict[str, dict[str, Any]], parse: set[str] | None = None,
+                     records: Mapping[str, tuple[str, set[str]]] | None = None) -> list[str]:
     """Every problem found in a set of dashboards (name → JSON data); empty when all is well.
-    `parse`: the dashboards whose queries go to promtool (None: all); uids are compared across all."""
+    `parse`: the dashboards whose queries go to promtool (None: all); uids are compared across all.
+    `records`: per model dashboard, its rule file and the series that file records."""
     problems: list[str] = []
     uids: dict[str, str] = {}
     exprs: list[tuple[str, str]] = []
@@ -114,6 +132,8 @@ def check_dashboards(dashboards: dict[str, dict[str, Any]], parse: set[str] | No
             continue
         problems.extend(structure_problems(name, dash))
         exprs.extend(expressions(name, dash))
+        if records is not None and name in records:
+            problems.extend(unrecorded_problems(name, dash, *records[name]))
     errors = promtool.parse_errors([e for _, e in exprs])
     problems.extend(f"{where}: promtool cannot parse {expr!r}: {err}"
                     for (where, expr), err in zip(exprs, errors, strict=True) if err)
@@ -132,9 +152,33 @@ def check_folder(folder: Path, only: set[str] | None = None) -> list[Run]:
             dashboards[f.name] = json.loads(f.read_text())
         except (OSError, ValueError) as exc:
             return [Run(["grafana", "dashboards"], False, f"{f}: not readable JSON: {exc}", f.name)]
-    problems = check_dashboards(dashboards, only)
     checked = [k for k in dashboards if only is None or k in only]
+    problems = check_dashboards(dashboards, only, _model_records(folder, checked))
     n = sum(len(expressions(k, dashboards[k])) for k in checked)
     summary = f"{len(checked)} dashboards, {n} queries" + (f" ({len(files) - len(checked)} unchanged, uids only)"
                                                            if len(checked) < len(files) else "")
     return [Run(["grafana", "dashboards"], not problems, "\n".join(problems), summary)]
+
+
+def _model_records(folder: Path, names: list[str]) -> dict[str, tuple[str, set[str]]]:
+    """The rule file and recorded series of each model dashboard in `names`; none when the tree
+    has no rule folder (a folder of dashboards alone is checked without), nor for a rule file
+    that is not YAML (the rule steps report it). A model dashboard without its rule file reads
+    series nothing records: an empty set."""
+    out = folder.parents[1]
+    if not (out / naming.RULES_DIR).is_dir():
+        return {}
+    shared = {Path(naming.MODEL_DASHBOARD_FILE).name, Path(naming.FLEET_DASHBOARD_FILE).name}
+    found = {}
+    for name in (n for n in names if n not in shared):
+        rule_file = naming.rules_file(name.removesuffix(".json"))
+        path = out / rule_file
+        try:
+            data = (yaml.load(path.read_bytes(), Loader=yaml_emit.LOADER) or {}) if path.is_file() else {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        found[name] = (rule_file, {r["record"] for g in data.get("groups") or [] if isinstance(g, dict)
+                                   for r in g.get("rules") or [] if isinstance(r, dict) and "record" in r})
+    return found

@@ -453,8 +453,10 @@ def thresholds(model: m.Model) -> list[tuple[str, float]]:
         out.append(("max_age_seconds", ml.retrain_max_age_ms / 1000))
     if "retrain_labels" in shown:
         out.append(("new_labels", ml.retrain_new_labels))
-    if shown & {"regression_mae", "regression_rmse"}:
-        out += [("mae_max", ml.mae_max), ("rmse_max", ml.rmse_max)]
+    for key, name, value in (("regression_mae", "mae_max", ml.mae_max), ("regression_rmse", "rmse_max", ml.rmse_max),
+                             ("regression_mape", "mape_max", ml.mape_max)):
+        if key in shown:
+            out.append((name, value))
     return [(name, float(value)) for name, value in out if value is not None]
 
 

@@ -36,8 +36,11 @@ _ML_ALERT_PANELS = {
     "retrain_stale": "retraining/model-age", "retrain_labels": "retraining/labels-since-training",
     "expected_accuracy_drop": "predictions/expected-accuracy", "calibration_gap": "ground-truth/calibration-gap",
     "regression_mae": "regression/errors", "regression_rmse": "regression/errors",
-    "regression_mape": "regression/errors",
+    "regression_mape": "regression/mape",
 }
+# The regression row's panels no alert opens, beside regression/errors and regression/mape.
+REGRESSION_BIAS, REGRESSION_QUANTILES, REGRESSION_LABELS = (
+    "regression/mean-error", "regression/residual-quantiles", "regression/labels")
 _ML_ALERT_KEYS = {name: key for key, name in naming.ML_ALERTS.items()}
 
 
@@ -98,6 +101,8 @@ def alert_panels(model: m.Model) -> tuple[str, ...]:
             keys.add(ml_alert_panel("calibration_gap"))
     if signals.regresses(model):  # the regression row draws MAE and RMSE, with or without a maximum
         keys.add(ml_alert_panel("regression_mae"))
+        if signals.records_mape(model):  # and MAPE wherever it is recorded
+            keys.add(ml_alert_panel("regression_mape"))
     return tuple(sorted(keys))
 
 
@@ -135,11 +140,13 @@ SHARED_KEYS = (
     "drift/prediction-psi", "drift/top-class-share",
     "predictions", "predictions/confidence", "predictions/expected-accuracy",
     "ground-truth", "ground-truth/accuracy", "ground-truth/labels-per-second", "ground-truth/calibration-gap",
-    "regression", "regression/errors", "regression/mean-error",
+    "regression", "regression/errors", REGRESSION_BIAS,
     "retraining", "retraining/model-age", "retraining/labels-since-training", "retraining/accuracy",
     "retraining/drifted-features",
     # Last, so the ids before them stay: the row repeated per feature (`feature` variable).
     "features", "feature/psi", "feature/ks", "feature/out-of-range", "feature/missing",
+    # After them, for the same reason: the regression panels added since.
+    "regression/mape", REGRESSION_QUANTILES, REGRESSION_LABELS,
 )
 
 

@@ -26,7 +26,7 @@ from mlmon_codegen.core.text import percent
 from mlmon_codegen.plan import alert_text
 from mlmon_codegen.plan import drift as d
 from mlmon_codegen.plan.records import Alert, Recording
-from mlmon_codegen.plan.signals import regresses, regression_alerts
+from mlmon_codegen.plan.signals import records_mape, regresses, regression_alerts
 from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 
@@ -91,7 +91,7 @@ def rules(model: m.Model) -> list[Recording]:
         out.append(Recording(naming.regression_rmse(w), rmse(model, w), labels))
     if met.residual_abs is not None and met.residual_positive is not None:
         out.append(Recording(naming.regression_mean_error(w), mean_error(model, w), labels))
-    if met.residual_relative is not None and met.residual_relative_count is not None:
+    if records_mape(model):
         out.append(Recording(naming.regression_mape(w), mape(model, w), labels))
     for quantile in RESIDUAL_QUANTILES if met.residual_histogram is not None else ():
         out.append(Recording(naming.regression_residual_quantile(w), residual_quantile(model, quantile, w),

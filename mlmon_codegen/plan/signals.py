@@ -99,5 +99,10 @@ def regression_alerts(model: m.Model) -> list[str]:
         return []
     return [*(["regression_mae"] if ml.mae_max is not None and met.residual_abs is not None else []),
             *(["regression_rmse"] if ml.rmse_max is not None and met.residual_squared is not None else []),
-            *(["regression_mape"] if ml.mape_max is not None and met.residual_relative is not None
-              and met.residual_relative_count is not None else [])]
+            *(["regression_mape"] if ml.mape_max is not None and records_mape(model) else [])]
+
+
+def records_mape(model: m.Model) -> bool:
+    """MAPE is recorded: the service counts sum |e|/|actual| and the labels with an actual other than 0."""
+    met = model.metrics
+    return regresses(model) and met.residual_relative is not None and met.residual_relative_count is not None

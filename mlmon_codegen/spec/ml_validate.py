@@ -299,7 +299,7 @@ def residual_slos(doc: Document, spec: object, met: m.Metrics, scrape_ms: int, t
     within = q.agg("sum", q.rate(q.selector(naming.bucket(hist), [*sel, q.le_matcher(s.threshold)]), window))
     # No SLINoData: delayed labels arrive in batches, so a short window without any is normal.
     return [m.SLO(name=s.name, kind="custom", objective=s.objective, period_ms=durations.parse(s.period),
-                  alert_tiers=None, scrape_interval_ms=scrape_ms, no_data_enabled=False,
+                  alert_tiers=None, scrape_interval_ms=scrape_ms, no_data_enabled=False, histogram="residual_histogram",
                   description=f"a labelled prediction off by more than {s.threshold:g} (|predicted - actual|) "
                               "is a bad event",
                   custom=m.CustomSLI(q.binop(total, "-", within), total, None), site=doc.site(loc))]

@@ -226,7 +226,7 @@ class SLO:
     scrape_interval_ms: int  # the model's: no alert window may be shorter than a few scrapes
     description: str = ""
     threshold_s: float | None = None  # latency
-    histogram: str = "latency"  # latency: the metrics role whose histogram the SLI reads
+    histogram: str = "latency"  # latency and regression.slo: the metrics role whose histogram the SLI reads
     custom: CustomSLI | None = None
     for_ms: int | None = None
     min_events: int | None = None

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from e2e.slo_math import seconds_to_fire
 from mlmon_codegen.core import naming
 from mlmon_codegen.plan import burnrate
+from mlmon_codegen.runtime import ModelMetrics
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.stack.harness import Stack
+from mlmon_codegen.stack.harness import HOST, Stack
 from mlmon_codegen.stack.webhook import Delivery
 
 SPECS = Path(__file__).parent / "specs"
@@ -144,3 +147,36 @@ def wait_inhibited(stack: Stack, alertname: str, by: str, timeout: float) -> Non
             return
         time.sleep(0.2)
     raise AssertionError(f"{alertname} not inhibited by {by} in Alertmanager: {stack.am_alerts()}")
+
+
+class Exporter:
+    """GET /metrics from a ModelMetrics; `lock` keeps a batch inside one scrape or the next."""
+
+    def __init__(self, metrics: ModelMetrics):
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with outer.lock:
+                    body = metrics.exposition()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Exporter:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

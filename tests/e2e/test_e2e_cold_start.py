@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import csv
 import json
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ import yaml
 from conftest import invoke_mlmon
 from scipy import stats
 
+from e2e.helpers import Exporter
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.runtime import ModelMetrics
 from mlmon_codegen.spec.validate import load_and_validate
@@ -77,39 +76,6 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-
-
-class Exporter:
-    """GET /metrics from a ModelMetrics; `lock` keeps a batch inside one scrape or the next."""
-
-    def __init__(self, metrics: ModelMetrics):
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with outer.lock:
-                    body = metrics.exposition()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((HOST, 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Exporter:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def query(url: str, expr: str, at: float) -> dict[str, float]:

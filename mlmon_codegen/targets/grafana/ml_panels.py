@@ -12,8 +12,8 @@ from collections.abc import Callable
 from mlmon_codegen.core import naming
 from mlmon_codegen.core import promql as q
 from mlmon_codegen.plan import drift as d
+from mlmon_codegen.plan import ml_rules, queries, signals
 from mlmon_codegen.plan import panel_keys as keys
-from mlmon_codegen.plan import queries, signals
 from mlmon_codegen.plan.sli import series
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.targets.grafana.records import GREEN, ORANGE, RATE_INTERVAL, RED, Panel, Query, Section, Step
@@ -100,31 +100,76 @@ def ground_truth_panels(model: m.Model) -> tuple[Panel, ...]:
     )
 
 
+# What the regression row reads, for either dashboard: the model's recording of a naming rule,
+# and a recorded threshold line by its name and legend (None: the model records no such line).
+Reader = Callable[[Callable[[int], str]], str]
+Line = Callable[[str, str], Query | None]
+
+
+def regression_panels(read: Reader, line: Line, win: str = "", met: m.Metrics | None = None) -> tuple[Panel, ...]:
+    """A regression model's quality (plan/regression.py): MAE and RMSE, MAPE, bias, |e| quantiles
+    and the labels behind them, over the window `win` names ("": each model's own). `met`: the
+    metrics of a model's own dashboard, whose exposed counters decide which statistics are
+    recorded; None (the shared dashboard) draws them all."""
+    over, title = (f" over {win}", f" ({win})") if win else ("", "")
+
+    def has(*roles: str) -> bool:
+        return met is None or all(getattr(met, r) is not None for r in roles)
+
+    def shown(*queries: Query | None) -> tuple[Query, ...]:
+        return tuple(x for x in queries if x is not None)
+
+    errors = shown(*(Query(read(naming.regression_mae), f"MAE{over}") if has("residual_abs") else None,
+                     line("mae_max", "MAE max"),
+                     Query(read(naming.regression_rmse), f"RMSE{over}") if has("residual_squared") else None,
+                     line("rmse_max", "RMSE max")))
+    panels = [Panel(f"Prediction error{title}", "timeseries", errors, w=8, h=8, min=0.0,
+                    description="Mean absolute and root mean squared error of the labelled predictions, in the "
+                                "target's unit; an alert fires above its max line. Regression models only.",
+                    key=keys.ml_alert_panel("regression_mae"))]
+    if has("residual_relative", "residual_relative_count"):
+        panels.append(Panel(f"MAPE{title}", "timeseries",
+                            shown(Query(read(naming.regression_mape), f"MAPE{over}"), line("mape_max", "max")),
+                            w=8, h=8, unit="percentunit", min=0.0,
+                            description="Mean absolute percentage error, |predicted - actual| / |actual|, over the "
+                                        "labels whose actual value is not 0. Regression models only.",
+                            key=keys.ml_alert_panel("regression_mape")))
+    if has("residual_abs", "residual_positive"):
+        panels.append(Panel(f"Mean error, predicted - actual{title}", "timeseries",
+                            (Query(read(naming.regression_mean_error), "mean error"),), w=8, h=8,
+                            description="Bias: above zero the model overpredicts, below zero it underpredicts. "
+                                        "Regression models only.", key=keys.REGRESSION_BIAS))
+    if has("residual_histogram"):
+        panels.append(Panel(f"|predicted - actual| p50, p90, p99{title}", "timeseries",
+                            (Query(read(naming.regression_residual_quantile), "p{{quantile}}"),), w=12, h=8,
+                            min=0.0, description="Quantiles of the absolute error, interpolated within the "
+                                                 "residual histogram's buckets. Regression models only.",
+                            key=keys.REGRESSION_QUANTILES))
+    panels.append(Panel(f"Labels received{title}", "timeseries",
+                        (Query(read(naming.regression_labels), "labelled predictions"),),
+                        w=12 if has("residual_histogram") else 24, h=8, min=0.0,
+                        description="Labelled predictions in the window, the count the statistics above divide "
+                                    "by; alerts wait for the spec's min_labels. Regression models only.",
+                        key=keys.REGRESSION_LABELS))
+    return tuple(panels)
+
+
 def regression_section(model: m.Model) -> Section | None:
-    """A regression model's MAE and RMSE with their maxima as lines, and its bias (plan/regression.py)."""
-    ml, met = model.ml, model.metrics
+    """The regression row of the model's own dashboard: its one window, its recorded maxima."""
+    ml = model.ml
     if ml is None or not signals.regresses(model):
         return None
     w = ml.regression_window_ms
-    win = q.window(w)
-    shown: list[Query] = []
-    for role, name, what, limit in (("residual_abs", naming.regression_mae, "MAE", ml.mae_max),
-                                    ("residual_squared", naming.regression_rmse, "RMSE", ml.rmse_max)):
-        if getattr(met, role) is None:
-            continue
-        shown.append(Query(_rule(model, name, w), f"{what} over {win}"))
-        if limit is not None:  # a constant series: each maximum its own labelled line
-            shown.append(Query(q.call("vector", q.number(limit)), f"{what} max"))
-    panels = [Panel(f"Prediction error ({win})", "timeseries", tuple(shown), w=12, h=8, min=0.0,
-                    description="Mean absolute and root mean squared error of the labelled predictions, in the "
-                                "target's unit; an alert fires above its max line.",
-                    key=keys.ml_alert_panel("regression_mae"))]
-    if met.residual_abs is not None and met.residual_positive is not None:
-        panels.append(Panel(f"Mean error, predicted - actual ({win})", "timeseries",
-                            (Query(_rule(model, naming.regression_mean_error, w), "mean error"),), w=12, h=8,
-                            description="Bias: above zero the model overpredicts, below zero it underpredicts.",
-                            key="regression/mean-error"))
-    return Section("Regression quality", tuple(panels), key="regression")
+    recorded = {name for name, _ in ml_rules.thresholds(model)}
+
+    def read(rule: Callable[[int], str]) -> str:
+        return _rule(model, rule, w)
+
+    def line(name: str, legend: str) -> Query | None:
+        return Query(q.selector(naming.ML_THRESHOLD, {naming.MODEL_LABEL: model.name, naming.THRESHOLD_LABEL: name}),
+                     legend) if name in recorded else None
+
+    return Section("Regression quality", regression_panels(read, line, q.window(w), model.metrics), key="regression")
 
 
 def drift_section(model: m.Model) -> Section | None:

@@ -170,10 +170,11 @@ def latency_section(model: m.Model) -> Section | None:
 
 def errors_section(model: m.Model) -> Section | None:
     """The error ratio as the SLOs measure it: the availability SLO's, else a custom SLO's (its own
-    SLI), else the raw counters'."""
+    SLI), else the raw counters'. Not regression.slo's: its bad events are predictions off by more
+    than its threshold, which the SLO row shows, not errors of the service."""
     met = model.metrics
     measured = next((s for s in model.slos if s.kind == "availability"), None) or next(
-        (s for s in model.slos if s.kind == "custom"), None)
+        (s for s in model.slos if s.kind == "custom" and s.histogram != "residual_histogram"), None)
     panels = []
     if measured is not None:
         ws = windows(measured)[:2]

@@ -22,7 +22,7 @@ from mlmon_codegen.emit.artifact import Artifact
 from mlmon_codegen.plan import panel_keys as keys
 from mlmon_codegen.plan import queries
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.targets.grafana import dashboards
+from mlmon_codegen.targets.grafana import dashboards, ml_panels
 from mlmon_codegen.targets.grafana.records import (
     BURN_UNIT,
     DATASOURCE_VAR,
@@ -156,14 +156,9 @@ def ground_truth_section() -> Section:
 
 
 def regression_section() -> Section:
-    return Section("Regression quality", (
-        Panel("Prediction error", "timeseries", (Query(_windows(naming.regression_mae), "MAE"),
-                                                 Query(_windows(naming.regression_rmse), "RMSE"),
-                                                 _threshold("mae_max", "MAE max"), _threshold("rmse_max", "RMSE max")),
-              w=12, h=8, min=0.0, key=keys.ml_alert_panel("regression_mae")),
-        Panel("Mean error, predicted - actual", "timeseries",
-              (Query(_windows(naming.regression_mean_error), "mean error"),), w=12, h=8, key="regression/mean-error"),
-    ), key="regression")
+    """Each panel reads only series regression models record: empty for a classifier."""
+    return Section("Regression quality", ml_panels.regression_panels(_windows, _threshold),
+                   key="regression")
 
 
 def retraining_section() -> Section:
