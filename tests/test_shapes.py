@@ -75,10 +75,10 @@ def test_one_full_test_per_shape_and_every_file_passes_promtool(tmp_path: Path) 
     for follower in ("bravo-model", "charlie-model"):
         assert tier_cases[follower] == []
         [model_down] = cases[follower]
-        assert model_down["alert_rule_test"][0]["alertname"] == "ModelDown"
+        [firing] = model_down["promql_expr_test"]  # its labels; its texts are alpha's up to the names
+        assert firing["expr"] == 'ALERTS{alertname="ModelDown", alertstate="firing"}'
         assert "tests/alpha-model.test.yml" in model_down["name"]
-        labels = model_down["alert_rule_test"][0]["exp_alerts"][0]["exp_labels"]
-        assert labels["model"] == follower  # its own rule file, its own labels
+        assert f'model="{follower}"' in firing["exp_samples"][0]["labels"]  # its own rule file, its own labels
     run = subprocess.run(["promtool", "test", "rules", *sorted(map(str, (out / "tests").glob("*.test.yml")))],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr

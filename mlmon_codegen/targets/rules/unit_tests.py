@@ -262,7 +262,9 @@ def _rendered(annotations: dict[str, str], labels: dict[str, str]) -> dict[str, 
     return out
 
 
-def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any] | None:
+def _model_down_case(model: m.Model, project: m.Project, texts: bool = True) -> dict[str, Any] | None:
+    """ModelDown firing `for` after every target went down. Without `texts`, its labels only: the
+    annotations, equal up to the names, are checked on the first model of the shape."""
     if not model.model_down_enabled:
         return None
     name = naming.model_down_alert(model.alert_prefix)
@@ -273,13 +275,22 @@ def _model_down_case(model: m.Model, project: m.Project) -> dict[str, Any] | Non
     up = "1" if sli.scrape_job(model) is None else "0"
     if sli.scrape_job(model) is None and not sli.exposed(model, "requests", "errors"):
         return None
-    return {
+    case = {
         "name": f"ModelDown fires when {'every target is down' if up == '0' else 'the series are gone'}",
         "interval": format_ms(interval),
         "input_series": [{"series": _up(model), "values": f"{up}x{eval_ms // interval + 2}"}],
+    }
+    labels = alert_text.base_labels(model, "critical")
+    if not texts:
+        firing = {"alertname": name, "alertstate": "firing"}
+        return {**case, "promql_expr_test": [{
+            "expr": q.selector("ALERTS", firing), "eval_time": format_ms(eval_ms),
+            "exp_samples": [{"labels": q.selector("ALERTS", {**firing, **labels}), "value": 1}]}]}
+    return {
+        **case,
         "alert_rule_test": [{"eval_time": format_ms(eval_ms), "alertname": name,
                              "exp_alerts": [{
-                                 "exp_labels": alert_text.base_labels(model, "critical"),
+                                 "exp_labels": labels,
                                  "exp_annotations": {
                                      "summary": alert_text.model_down_summary(model),
                                      "description": alert_text.model_down_description(model),
@@ -314,11 +325,12 @@ def render(model: m.Model, project: m.Project, rules: RulePlan, tested_with: str
     """Tests for the model's planned rules (plan/rules.py). A model whose rules have the shape of
     `tested_with`'s (plan/shapes.py) gets only its own ModelDown case: the tier cases there prove
     its rules too, and `mlmon check` stays O(distinct shapes) for a fleet cut from one template."""
-    down = _model_down_case(model, project)
+    shaped = tested_with is not None and tested_with != model.name
+    down = _model_down_case(model, project, texts=not shaped)
     cases: list[dict[str, Any] | None] = [down]
-    if tested_with is not None and tested_with != model.name:
+    if shaped:
         if down is not None:
-            down["name"] += f" (every tier of this rule shape is tested in {naming.unit_test_file(tested_with)})"
+            down["name"] += f" (its texts and every tier of this rule shape: {naming.unit_test_file(tested_with)})"
         slos: tuple[m.SLO, ...] = ()
     else:
         slos = model.slos
