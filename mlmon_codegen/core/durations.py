@@ -87,7 +87,14 @@ def _why(text: object) -> tuple[str, str]:
 def parse(text: str) -> int:
     """'1h30m' → 5_400_000. Raises DurationError saying what was given and what to write instead."""
     # YAML turns `15` into an int and `1.5` into a float: they arrive here, not as strings.
-    m = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        raise DurationError(*_why(text))
+    return _parse_text(text)
+
+
+@functools.lru_cache(maxsize=4096)  # a fleet's specs repeat the same few durations thousands of times
+def _parse_text(text: str) -> int:
+    m = _DURATION.match(text.strip())
     if not m or not text.strip():
         raise DurationError(*_why(text))
     total = 0

@@ -6,6 +6,7 @@ says the series belongs to mlmon's SLO math and carries `model` and `slo` labels
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 
@@ -106,6 +107,7 @@ def count(histogram: str) -> str:
     return histogram + COUNT_SUFFIX
 
 
+@functools.lru_cache(maxsize=4096)
 def camel(text: str) -> str:
     """'latency-p99' → 'LatencyP99'; alert names are CamelCase by Prometheus convention."""
     return "".join(part[:1].upper() + part[1:] for part in text.replace("_", "-").split("-") if part)
