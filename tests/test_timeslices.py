@@ -74,7 +74,7 @@ def test_the_slices_are_recorded_once_per_slice_and_read_by_the_windows(tmp_path
                if r.get("record", "").startswith(naming.SLO_ERROR_RATIO_WINDOWS)]
     ratio_1h = next(r for r in windows if r["record"] == naming.slo_error_ratio(3_600_000)
                     and r["labels"]["slo"] == "availability")
-    assert "sum_over_time(mlmon_slo:slice_error:rate1m" in ratio_1h["expr"] and ratio_1h["expr"].endswith("/ (60)")
+    assert "sum_over_time(mlmon_slo:slice_error:rate1m" in ratio_1h["expr"] and ratio_1h["expr"].endswith("/ 60")
     # No window reads the raw counters: every one is a share of slices.
     assert not any("requests_total" in r["expr"] for r in windows)
 

@@ -124,6 +124,8 @@ def _flow_scalar(value: Any) -> str | None:
     if isinstance(value, (dict, list)):
         return None
     text = scalar(value)
+    if not isinstance(value, str):
+        return text  # numbers, booleans and null never hold a flow indicator
     return _quote(text) if text[0] != '"' and not _FLOW_PLAIN.fullmatch(text) else text
 
 
