@@ -27,6 +27,7 @@ feature therefore also gets a two-sample test whose false-alarm rate is alpha at
   ks:   D = max_i |CDF_now(e_i) - CDF_base(e_i)| at the bin edges (a lower bound of the raw-value
         KS, so never more alarms), against D_crit = c(alpha) sqrt(1/n + 1/m), c(alpha) the
         Kolmogorov distribution's upper alpha point (c = sqrt(-ln(alpha / 2) / 2) to first order).
+Both scale with n, which is therefore the window's exact count (`counted`), not increase()'s.
 """
 
 
@@ -300,16 +301,19 @@ def significance_ratio(model: m.Model, window_ms: int, tests: Iterable[str]) -> 
 # ---------------------------------------------------------------- predictions
 
 
+def prediction_counter(model: m.Model) -> tuple[str, list[q.Matcher]]:
+    assert model.metrics.predicted_class is not None
+    return model.metrics.predicted_class, model_matchers(model, "predicted_class")
+
+
 def prediction_total(model: m.Model, window_ms: int) -> str:
     """Predictions in the window, as the denominator of the class shares."""
-    assert model.metrics.predicted_class is not None
-    return increase(model.metrics.predicted_class, model_matchers(model, "predicted_class"), window_ms)
+    return increase(*prediction_counter(model), window_ms)
 
 
 def prediction_samples(model: m.Model, window_ms: int) -> str:
     """Predictions in the window, exactly: the prediction test's n and the min_samples' count."""
-    assert model.metrics.predicted_class is not None
-    return counted(model.metrics.predicted_class, model_matchers(model, "predicted_class"), window_ms)
+    return counted(*prediction_counter(model), window_ms)
 
 
 def class_bins(model: m.Model, window_ms: int) -> list[Bin]:
