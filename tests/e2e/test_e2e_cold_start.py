@@ -37,6 +37,7 @@ MODEL = "cold"
 WINDOW_S = 60  # drift.window: the first batch and the zero samples before it stay inside it
 SCRAPE_S = 1
 REL = 1e-9
+COUNT = f'ml_feature_value_count{{model_name="{MODEL}", feature="x"}}'
 NEWER = ROOT / ".engines" / "newer" / "usr" / "bin"
 ENGINES = {"2.42": None, "3.5": NEWER}
 SPEC = f"""\
@@ -153,6 +154,7 @@ def read_live(url: str) -> dict[str, dict[str, float]]:
             for what in ("feature_psi", "feature_ks", "feature_chi2", "feature_samples", "feature_ks_critical",
                          "prediction_psi", "prediction_chi2", "predictions", "drifted_features_share")}
     live["chi2_critical"] = query(url, f'mlmon_ml:feature_chi2_critical:baseline{{model="{MODEL}"}}', at)
+    live["count_before"] = query(url, f"{COUNT} offset {WINDOW_S}s", at)  # what n counts from
     return live
 
 
@@ -184,9 +186,8 @@ def test_recorded_drift_after_a_cold_start_equals_mlmon_drift_offline(engine, tm
                                          f"--web.listen-address={HOST}:{port}"], tmp_path)
         url = f"http://{HOST}:{port}"
         try:
-            count = f'ml_feature_value_count{{model_name="{MODEL}", feature="x"}}'
             # two scrapes at zero: every series exists before the first event
-            wait_until("two scrapes at zero", lambda: bool(query(url, f"count_over_time({count}[1m]) >= 2",
+            wait_until("two scrapes at zero", lambda: bool(query(url, f"count_over_time({COUNT}[1m]) >= 2",
                                                                  time.time())), 60, prom)
             for i, rows in enumerate((first, second)):
                 if i:  # the first batch out of the window: its last scrape before t - w is the offset's sample
@@ -203,6 +204,8 @@ def test_recorded_drift_after_a_cold_start_equals_mlmon_drift_offline(engine, tm
         finally:
             stop_process(prom.popen)
 
+    # at the cold start the series were born in the window; later n is counted from the first batch's total
+    assert readings[0]["count_before"] == {} and readings[1]["count_before"] == {"x": len(first)}
     base = yaml.safe_load((tmp_path / f"{MODEL}.baseline.yaml").read_text())
     for rows, off, live in zip((first, second), offline, readings, strict=True):
         equal_offline(rows, off, live, base, tmp_path / "ref.csv")
