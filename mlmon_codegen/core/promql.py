@@ -219,6 +219,11 @@ def subquery(expr: str, range_ms: int | str, step_ms: int | None = None) -> str:
     return f"({expr})[{range_ms if isinstance(range_ms, str) else window(range_ms)}:{step}]"
 
 
+def offset(sel: str, ms: int) -> str:
+    """`sel offset <ms>`: the selector read `ms` earlier (a selector, not an expression)."""
+    return f"{sel} offset {window(ms)}"
+
+
 def at_end(expr: str) -> str:
     """The value at the end of the query range, also inside a subquery's steps."""
     return f"{expr} @ end()"

@@ -27,6 +27,7 @@ feature therefore also gets a two-sample test whose false-alarm rate is alpha at
   ks:   D = max_i |CDF_now(e_i) - CDF_base(e_i)| at the bin edges (a lower bound of the raw-value
         KS, so never more alarms), against D_crit = c(alpha) sqrt(1/n + 1/m), c(alpha) the
         Kolmogorov distribution's upper alpha point (c = sqrt(-ln(alpha / 2) / 2) to first order).
+Both scale with n, which is therefore the window's exact count (`counted`), not increase()'s.
 """
 
 
@@ -54,6 +55,38 @@ def increase(metric: str, matchers: list[q.Matcher], window_ms: int) -> str:
     return q.agg("sum", q.call("increase", q.rng(q.selector(metric, matchers), window_ms)))
 
 
+def counted(metric: str, matchers: list[q.Matcher], window_ms: int) -> str:
+    """The events a counter counted over the window, exactly where its samples allow: a sample size n.
+
+    increase() extrapolates to the window's edges (1.2x a first batch after a cold start, half a
+    scrape interval's worth later). Shares are ratios of increases, where that cancels; the tests'
+    n does not (X2 and the KS critical value scale with it), so n is counted per series, from the
+    last sample at or before t - w to the last one at or before t, when the counter never fell in
+    the window (`resets`):
+
+    - sampled at t - w and not below it since (the window's first sample, its minimum): x - x offset w;
+    - otherwise, when the window's first sample is 0: x. A series born in the window (the runtime
+      creates every series at 0, on a cold start and on a restart), or a restart right after
+      t - w, whose lost events nobody scraped. A series that only missed scrapes at t - w (a
+      target down writes staleness markers) comes back at its cumulative count, not 0, and is not
+      taken for a new one; nor is one that other instrumentation creates at its first event
+      (nothing tells the two apart);
+    - the rest (a reset inside the window, a series back from a gap or created above 0):
+      increase(), the best estimate there is.
+
+    `offset` and the window read the same samples on Prometheus 2 and 3 (3's range leaves out a
+    sample exactly at t - w, which is then the offset's, so the first-sample check still holds);
+    tests/test_drift_sample_size.py runs each case on both.
+    """
+    sel = q.selector(metric, matchers)
+    rng = q.rng(sel, window_ms)
+    first = q.call("min_over_time", rng)  # a counter's first sample in the window when it never fell
+    before = q.set_op(q.paren(q.compare(q.offset(sel, window_ms), "<=", first)), "or",
+                      q.paren(q.compare(first, "==", 0)))
+    exact = q.set_op(q.paren(q.binop(sel, "-", before)), "unless", q.compare(q.call("resets", rng), ">", 0))
+    return q.agg("sum", q.set_op(q.paren(exact), "or", q.call("increase", rng)))
+
+
 def per_positive(numerator: str, denominator: str) -> str:
     """numerator / denominator, empty (never NaN or Inf) when the denominator is 0."""
     return q.binop(numerator, "/", q.compare(denominator, ">", 0))
@@ -75,13 +108,22 @@ def feature_histogram(model: m.Model, f: m.Feature) -> str:
     return metric
 
 
-def feature_total(model: m.Model, f: m.Feature, window_ms: int) -> str:
-    """Observations of the feature in the window: histogram count, or all category counts."""
-    met = model.metrics
+def feature_counter(model: m.Model, f: m.Feature) -> tuple[str, list[q.Matcher]]:
+    """The counters of the feature's observations: its histogram's count, or every category's."""
     if f.kind == "numeric":
-        return increase(naming.count(feature_histogram(model, f)), feature_matchers(model, f), window_ms)
-    assert met.feature_category is not None
-    return increase(met.feature_category, feature_matchers(model, f, "feature_category"), window_ms)
+        return naming.count(feature_histogram(model, f)), feature_matchers(model, f)
+    assert model.metrics.feature_category is not None
+    return model.metrics.feature_category, feature_matchers(model, f, "feature_category")
+
+
+def feature_total(model: m.Model, f: m.Feature, window_ms: int) -> str:
+    """Observations of the feature in the window, as the denominator of its shares."""
+    return increase(*feature_counter(model, f), window_ms)
+
+
+def feature_samples(model: m.Model, f: m.Feature, window_ms: int) -> str:
+    """Observations of the feature in the window, exactly: the tests' n and min_samples' count."""
+    return counted(*feature_counter(model, f), window_ms)
 
 
 def cumulative(model: m.Model, f: m.Feature, edge: float, window_ms: int) -> str:
@@ -259,9 +301,19 @@ def significance_ratio(model: m.Model, window_ms: int, tests: Iterable[str]) -> 
 # ---------------------------------------------------------------- predictions
 
 
-def prediction_total(model: m.Model, window_ms: int) -> str:
+def prediction_counter(model: m.Model) -> tuple[str, list[q.Matcher]]:
     assert model.metrics.predicted_class is not None
-    return increase(model.metrics.predicted_class, model_matchers(model, "predicted_class"), window_ms)
+    return model.metrics.predicted_class, model_matchers(model, "predicted_class")
+
+
+def prediction_total(model: m.Model, window_ms: int) -> str:
+    """Predictions in the window, as the denominator of the class shares."""
+    return increase(*prediction_counter(model), window_ms)
+
+
+def prediction_samples(model: m.Model, window_ms: int) -> str:
+    """Predictions in the window, exactly: the prediction test's n and the min_samples' count."""
+    return counted(*prediction_counter(model), window_ms)
 
 
 def class_bins(model: m.Model, window_ms: int) -> list[Bin]:

@@ -108,7 +108,7 @@ def feature_rules(model: m.Model) -> list[Recording]:
     rules = []
     for f in binned(model):
         labels = {**_model_label(model), naming.FEATURE_LABEL: f.name}
-        rules.append(Recording(naming.feature_samples(w), d.feature_total(model, f, w), labels))
+        rules.append(Recording(naming.feature_samples(w), d.feature_samples(model, f, w), labels))
         for edge in f.edges:
             rules.append(Recording(naming.feature_cdf(w), d.cdf_now(model, f, edge, w),
                                  {**labels, naming.LE_LABEL: q.number(edge)}))
@@ -155,7 +155,7 @@ def prediction_rules(model: m.Model) -> list[Recording]:
     rules = []
     sw, cw = ml.skew_window_ms, ml.confidence_window_ms
     if predicts(model):
-        rules.append(Recording(naming.ml_predictions(w), d.prediction_total(model, w), labels))
+        rules.append(Recording(naming.ml_predictions(w), d.prediction_samples(model, w), labels))
         if ml.class_priors:
             for b in d.class_bins(model, w):
                 rules.append(Recording(naming.prediction_class_share(w), b.share, b.labels))
@@ -168,7 +168,7 @@ def prediction_rules(model: m.Model) -> list[Recording]:
                     _sel(naming.BASELINE_PREDICTION_CLASS_SHARE, model), _sel(naming.ml_predictions(w), model),
                     _sel(naming.BASELINE_PREDICTION_SAMPLES, model), [naming.MODEL_LABEL]), {}))
         if sw != w:
-            rules.append(Recording(naming.ml_predictions(sw), d.prediction_total(model, sw), labels))
+            rules.append(Recording(naming.ml_predictions(sw), d.prediction_samples(model, sw), labels))
         rules.append(Recording(naming.top_class_share(sw), d.top_class_share(model, sw), labels))
     if confidence(model):
         rules.append(Recording(naming.confidence_quantile(cw),
