@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from conftest import ROOT, promtool_test
 
 from mlmon_codegen.core import durations
+from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.plan import burnrate
+from mlmon_codegen.spec.validate import load_and_validate
+from mlmon_codegen.targets.rules import rule_file
 
 H = 3_600_000
 D = 24 * H
@@ -64,3 +70,21 @@ def test_durations_round_trip(text, ms):
 def test_bad_durations_are_rejected(bad):
     with pytest.raises(durations.DurationError):
         durations.parse(bad)
+
+
+def test_each_tier_factor_and_the_objective_are_recorded_for_the_dashboards(tmp_path):
+    """One rule records every tier's factor, one series per tier: promtool reads back what the
+    policy computes, for SLOs whose periods give different factors."""
+    fleet = load_and_validate([ROOT / "specs"]).fleet
+    model = next(x for x in fleet.models if x.name == "iris-full")
+    (tmp_path / "rules.yml").write_text(dump_yaml(rule_file.render(model, fleet.project)))
+    checks = []
+    for slo in model.slos:
+        sel = f'{{model="{model.name}", slo="{slo.name}"}}'
+        checks.append({"expr": f"mlmon_slo:burn_rate_threshold:ratio{sel}", "eval_time": "1m", "exp_samples": [
+            {"labels": f'mlmon_slo:burn_rate_threshold:ratio{{model="{model.name}", slo="{slo.name}", '
+                       f'tier="{t.name}"}}', "value": t.factor} for t in burnrate.tiers(slo)]})
+        checks.append({"expr": f"mlmon_slo:objective:ratio{sel}", "eval_time": "1m", "exp_samples": [
+            {"labels": f"mlmon_slo:objective:ratio{sel}", "value": float(Decimal(str(slo.objective)) / 100)}]})
+    assert len({t.factor for slo in model.slos for t in burnrate.tiers(slo)}) > 4  # periods differ
+    promtool_test(tmp_path / "rules.yml", [{"interval": "1m", "input_series": [], "promql_expr_test": checks}])

@@ -18,6 +18,8 @@ class Recording:
     # Labels the expression keeps besides `labels`, one series per value (`feature`, `class`): what
     # the series estimate multiplies; a recording without fanout is one series.
     fanout: tuple[str, ...] = ()
+    # Series the expression itself yields per fanout value (an `or` of labelled constants).
+    series: int = 1
 
 
 @dataclass(frozen=True)

@@ -81,10 +81,13 @@ def constant_rules(model: m.Model, slo: m.SLO) -> list[Recording]:
     They ride in the alerts group, at the global interval: in the slow period group a freshly
     loaded rule file would leave every burn-rate panel empty for its first minutes."""
     labels = slo_labels(model, slo)
+    # Every tier's factor from one rule, each labelled with its tier: Prometheus' cost is per rule
+    # evaluation, and these are evaluated every interval for every SLO of a fleet.
+    factors = q.any_of(*(q.set_label(q.call("vector", q.number(t.factor)), naming.TIER_LABEL, t.name)
+                         for t in burnrate.tiers(slo)))
     return [
         Recording(naming.SLO_OBJECTIVE, q.call("vector", q.number(round(slo.objective / 100, 12))), labels),
-        *(Recording(naming.SLO_BURN_THRESHOLD, q.call("vector", q.number(t.factor)),
-                    {**labels, naming.TIER_LABEL: t.name}) for t in burnrate.tiers(slo)),
+        Recording(naming.SLO_BURN_THRESHOLD, factors, labels, series=len(burnrate.tiers(slo))),
     ]
 
 

@@ -46,7 +46,7 @@ def label_cardinality(model: m.Model) -> dict[str, int]:
 def count(recordings: list[Recording], cardinality: dict[str, int]) -> Counter[str]:
     counts: Counter[str] = Counter()
     for rule in recordings:
-        counts[rule.name] += math.prod(cardinality[label] for label in rule.fanout)
+        counts[rule.name] += rule.series * math.prod(cardinality[label] for label in rule.fanout)
     return counts
 
 
