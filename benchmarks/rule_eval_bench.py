@@ -15,7 +15,8 @@ that reads the whole history once (so neither pays for cold pages). The script r
 `process_cpu_seconds_total` from its /metrics over one cycle of the slowest group, and prints per
 SLO: evaluation seconds per round (every group once), evaluation seconds per minute (duration x
 evaluations a minute: the load a ruler carries), Prometheus CPU seconds per minute, and the
-series the rules record.
+series the rules record. A third Prometheus on the same history without rules gives the floor
+both sets pay (the "idle" row), and the CPU ratio is printed again beyond it.
 
 Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...]   (default 50 200; about 10 min per size)
      --blocks=DIR reuses a backfilled TSDB of at least max(N) models (for quick iteration).
@@ -53,6 +54,7 @@ HISTORY_S = 3 * 86_400  # the longest alert window
 STEP_S = 60  # synthetic sample spacing (both rule sets read the same data)
 REQ_PER_S, ERR_SHARE = 20.0, 0.0005
 MAX_WAIT_S = 420  # bounded: Prometheus is stopped after this whatever happened
+IDLE_S = 240  # how long Prometheus without rules is watched: its own CPU, the floor of both sets
 
 SPEC = """\
 apiVersion: mlmon/v1
@@ -270,7 +272,7 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dic
                 if g.get("last", 0) > t0 and g["last"] != seen.get(name):
                     seen[name] = g["last"]
                     samples.setdefault(name, []).append(g["duration"])
-            longest = max(intervals.values(), default=0)
+            longest = max(intervals.values(), default=IDLE_S)  # no rules: a span as long as a 4m cycle
             # One full cycle of the slowest group, and every group seen at least once.
             if t1 - t0 >= longest + 10 and all(k in samples for k in groups):
                 break
@@ -295,15 +297,18 @@ def run(n: int, blocks: Path, work: Path, fleet: m.Fleet) -> dict[str, dict[str,
     (rules_dir / "mlmon.yml").write_text(yaml.safe_dump({"groups": mlmon_groups}, sort_keys=False))
     (rules_dir / "sloth.yml").write_text(yaml.safe_dump({"groups": [g for x in models for g in sloth_groups(x)]},
                                                         sort_keys=False))
+    (rules_dir / "idle.yml").write_text(yaml.safe_dump({"groups": []}))
     n_slos = sum(len(x.slos) for x in models)
     # Recorded series from the rules themselves: the synthetic history ends when Prometheus starts,
     # so a live count would miss the short windows that have gone empty.
     series = {"mlmon": sum(cardinality.estimate(x, fleet.project).total for x in models),
               "sloth": sum(1 for x in models for g in sloth_groups(x) for r in g["rules"] if "record" in r)}
     result: dict[str, dict[str, float]] = {}
-    for which in ("mlmon", "sloth"):  # one after the other: neither competes with the other for CPU
+    series["idle"] = 0
+    for which in ("mlmon", "sloth", "idle"):  # one after the other: none competes with another for CPU
         # Query statistics for the first model's rules: every model's rules read the same amounts.
-        probe = rules.render(models[0], fleet.project)["groups"] if which == "mlmon" else sloth_groups(models[0])
+        probe = {"mlmon": rules.render(models[0], fleet.project)["groups"], "sloth": sloth_groups(models[0]),
+                 "idle": []}[which]
         r = measure(rules_dir / f"{which}.yml", blocks, work, probe)
         result[which] = {**r, "round_s_per_slo": r["round_s"] / n_slos,
                          "eval_s_per_min_per_slo": r["eval_s_per_min"] / n_slos,
@@ -336,7 +341,7 @@ def main(sizes: list[int], reuse: Path | None) -> None:
               f"{'CPU s/min/SLO':>14} {'samples/min/SLO':>15} {'series/SLO':>10}")
         for n in sizes:
             r = run(n, blocks, work, fleet)
-            for which in ("mlmon", "sloth"):
+            for which in ("mlmon", "sloth", "idle"):
                 x = r[which]
                 note = f"  ({x['not_evaluated']:.0f} groups not evaluated in time)" if x["not_evaluated"] else ""
                 print(f"{n:>6} {which:>8} {x['groups']:>6.0f} {x['round_s_per_slo']:>17.6f} "
@@ -348,6 +353,10 @@ def main(sizes: list[int], reuse: Path | None) -> None:
                                ("samples_per_min_per_slo", "samples read")):
                 ratio = r["mlmon"][key] / max(r["sloth"][key], 1e-12)
                 print(f"{n:>6} mlmon/sloth {label} per minute per SLO: {ratio:.2f} (target <= 0.60)")
+            # What the rules add to a Prometheus that has the same history and no rules at all.
+            idle = r["idle"]["cpu_s_per_min_per_slo"]
+            net = (r["mlmon"]["cpu_s_per_min_per_slo"] - idle) / max(r["sloth"]["cpu_s_per_min_per_slo"] - idle, 1e-12)
+            print(f"{n:>6} mlmon/sloth Prometheus CPU seconds per minute per SLO beyond the idle floor: {net:.2f}")
             sys.stdout.flush()
 
 
