@@ -21,6 +21,31 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
+# The two engine generations every engine test runs on: Debian bookworm's (on PATH) and the LTS
+# releases of Debian's newer suite (make test unpacks them here), by the versions their tools print.
+NEWER_ENGINES = ROOT / ".engines" / "newer" / "usr" / "bin"
+GENERATIONS = {"bookworm": ("2.", "0.25."), "newer": ("3.5.", "0.33.")}
+
+
+def use_generation(generation: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PATH with the generation's promtool, prometheus, amtool and alertmanager first; promtool's
+    version checked, so a test never runs on another generation than it names. A missing newer
+    engine fails, never skips."""
+    if generation == "newer":
+        assert (NEWER_ENGINES / "promtool").is_file(), f"{NEWER_ENGINES} is missing: run `make engines` " \
+                                                       "(make test does)"
+        monkeypatch.setenv("PATH", f"{NEWER_ENGINES}{os.pathsep}{os.environ['PATH']}")
+    out = subprocess.run(["promtool", "--version"], capture_output=True, text=True).stdout
+    assert f"version {GENERATIONS[generation][0]}" in out, out
+
+
+@pytest.fixture(params=sorted(GENERATIONS))
+def generation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs the test once per engine generation, that generation's tools first on PATH."""
+    use_generation(request.param, monkeypatch)
+    return request.param
+
+
 def run_mlmon(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m mlmon_codegen ARGS`: a real process, for exit codes, tracebacks, signals and locks."""
     return subprocess.run([sys.executable, "-m", "mlmon_codegen", *args], capture_output=True, text=True,

@@ -6,7 +6,6 @@ alert path must pass on each; a missing engine fails, it is never skipped."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -14,20 +13,17 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_mlmon
+from conftest import ROOT, run_mlmon, use_generation
 
 from mlmon_codegen.stack.harness import Stack
 
-NEWER = ROOT / ".engines" / "newer" / "usr" / "bin"
 ENGINES = {"bookworm": ("2.", "0.25."), "newer": ("3.5.", "0.33.")}
 
 
 @pytest.fixture(params=sorted(ENGINES))
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """PATH with the generation's promtool, prometheus, amtool and alertmanager first."""
-    if request.param == "newer":
-        assert (NEWER / "promtool").is_file(), f"{NEWER} is missing: run `make engines` (make test does)"
-        monkeypatch.setenv("PATH", f"{NEWER}{os.pathsep}{os.environ['PATH']}")
+    use_generation(request.param, monkeypatch)
     prometheus, alertmanager = ENGINES[request.param]
     for tool, prefix in (("promtool", prometheus), ("amtool", alertmanager)):
         out = subprocess.run([tool, "--version"], capture_output=True, text=True).stdout

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from e2e.slo_math import seconds_to_fire
 from mlmon_codegen.core import naming
 from mlmon_codegen.plan import burnrate
 from mlmon_codegen.runtime import ModelMetrics
 from mlmon_codegen.spec import model as m
-from mlmon_codegen.stack.harness import HOST, Stack
+from mlmon_codegen.stack.harness import HOST, Proc, Stack, binary, free_port, stop_process
 from mlmon_codegen.stack.webhook import Delivery
 
 SPECS = Path(__file__).parent / "specs"
@@ -180,3 +184,21 @@ class Exporter:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@contextlib.contextmanager
+def scraping(exporter: Exporter, folder: Path, job: str, interval_s: int) -> Iterator[tuple[Proc, str]]:
+    """A Prometheus on 127.0.0.1 that scrapes `exporter` as `job` and evaluates folder/rules.yml,
+    both every `interval_s`; its process and URL, stopped on leaving."""
+    port = free_port()
+    (folder / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": f"{interval_s}s"},
+        "rule_files": ["rules.yml"],
+        "scrape_configs": [{"job_name": job, "static_configs": [{"targets": [f"{HOST}:{exporter.port}"]}]}]}))
+    prom = Proc.start("prometheus", [binary("prometheus"), "--config.file=prometheus.yml",
+                                     f"--storage.tsdb.path={folder / 'tsdb'}",
+                                     f"--web.listen-address={HOST}:{port}"], folder)
+    try:
+        yield prom, f"http://{HOST}:{port}"
+    finally:
+        stop_process(prom.popen)

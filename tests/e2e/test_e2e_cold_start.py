@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import subprocess
 import time
 import urllib.parse
 from pathlib import Path
@@ -22,14 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 import yaml
-from conftest import ROOT, invoke_mlmon
+from conftest import invoke_mlmon
 from scipy import stats
 
-from e2e.helpers import Exporter
+from e2e.helpers import Exporter, scraping
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.runtime import ModelMetrics
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.stack.harness import HOST, Proc, binary, free_port, http_json, stop_process, wait_until
+from mlmon_codegen.stack.harness import HOST, http_json, wait_until
 from mlmon_codegen.targets.rules import rule_file as rules
 
 MODEL = "cold"
@@ -37,8 +35,6 @@ WINDOW_S = 60  # drift.window: the first batch and the zero samples before it st
 SCRAPE_S = 1
 REL = 1e-9
 COUNT = f'ml_feature_value_count{{model_name="{MODEL}", feature="x"}}'
-NEWER = ROOT / ".engines" / "newer" / "usr" / "bin"
-ENGINES = {"2.42": None, "3.5": NEWER}
 SPEC = f"""\
 apiVersion: mlmon/v1
 kind: ModelMonitor
@@ -92,18 +88,6 @@ def query(url: str, expr: str, at: float) -> dict[str, float]:
     return out
 
 
-@pytest.fixture(params=sorted(ENGINES))
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """prometheus of one generation first on PATH (binary() looks it up there)."""
-    newer = ENGINES[request.param]
-    if newer is not None:  # make test unpacks it; a missing engine fails, never skips
-        assert (newer / "prometheus").is_file(), f"{newer} is missing: run `make engines` (make test does)"
-        monkeypatch.setenv("PATH", f"{newer}{os.pathsep}{os.environ['PATH']}")
-    out = subprocess.run([binary("prometheus"), "--version"], capture_output=True, text=True).stdout
-    assert f"version {request.param}." in out, out  # the generation asked for, not another on PATH
-    return request.param
-
-
 def offline_drift(tmp: Path, spec: Path, rows: list[dict[str, Any]], name: str) -> dict[str, Any]:
     write_csv(tmp / name, rows)
     res = invoke_mlmon("drift", "--reference", str(tmp / "ref.csv"), "--current", str(tmp / name),
@@ -124,7 +108,7 @@ def read_live(url: str) -> dict[str, dict[str, float]]:
     return live
 
 
-def test_recorded_drift_after_a_cold_start_equals_mlmon_drift_offline(engine, tmp_path):
+def test_recorded_drift_after_a_cold_start_equals_mlmon_drift_offline(generation, tmp_path):
     rng = np.random.default_rng(16)
     spec = tmp_path / f"{MODEL}.yaml"
     spec.write_text(SPEC)
@@ -141,34 +125,22 @@ def test_recorded_drift_after_a_cold_start_equals_mlmon_drift_offline(engine, tm
     metrics = ModelMetrics(model)
     samples = f'mlmon_ml:feature_samples:increase{WINDOW_S // 60}m{{feature="x"}}'
     readings = []
-    with Exporter(metrics) as exporter:
-        port = free_port()
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
-            "global": {"scrape_interval": f"{SCRAPE_S}s", "evaluation_interval": f"{SCRAPE_S}s"},
-            "rule_files": ["rules.yml"],
-            "scrape_configs": [{"job_name": MODEL, "static_configs": [{"targets": [f"{HOST}:{exporter.port}"]}]}]}))
-        prom = Proc.start("prometheus", [binary("prometheus"), "--config.file=prometheus.yml",
-                                         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                                         f"--web.listen-address={HOST}:{port}"], tmp_path)
-        url = f"http://{HOST}:{port}"
-        try:
-            # two scrapes at zero: every series exists before the first event
-            wait_until("two scrapes at zero", lambda: bool(query(url, f"count_over_time({COUNT}[1m]) >= 2",
-                                                                 time.time())), 60, prom)
-            for i, rows in enumerate((first, second)):
-                if i:  # the first batch out of the window: its last scrape before t - w is the offset's sample
-                    wait_until("the first batch out of the window",
-                               lambda: query(url, samples, time.time()).get("x") == 0, WINDOW_S + 30, prom)
-                with exporter.lock:
-                    for r in rows:
-                        metrics.record({"x": float(r["x"]), "y": float(r["y"]), "color": r["color"]}, r["pred"],
-                                       0.9)
-                # recorded from a scrape after the batch, by an evaluation after that scrape
-                wait_until("the batch recorded", lambda: query(url, samples, time.time()).get("x", 0) > 0, 30, prom)
-                time.sleep(3 * SCRAPE_S)
-                readings.append(read_live(url))
-        finally:
-            stop_process(prom.popen)
+    with Exporter(metrics) as exporter, scraping(exporter, tmp_path, MODEL, SCRAPE_S) as (prom, url):
+        # two scrapes at zero: every series exists before the first event
+        wait_until("two scrapes at zero", lambda: bool(query(url, f"count_over_time({COUNT}[1m]) >= 2",
+                                                             time.time())), 60, prom)
+        for i, rows in enumerate((first, second)):
+            if i:  # the first batch out of the window: its last scrape before t - w is the offset's sample
+                wait_until("the first batch out of the window",
+                           lambda: query(url, samples, time.time()).get("x") == 0, WINDOW_S + 30, prom)
+            with exporter.lock:
+                for r in rows:
+                    metrics.record({"x": float(r["x"]), "y": float(r["y"]), "color": r["color"]}, r["pred"],
+                                   0.9)
+            # recorded from a scrape after the batch, by an evaluation after that scrape
+            wait_until("the batch recorded", lambda: query(url, samples, time.time()).get("x", 0) > 0, 30, prom)
+            time.sleep(3 * SCRAPE_S)
+            readings.append(read_live(url))
 
     # at the cold start the series were born in the window; later n is counted from the first batch's total
     assert readings[0]["count_before"] == {} and readings[1]["count_before"] == {"x": len(first)}

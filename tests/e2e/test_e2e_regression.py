@@ -21,12 +21,12 @@ import yaml
 from test_regression import interpolated_quantile
 
 from e2e.conftest import generate
-from e2e.helpers import Exporter
+from e2e.helpers import Exporter, scraping
 from mlmon_codegen.check import dashboards as dc
 from mlmon_codegen.core import naming
 from mlmon_codegen.emit.write import dump_yaml
 from mlmon_codegen.runtime import ModelMetrics
-from mlmon_codegen.stack.harness import HOST, Proc, binary, free_port, http_json, stop_process, wait_until
+from mlmon_codegen.stack.harness import http_json, wait_until
 from mlmon_codegen.targets.grafana import dashboards
 
 SPEC = Path(__file__).parents[1] / "regression" / "house-price.yaml"
@@ -90,36 +90,24 @@ def test_every_regression_panel_reads_recorded_series_equal_to_numpy(tmp_path):
     actual = np.concatenate([rng.uniform(50, 500, n - 8), np.zeros(8)])  # MAPE skips an actual of 0
     predicted = actual + rng.normal(4, 30, n)
     metrics = ModelMetrics(model)
-    with Exporter(metrics) as exporter:
-        port = free_port()
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
-            "global": {"scrape_interval": f"{SCRAPE_S}s", "evaluation_interval": f"{SCRAPE_S}s"},
-            "rule_files": ["rules.yml"],
-            "scrape_configs": [{"job_name": MODEL, "static_configs": [{"targets": [f"{HOST}:{exporter.port}"]}]}]}))
-        prom = Proc.start("prometheus", [binary("prometheus"), "--config.file=prometheus.yml",
-                                         f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                                         f"--web.listen-address={HOST}:{port}"], tmp_path)
-        url = f"http://{HOST}:{port}"
-        try:
-            count = f'ml_residuals_total{{model_name="{MODEL}"}}'
-            # two scrapes at zero: the counters exist before the first label, so increase() counts it
-            wait_until("two scrapes at zero", lambda: bool(query(url, f"count_over_time({count}[1m]) >= 2",
-                                                                 time.time())), 60, prom)
-            with exporter.lock:
-                for p, a in zip(predicted, actual, strict=True):
-                    assert metrics.record_ground_truth(float(p), float(a))
-            period = f'{naming.SLO_PERIOD_ERROR_RATIO}{{model="{MODEL}"}}'
-            mape = f'{naming.regression_mape(WINDOW_S * 1000)}{{model="{MODEL}"}}'
-            # recorded from a scrape after the batch, by an evaluation after that scrape
-            wait_until("the batch recorded", lambda: all(
-                any(v > 0 for _, v in query(url, e, time.time())) for e in (period, mape)), 30, prom)
-            time.sleep(3 * SCRAPE_S)
-            at = time.time() - SCRAPE_S  # every recording of one evaluation is there by now
-            shared = panel_results(url, json.loads((out / naming.MODEL_DASHBOARD_FILE).read_text()), ROWS,
-                                   {naming.MODEL_VAR: MODEL, naming.SLO_VAR: slo.name}, at)
-            own = panel_results(url, dashboards.render_model(model), OWN_ROWS, {}, at)
-        finally:
-            stop_process(prom.popen)
+    with Exporter(metrics) as exporter, scraping(exporter, tmp_path, MODEL, SCRAPE_S) as (prom, url):
+        count = f'ml_residuals_total{{model_name="{MODEL}"}}'
+        # two scrapes at zero: the counters exist before the first label, so increase() counts it
+        wait_until("two scrapes at zero", lambda: bool(query(url, f"count_over_time({count}[1m]) >= 2",
+                                                             time.time())), 60, prom)
+        with exporter.lock:
+            for p, a in zip(predicted, actual, strict=True):
+                assert metrics.record_ground_truth(float(p), float(a))
+        period = f'{naming.SLO_PERIOD_ERROR_RATIO}{{model="{MODEL}"}}'
+        mape = f'{naming.regression_mape(WINDOW_S * 1000)}{{model="{MODEL}"}}'
+        # recorded from a scrape after the batch, by an evaluation after that scrape
+        wait_until("the batch recorded", lambda: all(
+            any(v > 0 for _, v in query(url, e, time.time())) for e in (period, mape)), 30, prom)
+        time.sleep(3 * SCRAPE_S)
+        at = time.time() - SCRAPE_S  # every recording of one evaluation is there by now
+        shared = panel_results(url, json.loads((out / naming.MODEL_DASHBOARD_FILE).read_text()), ROWS,
+                               {naming.MODEL_VAR: MODEL, naming.SLO_VAR: slo.name}, at)
+        own = panel_results(url, dashboards.render_model(model), OWN_ROWS, {}, at)
 
     for results in (shared, own):
         empty = [k for k, v in results.items() if not v]
