@@ -78,8 +78,8 @@ def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recordi
 def constant_rules(model: m.Model, slo: m.SLO) -> list[Recording]:
     """The objective and each tier's burn-rate factor, which dashboards divide and draw by.
 
-    They ride in the alerts group, at the global interval: in the slow period group a freshly
-    loaded rule file would leave every burn-rate panel empty for its first minutes."""
+    They ride with the alerts, at the global interval: in the slow period group a freshly loaded
+    rule file would leave every burn-rate panel empty for its first minutes."""
     labels = slo_labels(model, slo)
     # Every tier's factor from one rule, each labelled with its tier: Prometheus' cost is per rule
     # evaluation, and these are evaluated every interval for every SLO of a fleet.
@@ -202,14 +202,11 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     runs groups in file order, evaluates every slower recording of a tick before the alerts
     that read it, as a real Prometheus would have them from its previous evaluation."""
     base = project.evaluation_interval_ms
-    by_interval: dict[int, list[Rule]] = {}
+    by_interval = window_rules_by_interval(model, project)  # empty without SLOs
     if model.slos:
-        for interval, rules in window_rules_by_interval(model, project).items():
-            by_interval.setdefault(interval, []).extend(rules)
         period = eval_groups.period_interval(base)
         by_interval.setdefault(period, []).extend(r for slo in model.slos for r in period_rules(model, slo, project))
-    # The info series rides in the alerts group, which every model has: a group of its own would add
-    # Prometheus' fixed per-group cost for every model of a fleet.
+    # The info series rides with the alerts in the global interval's group, which every model has.
     down = model_down_alert(model, project)
     alerts: list[Rule] = [info_rule(model, project), *(r for slo in model.slos for r in constant_rules(model, slo)),
                           *([down] if down else [])]
