@@ -183,5 +183,10 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
         else:
             problems.append(Problem(str(p), 0, 0, "", "no such file or folder"))
     seen: set[Path] = set()
-    unique = [f for f in files if not (f.resolve() in seen or seen.add(f.resolve()))]
+    unique = []
+    for f in files:
+        real = f.resolve()  # a syscall per path component: once a file, for fleets of thousands
+        if real not in seen:
+            seen.add(real)
+            unique.append(f)
     return unique, problems
