@@ -207,14 +207,19 @@ def quiet_sample(model: Any, n: int) -> tuple[dict[str, np.ndarray], dict[str, d
     raise AssertionError("no such sample")
 
 
+def shifted_sample() -> dict[str, np.ndarray]:
+    """120 iris rows drawn with replacement, sepal length moved up by 0.9 cm: drift in one feature."""
+    rng = np.random.default_rng(11)
+    idx = rng.integers(0, 150, 120)
+    base = iris()
+    return {**{k: v[idx] for k, v in base.items()}, "sepal_length": base["sepal_length"][idx] + 0.9}
+
+
 def test_rules_chi2_equals_numpy_and_feature_drift_needs_significance(tmp_path):
     small = 20  # below the 30-row sample: the min_samples floor must not be what keeps it quiet
     fleet, model = model_for(tmp_path / "chi2", {"test": "chi2", "min_samples": small})
     assert {f.drift_test for f in model.features} == {"chi2"} and model.features[0].reference_count == 150
-    rng = np.random.default_rng(11)
-    idx = rng.integers(0, 150, 120)
-    base = iris()
-    shifted = {**{k: v[idx] for k, v in base.items()}, "sepal_length": base["sepal_length"][idx] + 0.9}
+    shifted = shifted_sample()
     exp = expected(model, shifted)
     drifted = [n for n, e in exp.items() if e["chi2_sig"] and e["psi"] > model.ml.drift.psi_warn]
     assert drifted == ["sepal_length"]  # the shift is what the sample is built to have
@@ -247,10 +252,7 @@ def test_feature_drift_annotations_name_the_test_its_statistic_and_the_threshold
     """Prometheus renders the drift_test annotation from the recorded statistic and critical value:
     the numbers a person reads in the notification are numpy's and scipy's for the window."""
     fleet, model = model_for(tmp_path / "m", {"min_samples": 20})
-    rng = np.random.default_rng(11)
-    idx = rng.integers(0, 150, 120)
-    base = iris()
-    shifted = {**{k: v[idx] for k, v in base.items()}, "sepal_length": base["sepal_length"][idx] + 0.9}
+    shifted = shifted_sample()
     exp = expected(model, shifted)
     drifted = [n for n, e in exp.items() if e["ks_sig"] and e["psi"] > model.ml.drift.psi_warn]
     assert drifted == ["sepal_length"]

@@ -107,7 +107,9 @@ def _project(tmp_path: Path, templates: str | None) -> None:
     (tmp_path / "mlmon.yaml").write_text(f"apiVersion: mlmon/v1\nkind: Project\nmetadata: {{name: p}}\n{extra}")
 
 
-def test_a_project_and_a_team_override_templates(tmp_path: Path) -> None:
+def _overridden(tmp_path: Path) -> None:
+    """Two models of teams alpha and beta; the project overrides the errors runbook's first steps,
+    team beta the whole ModelDown runbook."""
     (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
     (tmp_path / "b.yaml").write_text(SPEC.format(name="model-b", team="beta"))
     _project(tmp_path, "tpl")
@@ -117,6 +119,10 @@ def test_a_project_and_a_team_override_templates(tmp_path: Path) -> None:
     team_dir = tmp_path / "tpl" / "teams" / "beta" / "runbooks"
     team_dir.mkdir(parents=True)
     (team_dir / "model-down.md.j2").write_text("Beta's own ModelDown runbook for {{ model.name }}.\n")
+
+
+def test_a_project_and_a_team_override_templates(tmp_path: Path) -> None:
+    _overridden(tmp_path)
     files = artifacts([tmp_path])
     a_burn = files[naming.runbook_file("model-a", "AvailabilityErrorBudgetBurnPageFast")]
     b_burn = files[naming.runbook_file("model-b", "AvailabilityErrorBudgetBurnPageFast")]
@@ -237,15 +243,7 @@ def test_a_shared_runbook_keeps_its_template_and_names_no_model(shared: dict, ex
 
 
 def test_shared_runbooks_keep_project_and_team_overrides(tmp_path: Path) -> None:
-    (tmp_path / "a.yaml").write_text(SPEC.format(name="model-a", team="alpha"))
-    (tmp_path / "b.yaml").write_text(SPEC.format(name="model-b", team="beta"))
-    _project(tmp_path, "tpl")
-    (tmp_path / "tpl" / "runbooks").mkdir(parents=True)
-    (tmp_path / "tpl" / "runbooks" / "errors.md.j2").write_text(
-        '{% extends "runbooks/_layout.md.j2" %}{% block first_steps %}Call the payments on-call.\n{% endblock %}')
-    team_dir = tmp_path / "tpl" / "teams" / "beta" / "runbooks"
-    team_dir.mkdir(parents=True)
-    (team_dir / "model-down.md.j2").write_text("Beta's own ModelDown runbook for {{ model.name }}.\n")
+    _overridden(tmp_path)
     files = artifacts([tmp_path], "shared")
     assert "Call the payments on-call." in files["runbooks/errors.md"]
     assert "Call the payments on-call." in files["runbooks/teams/beta/errors.md"]

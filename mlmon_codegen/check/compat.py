@@ -14,11 +14,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
-
+from mlmon_codegen.check import rule_files
 from mlmon_codegen.check.promtool import Run
 from mlmon_codegen.core import promql as q
-from mlmon_codegen.emit import yaml_emit
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
@@ -80,9 +78,7 @@ def check_files(paths: list[Path], root: Path) -> list[Run]:
         return []
     problems = []
     for path in paths:
-        data = yaml.load(path.read_bytes(), Loader=yaml_emit.LOADER) or {}
-        for group in data.get("groups") or []:
-            for rule in group.get("rules") or []:
-                problems.extend(f"{path.relative_to(root).as_posix()}: {p}" for p in rule_problems(rule))
+        for rule in rule_files.rules(path) or []:
+            problems.extend(f"{path.relative_to(root).as_posix()}: {p}" for p in rule_problems(rule))
     note = f"({len(paths)} rule files: names in Prometheus 2's charset, no integer `le` equality)"
     return [Run(STEP.split(), not problems, "\n".join([*problems, HINT] if problems else []), note)]

@@ -16,12 +16,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mlmon_codegen.check import promtool
+from mlmon_codegen.check import promtool, rule_files
 from mlmon_codegen.check.promtool import Run
 from mlmon_codegen.core import naming
-from mlmon_codegen.emit import yaml_emit
 
 # What Grafana puts in place of its built-in variables; any clean duration parses the same way.
 BUILTINS = {"__rate_interval": "1m", "__interval": "1m", "__range": "1h", "__range_s": "3600",
@@ -173,12 +170,7 @@ def _model_records(folder: Path, names: list[str]) -> dict[str, tuple[str, set[s
     for name in (n for n in names if n not in shared):
         rule_file = naming.rules_file(name.removesuffix(".json"))
         path = out / rule_file
-        try:
-            data = (yaml.load(path.read_bytes(), Loader=yaml_emit.LOADER) or {}) if path.is_file() else {}
-        except (OSError, yaml.YAMLError):
-            continue
-        if not isinstance(data, dict):
-            continue
-        found[name] = (rule_file, {r["record"] for g in data.get("groups") or [] if isinstance(g, dict)
-                                   for r in g.get("rules") or [] if isinstance(r, dict) and "record" in r})
+        rules = rule_files.rules(path) if path.is_file() else []
+        if rules is not None:
+            found[name] = (rule_file, {r["record"] for r in rules if "record" in r})
     return found
