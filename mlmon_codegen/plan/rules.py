@@ -78,8 +78,11 @@ def period_rules(model: m.Model, slo: m.SLO, project: m.Project) -> list[Recordi
 def constant_rules(model: m.Model, slo: m.SLO) -> list[Recording]:
     """The objective and each tier's burn-rate factor, which dashboards divide and draw by.
 
-    They ride with the alerts, at the global interval: in the slow period group a freshly loaded
-    rule file would leave every burn-rate panel empty for its first minutes."""
+    They ride in the slow period group: no alert reads them (the alerts compare with literal
+    thresholds), and evaluated with the alerts they were one in seven of a fleet's rule evaluations. A
+    reloaded rule file keeps each group's evaluation phase (it is hashed from the group's name and
+    file), so the series never gap; only a new model's file waits up to one period interval for
+    them, while its windows have no data yet either."""
     labels = slo_labels(model, slo)
     # Every tier's factor from one rule, each labelled with its tier: Prometheus' cost is per rule
     # evaluation, and these are evaluated every interval for every SLO of a fleet.
@@ -208,8 +211,9 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
         by_interval.setdefault(period, []).extend(r for slo in model.slos for r in period_rules(model, slo, project))
     # The info series rides with the alerts in the global interval's group, which every model has.
     down = model_down_alert(model, project)
-    alerts: list[Rule] = [info_rule(model, project), *(r for slo in model.slos for r in constant_rules(model, slo)),
-                          *([down] if down else [])]
+    alerts: list[Rule] = [info_rule(model, project), *([down] if down else [])]
+    if model.slos:
+        by_interval[period].extend(r for slo in model.slos for r in constant_rules(model, slo))
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
         no_data = no_data_alert(model, slo, project)
