@@ -4,7 +4,6 @@ the models whose inputs changed."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -123,7 +122,8 @@ def test_a_new_mlmon_version_renders_everything(work: Path, renders: list[str],
     digest = manifest.code_digest()
     assert f"written by mlmon 0.1.0+{digest}, this is 99.0.0+{digest}: rendering every model" in note
     assert len(renders) == 3
-    assert json.loads((work / "out" / INDEX).read_text())["mlmon"] == f"99.0.0+{digest}"
+    body, _ = manifest.read(work / "out")
+    assert body is not None and body["mlmon"] == f"99.0.0+{digest}"
     _same_as_full(work)
 
 
@@ -137,9 +137,11 @@ def test_a_damaged_manifest_renders_everything(damage: str, said: str, work: Pat
     index = work / "out" / INDEX
     text = index.read_text()
     if damage == "hand-edited":
-        body = json.loads(text)
-        body["models"]["iris-classifier"]["key"] = "0" * 64  # as if its inputs had not changed
-        index.write_text(json.dumps(body))
+        body, _ = manifest.read(work / "out")
+        assert body is not None
+        key = body["models"]["iris-classifier"]["key"]
+        assert text.count(key) == 1
+        index.write_text(text.replace(key, "0" * len(key)))  # as if its inputs had not changed
     elif damage == "truncated":
         index.write_text(text[: len(text) // 2])
     else:
@@ -166,10 +168,10 @@ def test_an_edited_output_file_is_rendered_again(work: Path, renders: list[str])
 
 def test_check_with_nothing_changed_renders_and_reads_nothing(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _generate(work)
-    hashed: list[Path] = []
+    hashed: list[str | Path] = []
     real = manifest._hash_file
 
-    def counting(path: Path) -> str:
+    def counting(path: str | Path) -> str:
         hashed.append(path)
         return real(path)
 
@@ -180,7 +182,7 @@ def test_check_with_nothing_changed_renders_and_reads_nothing(work: Path, monkey
     monkeypatch.setattr(generate, "files", no_render)
     result = invoke_mlmon("generate", "specs", "-o", "out", "--check", cwd=work)
     assert result.returncode == 0 and "is up to date" in result.stdout
-    assert hashed and not [p for p in hashed if "out" in p.parts], "read an output file"
+    assert hashed and not [p for p in hashed if "out" in Path(p).parts], "read an output file"
 
 
 def test_check_still_finds_what_changed(work: Path) -> None:

@@ -94,7 +94,7 @@ def _folder_base(out: Path, folder: Path) -> Base:
 
     def same_input(path: str) -> bool:
         try:
-            return theirs.get(path) == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            return theirs.get(path) == manifest.hash_bytes(Path(path).read_bytes())
         except OSError:
             return False
 
