@@ -4,6 +4,7 @@ the models whose inputs changed."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from conftest import ROOT, invoke_mlmon
 
 import mlmon_codegen
+from mlmon_codegen.build import cache as spec_cache
 from mlmon_codegen.build import generate, manifest
 from mlmon_codegen.emit.write import INDEX
 
@@ -191,3 +193,96 @@ def test_check_still_finds_what_changed(work: Path) -> None:
     result = invoke_mlmon("generate", "specs", "-o", "out", "--check", cwd=work)
     assert result.returncode == 1
     assert "stale: out/prometheus/rules/iris-classifier.rules.yml" in result.stdout
+
+
+# ---------------------------------------------------------------- the cache of validated specs
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The spec files generate parsed (the others came from the cache), in order."""
+    seen: list[str] = []
+    real = spec_cache.load_text
+
+    def counting(path: str, raw: bytes) -> Any:
+        seen.append(Path(path).name)
+        return real(path, raw)
+
+    monkeypatch.setattr(spec_cache, "load_text", counting)
+    return seen
+
+
+EVERY_FILE = ["fraud-detector.yaml", "iris-classifier.yaml", "iris-full.yaml", "mlmon.yaml"]
+STALE: dict[str, tuple[Callable[[Path, pytest.MonkeyPatch], object], list[str]]] = {
+    # What changed → the files the next run parses: those whose key part changed, and the project file.
+    "nothing": (lambda s, mp: None, ["mlmon.yaml"]),
+    "the spec's bytes": (lambda s, mp: CHANGES["one spec"](s), ["iris-classifier.yaml", "mlmon.yaml"]),
+    "its baseline": (lambda s, mp: CHANGES["a baseline"](s), ["iris-full.yaml", "mlmon.yaml"]),
+    "the project file": (lambda s, mp: CHANGES["the project file"](s), EVERY_FILE),
+    "mlmon's version": (lambda s, mp: mp.setattr(mlmon_codegen, "__version__", "99.0.0"), EVERY_FILE),
+    "mlmon's code": (lambda s, mp: mp.setattr(manifest, "code_digest", lambda: "another-build"), EVERY_FILE),
+}
+
+
+@pytest.mark.parametrize("change", list(STALE))
+def test_the_cache_validates_again_only_what_a_change_can_touch(change: str, work: Path, parsed: list[str],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    _generate(work)
+    assert sorted(parsed) == EVERY_FILE
+    assert spec_cache.cache_file(work / "out").is_file()
+    edit, expected = STALE[change]
+    edit(work / "specs", monkeypatch)
+    parsed.clear()
+    _generate(work)
+    assert sorted(parsed) == expected
+    _same_as_full(work)  # "full" has a cache file of its own, empty before: the run without a cache
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "another shape", "an entry of another file"])
+def test_a_damaged_cache_is_no_cache(damage: str, work: Path, parsed: list[str]) -> None:
+    _generate(work)
+    file = spec_cache.cache_file(work / "out")
+    data = file.read_bytes()
+    if damage == "garbage":
+        file.write_bytes(b"\x80\x05not a pickle at all")
+    elif damage == "truncated":
+        file.write_bytes(data[: len(data) // 2])
+    elif damage == "another shape":
+        file.write_bytes(pickle.dumps(["not", "a", "mapping"]))
+    else:  # the right shape, but each key now holds another file's model
+        entries = pickle.loads(data)
+        keys = sorted(entries)
+        file.write_bytes(pickle.dumps(dict(zip(keys, [entries[k] for k in keys[1:] + keys[:1]], strict=True))))
+    CHANGES["one spec"](work / "specs")
+    parsed.clear()
+    _generate(work)
+    assert sorted(parsed) == EVERY_FILE
+    _same_as_full(work)
+    parsed.clear()
+    _generate(work)  # and the cache is whole again
+    assert parsed == ["mlmon.yaml"]
+
+
+def test_a_spec_with_a_warning_is_validated_every_run(work: Path, parsed: list[str]) -> None:
+    (work / "specs" / "warned.yaml").write_text(
+        "apiVersion: mlmon/v1\nkind: ModelMonitor\nmetadata: {name: warned, team: ml-platform}\n"
+        "metrics: {select: {}}\nslos:\n  availability: {objective: 99.9, period: 30d}\n")
+    first = _generate(work)
+    assert "specs/warned.yaml:4:11: warning: metrics.select: nothing selects" in first
+    parsed.clear()
+    assert _generate(work) == first
+    assert parsed == ["mlmon.yaml", "warned.yaml"]
+
+
+@pytest.mark.parametrize("copy", ["a-copy.yaml", "zz-copy.yaml"])  # before and after the cached file
+def test_a_name_taken_from_a_cached_spec_is_reported_as_without_the_cache(copy: str, work: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    _generate(work)
+    shutil.copy(work / "specs" / "iris-classifier.yaml", work / "specs" / copy)
+    cached = invoke_mlmon("generate", "specs", "-o", "out", cwd=work)
+    monkeypatch.setenv(spec_cache.FOLDER_VARIABLE, str(work / "empty-cache"))
+    uncached = invoke_mlmon("generate", "specs", "-o", "out", cwd=work)
+    assert cached.returncode == uncached.returncode == 2
+    assert "is already defined in" in cached.stderr
+    assert cached.stderr == uncached.stderr
+    assert not (work / "empty-cache").exists(), "a failed run keeps nothing"
