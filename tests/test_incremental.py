@@ -4,6 +4,7 @@ the models whose inputs changed."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import shutil
 from collections.abc import Callable
@@ -133,6 +134,7 @@ def test_a_new_mlmon_version_renders_everything(work: Path, renders: list[str],
     ("hand-edited", "checksum does not match"),
     ("truncated", "unreadable or truncated"),
     ("deleted", "no manifest"),
+    ("of format 2", "written by mlmon 0.1.0+older, this is 0.1.0+"),  # the indented JSON before one line a model
 ])
 def test_a_damaged_manifest_renders_everything(damage: str, said: str, work: Path, renders: list[str]) -> None:
     _generate(work)
@@ -146,6 +148,8 @@ def test_a_damaged_manifest_renders_everything(damage: str, said: str, work: Pat
         index.write_text(text.replace(key, "0" * len(key)))  # as if its inputs had not changed
     elif damage == "truncated":
         index.write_text(text[: len(text) // 2])
+    elif damage == "of format 2":
+        index.write_text(json.dumps({"format": 2, "mlmon": "0.1.0+older", "models": {}}, indent=1))
     else:
         index.unlink()
     renders.clear()
