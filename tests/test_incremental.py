@@ -5,8 +5,11 @@ the models whose inputs changed."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -290,3 +293,14 @@ def test_a_name_taken_from_a_cached_spec_is_reported_as_without_the_cache(copy: 
     assert "is already defined in" in cached.stderr
     assert cached.stderr == uncached.stderr
     assert not (work / "empty-cache").exists(), "a failed run keeps nothing"
+
+
+def test_the_project_fingerprint_is_the_same_in_every_process(work: Path) -> None:
+    """A fresh `mlmon generate` is a fresh process with its own hash seed: the key of the project
+    must not depend on it, or no entry would ever be used again."""
+    code = ("from pathlib import Path; from mlmon_codegen.build import cache;"
+            "from mlmon_codegen.spec.load import load_file;"
+            "print(cache._fingerprint(cache.project_of([load_file(Path('specs/mlmon.yaml'))[0]])))")
+    prints = {subprocess.run([sys.executable, "-c", code], cwd=work, capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(prints) == 1 and len(prints.pop().strip()) == 64

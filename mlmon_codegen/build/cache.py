@@ -71,8 +71,10 @@ def _key(environment: str, path: str, raw: bytes, baseline: bytes | None) -> str
 
 
 def _fingerprint(project: m.Project) -> str:
-    # pickle's bytes of a tree of frozen dataclasses, tuples and strings depend only on their values.
-    return hashlib.sha256(pickle.dumps(project, protocol=5)).hexdigest()
+    # A dataclass's repr shows every field, and the project's tree holds only dataclasses, tuples,
+    # strings and numbers: equal projects, equal reprs, in any process (pickle's bytes also
+    # depend on which equal strings happen to be one object).
+    return hashlib.sha256(repr(project).encode()).hexdigest()
 
 
 def _stored(file: Path) -> dict[str, Any]:

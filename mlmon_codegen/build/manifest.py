@@ -61,9 +61,6 @@ def version() -> str:
     return f"{mlmon_codegen.__version__}+{code_digest()}"
 
 
-hash_bytes = digest  # a content's hash as the manifest records it
-
-
 def _hash_file(path: str | Path) -> str:
     with open(path, "rb") as fh:
         return digest(fh.read())
@@ -85,7 +82,7 @@ def input_hashes(paths: Sequence[Path], templates_dir: str | None) -> dict[str, 
 
 
 def _key(*parts: object) -> str:
-    return hash_bytes(json.dumps(parts, sort_keys=True).encode())
+    return digest(json.dumps(parts, sort_keys=True).encode())
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ def dump(targets: Sequence[str], project_targets: Sequence[str], templates_dir: 
           for name in sorted(k.models)),
     ]
     rest = (",\n".join(map(_line, records)) + "]\n").encode()
-    checksum = hash_bytes(rest)
+    checksum = digest(rest)
     return f'[["checksum","{checksum}"],\n'.encode() + rest, checksum
 
 
@@ -176,7 +173,7 @@ def read(out: Path) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"{path}: unreadable or truncated"
     if not rest.endswith(b"]\n"):
         return None, f"{path}: unreadable or truncated"
-    if hash_bytes(rest) != found[1].decode():
+    if digest(rest) != found[1].decode():
         return None, f"{path}: checksum does not match (edited by hand?)"
     try:
         records = json.loads(data)[1:]
@@ -269,4 +266,3 @@ def up_to_date(out: Path, paths: Sequence[Path], requested: Sequence[str]) -> tu
         return False, 0, []
     others = [p for p in listing(out) if p not in files and p not in (MANIFEST, INDEX)]
     return True, len(files), others
-
