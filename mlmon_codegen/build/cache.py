@@ -18,6 +18,7 @@ wrong shape, is as no entry.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import pickle
@@ -78,10 +79,15 @@ def _fingerprint(project: m.Project) -> str:
 
 
 def _stored(file: Path) -> dict[str, Any]:
+    enabled = gc.isenabled()
+    gc.disable()  # unpickling a thousand models makes objects and no cycles: collections only cost (half)
     try:
         found = pickle.loads(file.read_bytes())
     except Exception:  # any damage (truncation, another mlmon's classes) is no cache
         return {}
+    finally:
+        if enabled:
+            gc.enable()
     return found if isinstance(found, dict) else {}
 
 

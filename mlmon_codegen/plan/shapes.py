@@ -9,7 +9,6 @@ thousand models cut from one template needs its tier-by-tier tests once, not a t
 
 from __future__ import annotations
 
-import copy
 import functools
 from typing import TypeVar
 
@@ -21,12 +20,11 @@ T = TypeVar("T")
 
 
 def _with(record: T, **changes: object) -> T:
-    """dataclasses.replace for the spec's records, which have no __post_init__ to run again: a copy
-    with fields set, at a third of replace's cost (it was most of `tested_with`, which every
-    `generate` runs over the whole fleet)."""
-    out = copy.copy(record)
-    for name, value in changes.items():
-        object.__setattr__(out, name, value)
+    """dataclasses.replace for the spec's records, which have no __post_init__ to run again and no
+    slots: a copy of the fields with some changed, at a fifth of replace's cost (it was most of
+    `tested_with`, which every `generate` runs over the whole fleet)."""
+    out = object.__new__(type(record))
+    out.__dict__.update(record.__dict__, **changes)
     return out
 
 
