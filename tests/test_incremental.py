@@ -245,8 +245,10 @@ def test_the_cache_validates_again_only_what_a_change_can_touch(change: str, wor
     _same_as_full(work)  # "full" has a cache file of its own, empty before: the run without a cache
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "another shape", "an entry of another file"])
-def test_a_damaged_cache_is_no_cache(damage: str, work: Path, parsed: list[str]) -> None:
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "another shape", "an entry of another file",
+                                    "writable by others"])
+@pytest.mark.parametrize("edit", [True, False])
+def test_a_damaged_cache_is_no_cache(damage: str, edit: bool, work: Path, parsed: list[str]) -> None:
     _generate(work)
     file = spec_cache.cache_file(work / "out")
     data = file.read_bytes()
@@ -256,11 +258,14 @@ def test_a_damaged_cache_is_no_cache(damage: str, work: Path, parsed: list[str])
         file.write_bytes(data[: len(data) // 2])
     elif damage == "another shape":
         file.write_bytes(pickle.dumps(["not", "a", "mapping"]))
+    elif damage == "writable by others":  # whole, but anyone could have put anything in it
+        file.chmod(0o666)
     else:  # the right shape, but each key now holds another file's model
         entries = pickle.loads(data)
         keys = sorted(entries)
         file.write_bytes(pickle.dumps(dict(zip(keys, [entries[k] for k in keys[1:] + keys[:1]], strict=True))))
-    CHANGES["one spec"](work / "specs")
+    if edit:
+        CHANGES["one spec"](work / "specs")
     parsed.clear()
     _generate(work)
     assert sorted(parsed) == EVERY_FILE

@@ -12,7 +12,7 @@ whose name another file gives (the duplicate is reported from the documents).
 The cache is one file per output folder in the user's cache folder ($MLMON_CACHE_DIR, else
 $XDG_CACHE_HOME/mlmon or ~/.cache/mlmon), never in OUT or beside the specs. It is replaced whole
 by a rename, so a reader sees one complete file; a file that does not load, or an entry of the
-wrong shape, is as no entry.
+wrong shape, is as no entry, and so is a file another user owns or may write (it is a pickle).
 """
 
 from __future__ import annotations
@@ -79,10 +79,19 @@ def _fingerprint(project: m.Project) -> str:
 
 
 def _stored(file: Path) -> dict[str, Any]:
+    try:
+        with open(file, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            # Unpickling runs what the file says: only a file of this user's that no one else may write.
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return {}
+            data = fh.read()
+    except OSError:
+        return {}
     enabled = gc.isenabled()
     gc.disable()  # unpickling a thousand models makes objects and no cycles: collections only cost (half)
     try:
-        found = pickle.loads(file.read_bytes())
+        found = pickle.loads(data)
     except Exception:  # any damage (truncation, another mlmon's classes) is no cache
         return {}
     finally:
@@ -167,19 +176,19 @@ def save(pending: Pending, result: Result) -> None:
     for x in result.fleet.models:
         by_source.setdefault(x.source, []).append(x)
     spoken = {p.file for p in result.warnings} | {ref.doc.path for ref in result.queries}
-    entries: dict[str, Entry] = dict(pending.used)
+    fresh: dict[str, Entry] = {}
     for path, key in pending.keys.items():
         models = by_source.get(path, [])
         if len(models) == 1 and path not in spoken and str(baseline_path(path)) not in spoken:
-            entries[key] = (pending.fingerprint, Clean(path, models[0]))
-    if frozenset(entries) == pending.stored:
-        return
-    _replace(pending.file, entries)
+            fresh[key] = (pending.fingerprint, Clean(path, models[0]))
+    if not fresh and frozenset(pending.used) == pending.stored:
+        return  # every entry was used, and there is none to add: the file holds what it would
+    _replace(pending.file, {**pending.used, **fresh})
 
 
 def _replace(file: Path, entries: Mapping[str, Entry]) -> None:
     with contextlib.suppress(OSError):
-        file.parent.mkdir(parents=True, exist_ok=True)
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", dir=file.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
