@@ -275,12 +275,21 @@ def test_a_damaged_cache_is_no_cache(damage: str, edit: bool, work: Path, parsed
     assert parsed == ["mlmon.yaml"]
 
 
-def test_a_spec_with_a_warning_is_validated_every_run(work: Path, parsed: list[str]) -> None:
-    (work / "specs" / "warned.yaml").write_text(
-        "apiVersion: mlmon/v1\nkind: ModelMonitor\nmetadata: {name: warned, team: ml-platform}\n"
-        "metrics: {select: {}}\nslos:\n  availability: {objective: 99.9, period: 30d}\n")
+WARNED = {  # a spec → the warning it gives
+    "a warning": ("apiVersion: mlmon/v1\nkind: ModelMonitor\nmetadata: {name: warned, team: ml-platform}\n"
+                  "metrics: {select: {}}\nslos:\n  availability: {objective: 99.9, period: 30d}\n",
+                  "specs/warned.yaml:4:11: warning: metrics.select: nothing selects"),
+    "the seed form's note": ("slos:\n  seeded:\n    availability: {target: 99.9, window: 30d}\n",
+                             "specs/warned.yaml:2:3: warning: metadata.name: note: seed form"),
+}
+
+
+@pytest.mark.parametrize("kind", list(WARNED))
+def test_a_spec_with_a_warning_is_validated_every_run(kind: str, work: Path, parsed: list[str]) -> None:
+    text, said = WARNED[kind]
+    (work / "specs" / "warned.yaml").write_text(text)
     first = _generate(work)
-    assert "specs/warned.yaml:4:11: warning: metrics.select: nothing selects" in first
+    assert said in first
     parsed.clear()
     assert _generate(work) == first
     assert parsed == ["mlmon.yaml", "warned.yaml"]
