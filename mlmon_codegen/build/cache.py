@@ -36,11 +36,13 @@ from mlmon_codegen.build import manifest
 from mlmon_codegen.core.errors import Problem
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import MAX_BYTES, Document, discover, load_file, load_text
-from mlmon_codegen.spec.ml_validate import baseline_path
+from mlmon_codegen.spec.ml_validate import baseline_file
 from mlmon_codegen.spec.validate import Clean, Result, project_of
 
 FOLDER_VARIABLE = "MLMON_CACHE_DIR"
-Entry = tuple[str, Clean]  # (the project's fingerprint, the file's model)
+# (the project's fingerprint, the file's path, its model pickled): each model pickled on its own, so
+# that writing the cache again after one spec changed pickles one model, not a thousand.
+Entry = tuple[str, str, bytes]
 
 
 def cache_file(out: Path) -> Path:
@@ -85,26 +87,22 @@ def _stored(file: Path) -> dict[str, Any]:
             # Unpickling runs what the file says: only a file of this user's that no one else may write.
             if st.st_uid != os.getuid() or st.st_mode & 0o022:
                 return {}
-            data = fh.read()
-    except OSError:
-        return {}
-    enabled = gc.isenabled()
-    gc.disable()  # unpickling a thousand models makes objects and no cycles: collections only cost (half)
-    try:
-        found = pickle.loads(data)
+            found = pickle.loads(fh.read())
     except Exception:  # any damage (truncation, another mlmon's classes) is no cache
         return {}
-    finally:
-        if enabled:
-            gc.enable()
     return found if isinstance(found, dict) else {}
 
 
-def _usable(entry: object, path: str) -> Entry | None:
-    if (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and isinstance(entry[1], Clean)
-            and entry[1].path == path and isinstance(entry[1].model, m.Model)):
-        return entry
-    return None
+def _usable(entry: object, path: str) -> tuple[Entry, Clean] | None:
+    """A stored entry for the file at PATH with its model, or None for anything else."""
+    if not (isinstance(entry, tuple) and len(entry) == 3 and isinstance(entry[0], str) and entry[1] == path
+            and isinstance(entry[2], bytes)):
+        return None
+    try:
+        model = pickle.loads(entry[2])
+    except Exception:  # any damage is no entry
+        return None
+    return ((entry[0], path, entry[2]), Clean(path, model)) if isinstance(model, m.Model) else None
 
 
 @dataclass(frozen=True)
@@ -126,17 +124,23 @@ def read(paths: list[Path], file: Path) -> tuple[list[Document | Clean], list[Pr
     stored = _stored(file)
     raws: dict[str, bytes] = {}
     keys: dict[str, str] = {}
-    found: dict[str, Entry] = {}
-    for f in files:
-        path = str(f)
-        raw = _read(path)
-        if raw is None:
-            continue  # load_file reports it below
-        raws[path] = raw
-        keys[path] = _key(environment, path, raw, _read(str(baseline_path(path))))
-        entry = _usable(stored.get(keys[path]), path)
-        if entry is not None:
-            found[path] = entry
+    found: dict[str, tuple[Entry, Clean]] = {}
+    enabled = gc.isenabled()
+    gc.disable()  # unpickling a thousand models makes objects and no cycles: collections only cost (half)
+    try:
+        for f in files:
+            path = str(f)
+            raw = _read(path)
+            if raw is None:
+                continue  # load_file reports it below
+            raws[path] = raw
+            keys[path] = _key(environment, path, raw, _read(baseline_file(path)))
+            usable = _usable(stored.get(keys[path]), path)
+            if usable is not None:
+                found[path] = usable
+    finally:
+        if enabled:
+            gc.enable()
     docs: dict[str, Document | None] = {}
 
     def parse(path: str) -> Document | None:
@@ -149,7 +153,7 @@ def read(paths: list[Path], file: Path) -> tuple[list[Document | Clean], list[Pr
             docs[str(f)] = parse(str(f))
     # Only a Project file shapes the project, and it is never an entry: it is among those parsed.
     fingerprint = _fingerprint(project_of([d for d in docs.values() if d is not None]))
-    used = {keys[p]: e for p, e in found.items() if e[0] == fingerprint}
+    used = {keys[p]: e for p, (e, _) in found.items() if e[0] == fingerprint}
     entries: list[Document | Clean] = []
     for f in files:
         path = str(f)
@@ -179,8 +183,8 @@ def save(pending: Pending, result: Result) -> None:
     fresh: dict[str, Entry] = {}
     for path, key in pending.keys.items():
         models = by_source.get(path, [])
-        if len(models) == 1 and path not in spoken and str(baseline_path(path)) not in spoken:
-            fresh[key] = (pending.fingerprint, Clean(path, models[0]))
+        if len(models) == 1 and path not in spoken and baseline_file(path) not in spoken:
+            fresh[key] = (pending.fingerprint, path, pickle.dumps(models[0], protocol=5))
     if not fresh and frozenset(pending.used) == pending.stored:
         return  # every entry was used, and there is none to add: the file holds what it would
     _replace(pending.file, {**pending.used, **fresh})

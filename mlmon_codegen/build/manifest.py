@@ -37,7 +37,7 @@ from mlmon_codegen.emit.write import INDEX, MANIFEST, digest, listing, lock_path
 from mlmon_codegen.plan import shapes
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import discover
-from mlmon_codegen.spec.ml_validate import baseline_path
+from mlmon_codegen.spec.ml_validate import baseline_file
 
 FORMAT = 3  # 2: each model lists its own inputs (for `mlmon check --changed`); 3: a line per model
 FLEET = "(fleet)"  # the entry of the files built from the whole fleet; no model can be named so
@@ -72,7 +72,7 @@ def input_hashes(paths: Sequence[Path], templates_dir: str | None) -> dict[str, 
     files, _ = discover(list(paths))
     found: dict[str, str] = {}
     for f in files:
-        for p in (str(f), str(baseline_path(f))):
+        for p in (str(f), baseline_file(f)):
             with contextlib.suppress(OSError):
                 found[p] = _hash_file(p)
     if templates_dir and Path(templates_dir).is_dir():
@@ -96,7 +96,7 @@ def keys(fleet: m.Fleet, targets: Sequence[str], inputs: Mapping[str, str]) -> K
     """A model's files depend on its spec and baseline, on everything else read (the project file,
     the templates, any other file given: over-approximated, never missed), on mlmon's version and
     the targets, and on which model of its shape carries its tier tests (plan/shapes.py)."""
-    read = {x.name: (x.source, str(baseline_path(x.source))) for x in fleet.models}
+    read = {x.name: (x.source, baseline_file(x.source)) for x in fleet.models}
     own = {p for both in read.values() for p in both}
     common = _key(version(), list(targets), sorted((p, h) for p, h in inputs.items() if p not in own))
     reps = shapes.tested_with(fleet)
