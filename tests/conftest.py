@@ -21,6 +21,15 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _spec_cache(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`generate`'s cache of validated specs (build/cache.py) in the session's temporary folder,
+    never the user's cache folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLMON_CACHE_DIR", str(tmp_path_factory.mktemp("spec-cache")))
+        yield
+
+
 # The two engine generations every engine test runs on: Debian bookworm's (on PATH) and the LTS
 # releases of Debian's newer suite (make test unpacks them here), by the versions their tools print.
 NEWER_ENGINES = ROOT / ".engines" / "newer" / "usr" / "bin"

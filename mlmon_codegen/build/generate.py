@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -207,9 +206,8 @@ def write_incremental(fleet: m.Fleet, out: Path, targets: Sequence[str], inputs:
             tree.claim(put)
             produced[manifest.FLEET] = {p: [size, sha] for p, (_, size, sha) in put.items()}
             status.update((p, st) for p, (st, _, _) in put.items())
-        index = manifest.dump(targets, fleet.project.targets, fleet.project.templates_dir, inputs, k, produced)
-        tree.index = index
-        checksum = json.loads(index)["checksum"]
+        tree.index, checksum = manifest.dump(targets, fleet.project.targets, fleet.project.templates_dir, inputs,
+                                             k, produced)
         paths = [p for files_ in produced.values() for p in files_]
         linked = {p: seen[p] for name, files_ in produced.items() if files_ is old.get(name)
                   for p in files_ if p in seen}

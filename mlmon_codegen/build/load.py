@@ -7,16 +7,18 @@ file:line, and one run reports every problem of every file.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from mlmon_codegen.build import cache as spec_cache
 from mlmon_codegen.core.errors import Problem, SpecError
 from mlmon_codegen.plan import check
 from mlmon_codegen.spec.load import Document
-from mlmon_codegen.spec.validate import Result, load_documents, validate_all
+from mlmon_codegen.spec.validate import Clean, Result, load_documents, validate_all
 from mlmon_codegen.targets import runbooks
 
 
-def _checked(docs: list[Document], problems: list[Problem], check_budget: bool) -> Result:
+def _checked(docs: Sequence[Document | Clean], problems: list[Problem], check_budget: bool) -> Result:
     result = None
     if docs or not problems:
         result, found = validate_all(docs)
@@ -34,9 +36,15 @@ def check_documents(docs: list[Document], check_budget: bool = True) -> Result:
     return _checked(docs, [], check_budget)
 
 
-def load_fleet(paths: list[Path], check_budget: bool = True) -> Result:
+def load_fleet(paths: list[Path], check_budget: bool = True, cache: Path | None = None) -> Result:
     """Spec files and folders validated and their plan checked, or SpecError with every problem.
     `check_budget=False` for `mlmon stats`, which reports models over the series budget rather
-    than refusing them."""
-    docs, problems = load_documents(paths)
-    return _checked(docs, problems, check_budget)
+    than refusing them. `cache`: the file of build/cache.py to read unchanged specs' models from,
+    and to keep this run's in; the same result as without it."""
+    if cache is None:
+        docs, problems = load_documents(paths)
+        return _checked(docs, problems, check_budget)
+    entries, problems, pending = spec_cache.read(paths, cache)
+    result = _checked(entries, problems, check_budget)
+    spec_cache.save(pending, result)
+    return result

@@ -5,8 +5,13 @@ OUT/.mlmon-manifest.json holds the content hash of every input (spec files, thei
 project file, the templates folder's files), mlmon's version and the selected targets, and for each
 model (and for the fleet-wide files) a key over the inputs it depends on with the files it produced
 (size, sha256). It is written into the new tree and swapped in with it, so it always describes the
-tree beside it. A checksum inside catches a hand edit or a truncation; anything unreadable, or from
-another format or mlmon version, is ignored, and everything is rendered again.
+tree beside it. A checksum on its first line covers the rest and catches a hand edit or a
+truncation; anything unreadable, or from another format or mlmon version, is ignored, and
+everything is rendered again.
+
+It is output too (issue 17 counts the bytes each model adds), so it is compact: a JSON list with
+one line per model (its key, its own inputs' hashes, its files), per shared input and for the
+fleet, and hashes cut to 128 bits (emit/write.py: digest).
 
 Output files are verified before they are trusted: by a stat cache (size, mtime, inode as they
 were when written; kept in OUT's lock file beside it, not in the output, since those differ per
@@ -21,6 +26,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +37,9 @@ from mlmon_codegen.emit.write import INDEX, MANIFEST, digest, listing, lock_path
 from mlmon_codegen.plan import shapes
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.load import discover
-from mlmon_codegen.spec.ml_validate import baseline_path
+from mlmon_codegen.spec.ml_validate import baseline_file
 
-FORMAT = 2  # 2: each model lists its own inputs (for `mlmon check --changed`)
+FORMAT = 3  # 2: each model lists its own inputs (for `mlmon check --changed`); 3: a line per model
 FLEET = "(fleet)"  # the entry of the files built from the whole fleet; no model can be named so
 Files = dict[str, list[Any]]  # path → [size, sha256]
 
@@ -55,21 +61,20 @@ def version() -> str:
     return f"{mlmon_codegen.__version__}+{code_digest()}"
 
 
-def _hash_file(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+def _hash_file(path: str | Path) -> str:
+    with open(path, "rb") as fh:
+        return digest(fh.read())
 
 
 def input_hashes(paths: Sequence[Path], templates_dir: str | None) -> dict[str, str]:
-    """Every file the specs at PATHS are read from → its sha256: the spec files as the loader
+    """Every file the specs at PATHS are read from → its hash: the spec files as the loader
     finds them, each one's baseline if present, and the templates folder's files."""
     files, _ = discover(list(paths))
     found: dict[str, str] = {}
     for f in files:
-        with contextlib.suppress(OSError):
-            found[str(f)] = _hash_file(f)
-        with contextlib.suppress(OSError):
-            found[str(baseline_path(f))] = _hash_file(baseline_path(f))
+        for p in (str(f), baseline_file(f)):
+            with contextlib.suppress(OSError):
+                found[p] = _hash_file(p)
     if templates_dir and Path(templates_dir).is_dir():
         for rel in listing(Path(templates_dir)):
             found[str(Path(templates_dir) / rel)] = _hash_file(Path(templates_dir) / rel)
@@ -77,7 +82,7 @@ def input_hashes(paths: Sequence[Path], templates_dir: str | None) -> dict[str, 
 
 
 def _key(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return digest(json.dumps(parts, sort_keys=True).encode())
 
 
 @dataclass(frozen=True)
@@ -91,48 +96,92 @@ def keys(fleet: m.Fleet, targets: Sequence[str], inputs: Mapping[str, str]) -> K
     """A model's files depend on its spec and baseline, on everything else read (the project file,
     the templates, any other file given: over-approximated, never missed), on mlmon's version and
     the targets, and on which model of its shape carries its tier tests (plan/shapes.py)."""
-    own = {p for x in fleet.models for p in (x.source, str(baseline_path(x.source)))}
+    read = {x.name: (x.source, baseline_file(x.source)) for x in fleet.models}
+    own = {p for both in read.values() for p in both}
     common = _key(version(), list(targets), sorted((p, h) for p, h in inputs.items() if p not in own))
     reps = shapes.tested_with(fleet)
-    models = {x.name: _key(common, x.name, x.source, inputs.get(x.source),
-                           inputs.get(str(baseline_path(x.source))), reps[x.name]) for x in fleet.models}
-    mine = {x.name: [p for p in (x.source, str(baseline_path(x.source))) if p in inputs] for x in fleet.models}
+    models = {x.name: _key(common, x.name, x.source, inputs.get(x.source), inputs.get(read[x.name][1]),
+                           reps[x.name]) for x in fleet.models}
+    mine = {name: [p for p in both if p in inputs] for name, both in read.items()}
     # prometheus.yml and the fleet dashboard read every model: any change renders them again.
     return Keys(models, _key(common, sorted(models.items())), mine)
 
 
-def _checksum(body: Mapping[str, Any]) -> str:
-    return _key({k: v for k, v in body.items() if k != "checksum"})
+def _line(record: object) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+_HEAD = re.compile(rb'\[\["checksum","([0-9a-f]+)"\],')
 
 
 def dump(targets: Sequence[str], project_targets: Sequence[str], templates_dir: str | None,
-         inputs: Mapping[str, str], k: Keys, files: Mapping[str, Files]) -> bytes:
-    """`files`: model name (or FLEET) → the files it produced."""
-    body: dict[str, Any] = {
-        "format": FORMAT, "mlmon": version(), "targets": list(targets), "project_targets": list(project_targets),
-        "templates": templates_dir, "inputs": dict(sorted(inputs.items())),
-        "models": {name: {"key": k.models[name], "files": files[name], "inputs": k.own[name]}
-                   for name in sorted(k.models)},
-        "fleet": {"key": k.fleet, "files": files[FLEET]},
-    }
-    body["checksum"] = _checksum(body)
-    return (json.dumps(body, sort_keys=True, indent=1) + "\n").encode()
+         inputs: Mapping[str, str], k: Keys, files: Mapping[str, Files]) -> tuple[bytes, str]:
+    """The manifest's bytes and its checksum. `files`: model name (or FLEET) → the files it produced.
+    A model's own inputs are on its line; the other inputs, which every model reads, each on theirs."""
+    owned = {p for paths in k.own.values() for p in paths}
+    records: list[object] = [
+        ["mlmon", FORMAT, version(), list(targets), list(project_targets), templates_dir],
+        *(["input", p, h] for p, h in sorted(inputs.items()) if p not in owned),
+        ["fleet", k.fleet, files[FLEET]],
+        *(["model", name, k.models[name], {p: inputs[p] for p in k.own[name]}, files[name]]
+          for name in sorted(k.models)),
+    ]
+    rest = (",\n".join(map(_line, records)) + "]\n").encode()
+    checksum = digest(rest)
+    return f'[["checksum","{checksum}"],\n'.encode() + rest, checksum
+
+
+def _parse(records: list[Any], checksum: str) -> dict[str, Any]:
+    """The manifest's records as one mapping (what `read` returns); raises for a wrong shape."""
+    _, fmt, mlmon, targets, project_targets, templates = records[0]
+    body: dict[str, Any] = {"checksum": checksum, "format": fmt, "mlmon": mlmon, "targets": targets,
+                            "project_targets": project_targets, "templates": templates, "inputs": {},
+                            "models": {}}
+    for record in records[1:]:
+        if record[0] == "input":
+            _, path, h = record
+            body["inputs"][path] = h
+        elif record[0] == "fleet":
+            body["fleet"] = {"key": record[1], "files": dict(record[2])}
+        else:
+            _, name, key, own, files = record
+            body["models"][name] = {"key": key, "files": dict(files), "inputs": list(own)}
+            body["inputs"].update(own)
+    if not (isinstance(targets, list) and isinstance(project_targets, list) and "fleet" in body):
+        raise ValueError("not a manifest")
+    return body
 
 
 def read(out: Path) -> tuple[dict[str, Any] | None, str | None]:
     """The manifest in OUT, or None and why it cannot be trusted (None: OUT was never written)."""
     path = out / INDEX
-    if not path.exists():
-        return None, (f"{path}: no manifest" if (out / MANIFEST).exists() else None)
     try:
-        body = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, (f"{path}: no manifest" if (out / MANIFEST).exists() else None)
+    except OSError:
         return None, f"{path}: unreadable or truncated"
-    if not isinstance(body, dict) or body.get("checksum") != _checksum(body):
+    head, _, rest = data.partition(b"\n")
+    found = _HEAD.fullmatch(head)
+    if found is None:
+        try:  # another format: its version, when it says one
+            other = json.loads(data)
+        except ValueError:
+            other = None
+        if isinstance(other, dict) and isinstance(other.get("mlmon"), str):
+            return None, f"{path}: written by mlmon {other['mlmon']}, this is {version()}"
+        return None, f"{path}: unreadable or truncated"
+    if not rest.endswith(b"]\n"):
+        return None, f"{path}: unreadable or truncated"
+    if digest(rest) != found[1].decode():
         return None, f"{path}: checksum does not match (edited by hand?)"
-    if body.get("format") != FORMAT or body.get("mlmon") != version():
-        return None, f"{path}: written by mlmon {body.get('mlmon')}, this is {version()}"
-    return body, None
+    try:
+        records = json.loads(data)[1:]
+        if records[0][:3] != ["mlmon", FORMAT, version()]:
+            return None, f"{path}: written by mlmon {records[0][2]}, this is {version()}"
+        return _parse(records, found[1].decode()), None
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None, f"{path}: unreadable or truncated"
 
 
 def recorded(body: Mapping[str, Any]) -> dict[str, Files]:
@@ -144,7 +193,7 @@ def recorded(body: Mapping[str, Any]) -> dict[str, Files]:
 # (--check) may see a half-written cache, which does not parse or does not match: then it hashes.
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: str | Path) -> list[int] | None:
     try:
         st = os.lstat(path)
     except OSError:
@@ -174,8 +223,10 @@ def load_stats(out: Path, checksum: str) -> dict[str, list[int]]:
 
 def holds(out: Path, files: Files, stats: Mapping[str, list[int]], seen: dict[str, list[int]] | None = None) -> bool:
     """Does OUT still hold exactly these files' recorded contents? `seen` collects their stats."""
+    root = os.fspath(out)
     for rel, (size, sha) in files.items():
-        now = _stat(out / rel)
+        path = os.path.join(root, rel)  # strings: a thousand models' files, each joined
+        now = _stat(path)
         if now is None or now[0] != size:
             return False
         if seen is not None:
@@ -183,7 +234,7 @@ def holds(out: Path, files: Files, stats: Mapping[str, list[int]], seen: dict[st
         if stats.get(rel) == now:
             continue  # as written, by size, mtime and inode: not read
         try:
-            if _hash_file(out / rel) != sha:
+            if _hash_file(path) != sha:
                 return False
         except OSError:
             return False
@@ -215,7 +266,3 @@ def up_to_date(out: Path, paths: Sequence[Path], requested: Sequence[str]) -> tu
         return False, 0, []
     others = [p for p in listing(out) if p not in files and p not in (MANIFEST, INDEX)]
     return True, len(files), others
-
-
-def sizes_and_hashes(files: Mapping[str, bytes]) -> Files:
-    return {p: [len(b), digest(b)] for p, b in sorted(files.items())}

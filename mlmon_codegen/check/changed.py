@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlmon_codegen.build import manifest
+from mlmon_codegen.emit.write import digest
 
 
 class BaseUnreadable(Exception):
@@ -94,7 +95,7 @@ def _folder_base(out: Path, folder: Path) -> Base:
 
     def same_input(path: str) -> bool:
         try:
-            return theirs.get(path) == hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            return theirs.get(path) == digest(Path(path).read_bytes())
         except OSError:
             return False
 

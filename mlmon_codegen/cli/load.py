@@ -98,10 +98,10 @@ def query_problems(result: Result) -> tuple[list[Problem], list[str]]:
     return problems, []
 
 
-def findings(paths: Sequence[str], check_budget: bool = True) -> Findings:
-    """Read and check the specs; never prints, never exits."""
+def findings(paths: Sequence[str], check_budget: bool = True, cache: Path | None = None) -> Findings:
+    """Read and check the specs; never prints, never exits. `cache`: build/cache.py's file."""
     try:
-        result = load_fleet(with_project(paths), check_budget=check_budget)
+        result = load_fleet(with_project(paths), check_budget=check_budget, cache=cache)
     except SpecError as exc:
         return Findings(None, errors=list(exc.problems), warnings=list(exc.warnings))
     errors, notes = query_problems(result)
@@ -125,10 +125,10 @@ strict_option = click.option("--strict", is_flag=True,
                              help="exit 1 when there are warnings (after printing them all); generate writes nothing")
 
 
-def load(paths: Sequence[str], check_budget: bool = True, strict: bool = False) -> Result:
+def load(paths: Sequence[str], check_budget: bool = True, strict: bool = False, cache: Path | None = None) -> Result:
     """The specs' fleet, or exit 2 after printing every problem. Warnings are printed, and fatal
     (exit 1) only with `strict`; errors come first in the exit code, so bad input is still 2."""
-    found = findings(paths, check_budget)
+    found = findings(paths, check_budget, cache)
     for line in [*map(str, found.warnings), *found.notes]:
         click.echo(line, err=True)
     if found.result is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from mlmon_codegen.build import cache as spec_cache
 from mlmon_codegen.build import generate as gen
 from mlmon_codegen.build import manifest
 from mlmon_codegen.check import promtool
@@ -71,7 +72,7 @@ def generate(paths: tuple[str, ...], out: str, check_only: bool, targets: tuple[
     if check_only:
         _check(paths, out, requested, jobs, show_diff, strict)
         return
-    result = load(paths, strict=strict)
+    result = load(paths, strict=strict, cache=spec_cache.cache_file(out_path))
     # The project file's `targets:` and every --target: a --target adds one, it never removes one.
     selected = tuple(sorted({*result.fleet.project.targets, *requested}))
     inputs = manifest.input_hashes(with_project(paths), result.fleet.project.templates_dir)

@@ -7,6 +7,7 @@ validation runs.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -171,21 +172,26 @@ def load_file(path: Path) -> tuple[Document | None, list[Problem]]:
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
     """Expand folders into their *.yaml / *.yml files, sorted, so order never depends on the OS."""
-    files: list[Path] = []
+    files: list[tuple[Path, str]] = []  # each file and its real path, to read a file linked twice once
     problems: list[Problem] = []
     for p in paths:
         if p.is_dir():
-            files.extend(sorted(f for f in p.iterdir()
-                                if f.suffix in (".yaml", ".yml") and f.is_file()
-                                and not f.name.endswith(".baseline.yaml")))
+            # The entries' types come with the listing, and a file that is not a link is really
+            # at the folder's real path: a resolve per file was a syscall per path component.
+            real = os.path.realpath(p)
+            with os.scandir(p) as entries:
+                found = sorted((e.name, e.is_symlink()) for e in entries
+                               if e.name.endswith((".yaml", ".yml")) and not e.name.endswith(".baseline.yaml")
+                               and e.is_file() and e.name not in (".yaml", ".yml"))
+            files.extend((p / name, os.path.realpath(p / name) if link else os.path.join(real, name))
+                         for name, link in found)
         elif p.is_file():
-            files.append(p)
+            files.append((p, os.path.realpath(p)))
         else:
             problems.append(Problem(str(p), 0, 0, "", "no such file or folder"))
-    seen: set[Path] = set()
+    seen: set[str] = set()
     unique = []
-    for f in files:
-        real = f.resolve()  # a syscall per path component: once a file, for fleets of thousands
+    for f, real in files:
         if real not in seen:
             seen.add(real)
             unique.append(f)

@@ -12,6 +12,8 @@ import difflib
 import re
 import types
 import typing
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,16 @@ class QueryRef:
     doc: Document
     loc: Loc
     query: str
+
+
+@dataclass(frozen=True)
+class Clean:
+    """A ModelMonitor file that validated with no problem, warning or custom query, as a cache of
+    validated specs gives it back (build/cache.py): its model is all validation needs of it, unless
+    another file names a model the same; then it is read again, to be reported as without a cache."""
+
+    path: str
+    model: m.Model
 
 
 @dataclass
@@ -744,32 +756,77 @@ def _semantic(typed_doc: Typed, found: list[Problem], problems: list[Problem]) -
     problems.extend(p for p in found if not any(_related(p.field, d) for d in typed_doc.dropped))
 
 
-def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
+def _project(projects: list[tuple[Document, Typed]], problems: list[Problem]) -> m.Project:
+    """The project every model is validated under: the one Project file's, else the default."""
+    if len(projects) > 1:
+        first = projects[0][0].path
+        problems.extend(d.problem(("kind",), f"a second Project file (the first is {first})",
+                                  "keep one project file per spec folder") for d, _ in projects[1:])
+        return m.DEFAULT_PROJECT
+    if not projects:
+        return m.DEFAULT_PROJECT
+    doc, t = projects[0]
+    assert isinstance(t.spec, v1.Project)
+    found: list[Problem] = []
+    project = build_project(doc, t.spec)
+    project = alertmanager.with_alertmanager(project, doc, t.spec, found)
+    if project.templates_dir and not Path(project.templates_dir).is_dir():
+        found.append(doc.problem(("templates",), f"no such folder: {project.templates_dir}",
+                                 "the path is relative to the project file"))
+    _semantic(t, found, problems)
+    return project
+
+
+def project_of(docs: Sequence[Document]) -> m.Project:
+    """The project `validate_all` validates the models of DOCS (and any Clean beside them) under."""
+    typed_docs = [(d, t) for d in docs if d.data.get("kind") == "Project" and (t := typed_in_part(d, [])) is not None]
+    return _project([(d, t) for d, t in typed_docs if isinstance(t.spec, v1.Project)], [])
+
+
+def _name(doc: Document) -> str | None:
+    """The model name a document gives, as written: enough to see that it may take a Clean's."""
+    meta = doc.data.get("metadata")
+    return str(meta.get("name")) if isinstance(meta, dict) else None
+
+
+def _read_again(docs: list[Document | Clean], problems: list[Problem]) -> list[Document | Clean]:
+    """DOCS, with each Clean whose model's name another file may give read again: a duplicate
+    is reported at the second file, with what only its document holds."""
+    names = Counter(d.model.name if isinstance(d, Clean) else _name(d) for d in docs)
+    out: list[Document | Clean] = []
+    for d in docs:
+        if isinstance(d, Clean) and names[d.model.name] > 1:
+            doc, found = load_file(Path(d.path))
+            problems.extend(found)
+            out.extend([doc] if doc is not None else [])
+        else:
+            out.append(d)
+    return out
+
+
+def validate_all(entries: Sequence[Document | Clean]) -> tuple[Result, list[Problem]]:
     """Every problem of every file, and the fleet of the models that validated: planning checks
     those too (build/load.py), so that one run reports every problem. A document pydantic rejects
     is still checked for meaning with the failing fields left out, but its model stays out of the
     fleet: planning would judge defaults the user never wrote."""
     problems: list[Problem] = []
-    docs, notes = seed.expand(docs)  # the seed article's `slos:`-only files, as ModelMonitors
+    expanded: list[Document | Clean] = []
+    notes: list[Problem] = []
+    for d in entries:  # the seed article's `slos:`-only files, as ModelMonitors
+        if isinstance(d, Clean):
+            expanded.append(d)
+            continue
+        more, said = seed.expand([d])
+        expanded.extend(more)
+        notes.extend(said)
+    given = _read_again(expanded, problems)
+    clean = [d for d in given if isinstance(d, Clean)]
+    docs = [d for d in given if isinstance(d, Document)]
     documents = [(doc, t) for doc in docs if (t := typed_in_part(doc, problems)) is not None]
     projects = [(d, t) for d, t in documents if isinstance(t.spec, v1.Project)]
-    project = m.DEFAULT_PROJECT
-    if len(projects) > 1:
-        first = projects[0][0].path
-        problems.extend(d.problem(("kind",), f"a second Project file (the first is {first})",
-                                  "keep one project file per spec folder") for d, _ in projects[1:])
-    elif projects:
-        doc, t = projects[0]
-        assert isinstance(t.spec, v1.Project)
-        found: list[Problem] = []
-        project = build_project(doc, t.spec)
-        project = alertmanager.with_alertmanager(project, doc, t.spec, found)
-        if project.templates_dir and not Path(project.templates_dir).is_dir():
-            found.append(doc.problem(("templates",), f"no such folder: {project.templates_dir}",
-                                     "the path is relative to the project file"))
-        _semantic(t, found, problems)
-    models: dict[str, m.Model] = {}
-    seen: dict[str, str] = {}  # model name → the file that defined it first
+    project = _project(projects, problems)
+    models: dict[str, m.Model] = {c.model.name: c.model for c in clean}
+    seen = {c.model.name: c.path for c in clean}  # model name → the file that defined it first
     queries: list[QueryRef] = []
     warnings = [*notes, *(w for doc, t in projects[:1] if isinstance(t.spec, v1.Project)
                 for w in _operator_time_zones(doc, t.spec))]
@@ -798,7 +855,7 @@ def validate_all(docs: list[Document]) -> tuple[Result, list[Problem]]:
             warnings.extend(_group_warnings(doc, built))
         elif spec.alerting.routing is None:  # the team's routing is known without the model
             warnings.extend(alertmanager.unrouted_team(doc, name, spec.metadata.team, project))
-    if not docs:
+    if not docs and not clean:
         problems.append(Problem("(arguments)", 0, 0, "", "no spec files found", "pass a folder of *.yaml specs"))
     # Secrets anywhere in a spec; one message per place, so not where a field check already spoke.
     spoken = {(p.file, p.field) for p in problems}
