@@ -14,6 +14,7 @@ Run: .venv/bin/python benchmarks/output_size_bench.py [N]   (default 10)
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections import Counter
@@ -24,6 +25,7 @@ from generate_bench import SPEC, _cli_generate
 from rule_eval_bench import SPEC as ONE_SLO_SPEC
 from rule_eval_bench import sloth_groups
 
+from mlmon_codegen.build import cache
 from mlmon_codegen.spec.validate import load_and_validate
 
 GOAL_BYTES = 20_000
@@ -41,9 +43,8 @@ def _kind(rel: Path) -> str:
     return {"tests": "unit tests", "grafana": "dashboards", "runbooks": "runbooks"}.get(parts[0], "manifest")
 
 
-def tree_bytes(template: str, n: int) -> tuple[Counter[str], list[Path]]:
-    """Bytes per kind of a fresh `mlmon generate` of n models, and their spec files."""
-    tmp = Path(tempfile.mkdtemp(prefix="mlmon-size-"))
+def tree_bytes(template: str, n: int, tmp: Path) -> tuple[Counter[str], list[Path]]:
+    """Bytes per kind of a fresh `mlmon generate` of n models into TMP, and their spec files."""
     specs, out = tmp / "specs", tmp / "out"
     specs.mkdir()
     for i in range(n):
@@ -72,12 +73,14 @@ def main(n: int) -> None:
     print(f"{'spec':>13} {'total':>7} {'x goal':>7} | " + " ".join(f"{k:>10}" for k in kinds)
           + f" | {'Sloth rules':>11} {'rules x Sloth':>13}")
     for shape, template in SHAPES.items():
-        small, _ = tree_bytes(template, n)
-        large, spec_files = tree_bytes(template, n + ADDED)
+        with tempfile.TemporaryDirectory() as a, tempfile.TemporaryDirectory() as b:
+            os.environ[cache.FOLDER_VARIABLE] = str(Path(a) / "cache")  # the cache of validated specs, not ~/.cache
+            small, _ = tree_bytes(template, n, Path(a))
+            large, spec_files = tree_bytes(template, n + ADDED, Path(b))
+            sloth = sloth_bytes(spec_files) if shape == "availability" else 0.0
         per = {k: (large[k] - small[k]) / ADDED for k in kinds}
         total = sum(large.values()) - sum(small.values())
-        peer = f"{sloth_bytes(spec_files):>11.0f} {per['rules'] / sloth_bytes(spec_files):>13.2f}" \
-            if shape == "availability" else f"{'':>11} {'':>13}"
+        peer = f"{sloth:>11.0f} {per['rules'] / sloth:>13.2f}" if sloth else f"{'':>11} {'':>13}"
         print(f"{shape:>13} {total / ADDED:>7.0f} {total / ADDED / GOAL_BYTES:>7.2f} | "
               + " ".join(f"{per[k]:>10.0f}" for k in kinds) + f" | {peer}")
 
