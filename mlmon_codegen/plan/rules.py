@@ -209,11 +209,10 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     if model.slos:
         period = eval_groups.period_interval(base)
         by_interval.setdefault(period, []).extend(r for slo in model.slos for r in period_rules(model, slo, project))
+        by_interval[period].extend(r for slo in model.slos for r in constant_rules(model, slo))
     # The info series rides with the alerts in the global interval's group, which every model has.
     down = model_down_alert(model, project)
     alerts: list[Rule] = [info_rule(model, project), *([down] if down else [])]
-    if model.slos:
-        by_interval[period].extend(r for slo in model.slos for r in constant_rules(model, slo))
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
         no_data = no_data_alert(model, slo, project)
