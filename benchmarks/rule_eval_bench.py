@@ -7,17 +7,24 @@ For each fleet size, N synthetic models with one availability SLO (99.9% over 30
   that form (sloth_groups): the error ratio per window from the raw counters, the period ratio
   as the mean of the 5m ratio, its seven meta recordings, and its page and ticket alerts, all
   at the global interval.
-Synthetic history (3 days of counters and `up`, and of Sloth's 5m ratio its period recording reads) is
-backfilled with `promtool tsdb create-blocks-from openmetrics`. In the same run, each set gets its
-own Prometheus on 127.0.0.1, one after the other (so they never compete for CPU), after a query
-that reads the whole history once (so neither pays for cold pages). The script reads
-`prometheus_rule_group_last_duration_seconds`, `prometheus_rule_group_interval_seconds` and
-`process_cpu_seconds_total` from its /metrics over one cycle of the slowest group (at least 4m for
-every set), and prints per SLO: evaluation seconds per round (every group once), evaluation
-seconds per minute (duration x evaluations a minute: the load a ruler carries), Prometheus CPU
-seconds per minute, and the series the rules record. A third Prometheus on the same history
-without rules gives the floor both sets pay (the "idle" row), and the CPU ratio is printed again
-beyond it.
+Synthetic history (3 days of counters and `up`, and of Sloth's 5m ratio its period recording
+reads) is backfilled with `promtool tsdb create-blocks-from openmetrics`, compacted once by a
+Prometheus without rules (as a server holding days of history has it; no measured span pays for
+the merge), and continued live: every model's counters are served on 127.0.0.1 (LiveCounters) and
+scraped as its own job, so the fleet stays healthy while it is measured. (Before, the history
+ended as Prometheus started: the short windows went empty and `absent(up)` set every ModelDown
+pending, whose annotations Prometheus expands at each evaluation.)
+
+In the same run, each set gets its own Prometheus, one after the other (so they never compete for
+CPU), after a query that reads the whole history once (so neither pays for cold pages) and once
+every model's target is up. The script reads `prometheus_rule_group_last_duration_seconds`,
+`prometheus_rule_group_interval_seconds` and `process_cpu_seconds_total` from its /metrics over
+one cycle of the slowest group (at least 4m for every set), and prints per SLO: evaluation seconds
+per round (every group once), evaluation seconds per minute (duration x evaluations a minute: the
+load a ruler carries), Prometheus CPU seconds per minute, and the series the rules record; then
+where each set's time goes, by rule (the last evaluation of every rule, from /api/v1/rules, summed
+over the fleet). A third Prometheus on the same history and scrapes without rules gives the floor
+both sets pay (the "idle" row), and the CPU ratio is printed again beyond it.
 
 Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...]   (default 50 200; about 10 min per size)
      --blocks=DIR reuses a backfilled TSDB of at least max(N) models (for quick iteration).
@@ -26,12 +33,15 @@ Prints figures only; never fails a build.
 
 from __future__ import annotations
 
+import collections
+import http.server
 import json
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -52,7 +62,7 @@ from mlmon_codegen.targets.rules import rule_file as rules
 
 EVAL_INTERVAL = "30s"
 HISTORY_S = 3 * 86_400  # the longest alert window
-STEP_S = 60  # synthetic sample spacing (both rule sets read the same data)
+STEP_S = 60  # synthetic sample spacing, backfilled and live (both rule sets read the same data)
 REQ_PER_S, ERR_SHARE = 20.0, 0.0005
 MAX_WAIT_S = 420  # bounded: Prometheus is stopped after this whatever happened
 # The least span every set's CPU is measured over: a 4m cycle. Sloth's groups all run every 30s, so
@@ -163,32 +173,89 @@ def sloth_groups(model: m.Model) -> list[dict]:
 # ---------------------------------------------------------------- synthetic history
 
 
+def target_labels(model: m.Model) -> str:
+    """The labels a scrape of the model's job attaches, so the backfilled and the live series are one."""
+    return f'job="{scrape_job(model)}",instance="{model.scrape.targets[0]}"'
+
+
+def counter_value(family: str, t: float, start_s: int) -> float:
+    """Requests (and their errors) at a steady rate since the history's start: one formula for the
+    backfill and the live scrape, so no counter resets between them."""
+    return REQ_PER_S * (ERR_SHARE if "errors" in family else 1) * (t - start_s)
+
+
 def openmetrics(fleet: m.Fleet, end_s: int) -> str:
     """Counters and `up` for every model, plus Sloth's 5m ratio its period recording reads (mlmon's
     period ratio reads the counters)."""
     lines: list[str] = []
-    stamps = range(end_s - HISTORY_S, end_s, STEP_S)
+    start_s = end_s - HISTORY_S
+    stamps = range(start_s, end_s, STEP_S)
     families: dict[str, list[str]] = {}
     for model in fleet.models:
-        sel = f'model_name="{model.name}"'
+        sel = f'model_name="{model.name}",{target_labels(model)}'
         families.setdefault("ml_prediction_requests", []).append(sel)
         families.setdefault("ml_prediction_errors", []).append(f'{sel},error_type="internal"')
         # A healthy service is scraped: without `up`, mlmon's ModelDown would be pending for every model.
-        families.setdefault("up", []).append(f'job="{scrape_job(model)}",instance="{model.scrape.targets[0]}"')
+        families.setdefault("up", []).append(target_labels(model))
         for slo in model.slos:
             labels = ",".join(f'{k}="{v}"' for k, v in sloth_labels(model, slo, "5m").items())
             families.setdefault("slo:sli_error:ratio_rate5m", []).append(labels)
     for family, series in families.items():
         counter = family.startswith("ml_")
         lines.append(f"# TYPE {family} {'counter' if counter else 'gauge'}")
-        rate = REQ_PER_S * (ERR_SHARE if "errors" in family else 1)
         for labels in series:
             name = f"{family}_total" if counter else family
-            for n, t in enumerate(stamps):
-                value = rate * STEP_S * n if counter else 1 if family == "up" else ERR_SHARE
-                lines.append(f"{name}{{{labels}}} {value:g} {t}")
+            for t in stamps:
+                value = counter_value(family, t, start_s) if counter else 1 if family == "up" else ERR_SHARE
+                lines.append(f"{name}{{{labels}}} {value} {t}")
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
+
+
+class LiveCounters:
+    """The history's counters, continued: GET /m/<model> answers that model's counters now, in the
+    text exposition format, on 127.0.0.1. The server stops with `close()` or with this process."""
+
+    def __init__(self, fleet: m.Fleet, start_s: int) -> None:
+        names = {x.name for x in fleet.models}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                name = self.path.removeprefix("/m/")
+                if name not in names:
+                    self.send_error(404)
+                    return
+                now = time.time()
+                body = "".join(
+                    f"# TYPE {family} counter\n{family}_total{{model_name=\"{name}\"{extra}}} "
+                    f"{counter_value(family, now, start_s)}\n"
+                    for family, extra in (("ml_prediction_requests", ""),
+                                          ("ml_prediction_errors", ',error_type="internal"'))).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def scrape_configs(self, models: list[m.Model]) -> list[dict]:
+        """One job per model, named as its rules expect, its instance label the spec's target, scraped
+        as often as the history was sampled."""
+        return [{"job_name": scrape_job(x), "metrics_path": f"/m/{x.name}", "scrape_interval": f"{STEP_S}s",
+                 "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}],
+                 "relabel_configs": [{"target_label": "instance", "replacement": x.scrape.targets[0]}]}
+                for x in models]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # ---------------------------------------------------------------- Prometheus
@@ -216,6 +283,42 @@ def scrape_self(base: str) -> tuple[dict[str, dict[str, float]], float]:
     return out, cpu
 
 
+def start_prometheus(config: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d",
+                             "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def compact(blocks: Path, work: Path) -> None:
+    """Let a Prometheus without rules merge the backfill's 2h blocks, as a server holding days of
+    history has them, so no measured span pays for that compaction (it starts a minute after
+    startup). Done when, past the first compaction, the loaded block count has held for 30s;
+    bounded by MAX_WAIT_S."""
+    config = work / "compact.prometheus.yml"
+    config.write_text(yaml.safe_dump({"global": {"scrape_interval": "15s"}}))
+    port = free_port()
+    proc = start_prometheus(config, blocks, port)
+    counts: list[float] = []
+    try:
+        started = time.monotonic()
+        while time.monotonic() - started < MAX_WAIT_S:
+            time.sleep(5)
+            try:
+                metrics = text_string_to_metric_families(get(f"http://127.0.0.1:{port}/metrics"))
+                counts += [f.samples[0].value for f in metrics if f.name == "prometheus_tsdb_blocks_loaded"]
+            except OSError:
+                continue
+            if time.monotonic() - started > 90 and len(counts) >= 7 and len(set(counts[-7:])) == 1:
+                break
+    finally:
+        stop_process(proc, grace=30)
+    for leftover in blocks.iterdir():  # the empty head, its WAL and lock: only blocks are shared
+        if leftover.is_dir() and not (leftover / "meta.json").exists():
+            shutil.rmtree(leftover)
+        elif leftover.is_file() and leftover.name != "history.json":
+            leftover.unlink()
+
+
 def warm_up(base: str) -> None:
     """Read all the history once, so neither rule set pays for cold pages the other warmed."""
     for metric in ("ml_prediction_requests_total", "ml_prediction_errors_total", "up", "slo:sli_error:ratio_rate5m"):
@@ -237,7 +340,21 @@ def samples_per_minute(base: str, groups: list[dict]) -> float:
     return total
 
 
-def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dict[str, float]:
+def targets_up(base: str, jobs: int) -> bool:
+    result = json.loads(get(f"{base}/api/v1/query?query={urllib.parse.quote('count(up == 1)')}"))["data"]["result"]
+    return jobs == 0 or (bool(result) and float(result[0]["value"][1]) >= jobs)
+
+
+def time_by_rule(base: str) -> dict[str, float]:
+    """Each rule's last evaluation seconds, summed over the fleet by rule name and interval, per minute."""
+    out: dict[str, float] = collections.defaultdict(float)
+    for g in json.loads(get(f"{base}/api/v1/rules"))["data"]["groups"]:
+        for r in g["rules"]:
+            out[f"{r['name']} every {g['interval']:g}s"] += r.get("evaluationTime", 0.0) * 60 / g["interval"]
+    return out
+
+
+def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict], scrape: list[dict]) -> dict:
     """One Prometheus with one rule set: evaluation seconds per round and per minute, from
     prometheus_rule_group_last_duration_seconds (evaluations after the warm-up only), and the
     process CPU seconds per minute over one longest group interval, at least SPAN_S."""
@@ -245,14 +362,13 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dic
     config.write_text(yaml.safe_dump({
         "global": {"evaluation_interval": EVAL_INTERVAL, "scrape_interval": "15s"},
         "rule_files": [str(rule_file)],
+        "scrape_configs": scrape,
     }))
     data = work / f"{rule_file.stem}.data"
     shutil.copytree(blocks, data)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
-                             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d",
-                             "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start_prometheus(config, data, port)
     samples: dict[str, list[float]] = {}
     intervals: dict[str, float] = {}
     try:
@@ -263,6 +379,9 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dic
                 break
             except OSError:
                 time.sleep(1)
+        # Every model's target scraped, so no ModelDown is pending and the short windows have live samples.
+        while time.monotonic() < deadline and not targets_up(base, len(scrape)):
+            time.sleep(2)
         read = samples_per_minute(base, probe)
         groups, cpu0 = scrape_self(base)
         t0, seen = time.time(), {k: g.get("last", 0.0) for k, g in groups.items()}
@@ -280,6 +399,7 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dic
             # One full cycle of the slowest group, no shorter than SPAN_S, and every group seen at least once.
             if t1 - t0 >= max(longest + 10, SPAN_S) and all(k in samples for k in groups):
                 break
+        by_rule = time_by_rule(base)
     finally:
         stop_process(proc, grace=30)
         shutil.rmtree(data, ignore_errors=True)
@@ -289,11 +409,11 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict]) -> dic
         "round_s": sum(statistics.median(samples[k]) for k in evaluated),
         "eval_s_per_min": sum(statistics.median(samples[k]) * 60 / intervals[k] for k in evaluated),
         "cpu_s_per_min": (cpu1 - cpu0) * 60 / max(t1 - t0, 1e-9),
-        "samples_per_min": read,
+        "samples_per_min": read, "by_rule": by_rule,
     }
 
 
-def run(n: int, blocks: Path, work: Path, fleet: m.Fleet) -> dict[str, dict[str, float]]:
+def run(n: int, blocks: Path, work: Path, fleet: m.Fleet, live: LiveCounters) -> dict[str, dict]:
     models = fleet.models[:n]
     rules_dir = work / f"rules-{n}"
     rules_dir.mkdir()
@@ -313,12 +433,13 @@ def run(n: int, blocks: Path, work: Path, fleet: m.Fleet) -> dict[str, dict[str,
         # Query statistics for the first model's rules: every model's rules read the same amounts.
         probe = {"mlmon": rules.render(models[0], fleet.project)["groups"], "sloth": sloth_groups(models[0]),
                  "idle": []}[which]
-        r = measure(rules_dir / f"{which}.yml", blocks, work, probe)
+        r = measure(rules_dir / f"{which}.yml", blocks, work, probe, live.scrape_configs(models))
         result[which] = {**r, "round_s_per_slo": r["round_s"] / n_slos,
                          "eval_s_per_min_per_slo": r["eval_s_per_min"] / n_slos,
                          "cpu_s_per_min_per_slo": r["cpu_s_per_min"] / n_slos,
                          "samples_per_min_per_slo": r["samples_per_min"] / len(models[0].slos),
-                         "series_per_slo": series[which] / n_slos}
+                         "series_per_slo": series[which] / n_slos,
+                         "by_rule_per_slo": {k: v / n_slos for k, v in r["by_rule"].items()}}
     return result
 
 
@@ -331,20 +452,29 @@ def main(sizes: list[int], reuse: Path | None) -> None:
         work = Path(tmp)
         fleet = fleet_of(max(sizes), work / "specs")
         blocks = reuse or work / "blocks"
+        end_s = int(time.time()) - 60
         if reuse is None:
             started = time.perf_counter()
-            (work / "history.om").write_text(openmetrics(fleet, int(time.time()) - 60))
+            (work / "history.om").write_text(openmetrics(fleet, end_s))
             subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(work / "history.om"),
                             str(blocks)], check=True, capture_output=True)
             (work / "history.om").unlink()
+            backfilled = len(list(blocks.iterdir()))
+            compact(blocks, work)
             print(f"backfilled {HISTORY_S // 86400}d of history for {max(sizes)} models in "
-                  f"{time.perf_counter() - started:.0f}s (one sample every {STEP_S}s)")
+                  f"{time.perf_counter() - started:.0f}s (one sample every {STEP_S}s; {backfilled} blocks, "
+                  f"{len(list(blocks.iterdir()))} once compacted)")
         else:
-            print(f"reusing the history in {reuse} (--blocks): the latest minutes may have aged out")
+            # Live counters must go on from the history's own start, or they would reset.
+            end_s = int(json.loads((reuse / "history.json").read_text())["end_s"])
+            print(f"reusing the history in {reuse} (--blocks): a gap since it ended")
+        if reuse is None:
+            (blocks / "history.json").write_text(json.dumps({"end_s": end_s}))
+        live = LiveCounters(fleet, end_s - HISTORY_S)
         print(f"{'models':>6} {'rule set':>8} {'groups':>6} {'eval s/round/SLO':>17} {'eval s/min/SLO':>15} "
               f"{'CPU s/min/SLO':>14} {'samples/min/SLO':>15} {'series/SLO':>10}")
         for n in sizes:
-            r = run(n, blocks, work, fleet)
+            r = run(n, blocks, work, fleet, live)
             for which in ("mlmon", "sloth", "idle"):
                 x = r[which]
                 note = f"  ({x['not_evaluated']:.0f} groups not evaluated in time)" if x["not_evaluated"] else ""
@@ -363,7 +493,14 @@ def main(sizes: list[int], reuse: Path | None) -> None:
             idle = r["idle"]["cpu_s_per_min_per_slo"]
             net = (r["mlmon"]["cpu_s_per_min_per_slo"] - idle) / max(r["sloth"]["cpu_s_per_min_per_slo"] - idle, 1e-12)
             print(f"{n:>6} mlmon/sloth Prometheus CPU seconds per minute per SLO beyond the idle floor: {net:.2f}")
+            for which in ("mlmon", "sloth"):
+                by_rule = r[which]["by_rule_per_slo"]
+                total = sum(by_rule.values())
+                print(f"{n:>6} where {which}'s evaluation goes (ms per minute per SLO, share):")
+                for name, v in sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
+                    print(f"{'':>8}{name:<58} {v * 1e3:8.3f} {v / max(total, 1e-12):6.1%}")
             sys.stdout.flush()
+        live.close()
 
 
 if __name__ == "__main__":

@@ -54,6 +54,15 @@ def test_models_of_one_shape_share_a_representative(tmp_path: Path) -> None:
                                          "charlie-model": "alpha-model", "delta-model": "delta-model"}
 
 
+def test_shapes_are_keyed_by_what_makes_them_equal(tmp_path: Path) -> None:
+    """tested_with keys shapes by their repr: two shapes spell alike exactly when they are equal."""
+    models = load_fleet([_specs(tmp_path)]).fleet.models
+    pairs = [(a, b) for a in models for b in models]
+    assert {repr(shapes.shape(a)) == repr(shapes.shape(b)) for a, b in pairs} == {True, False}
+    for a, b in pairs:
+        assert (repr(shapes.shape(a)) == repr(shapes.shape(b))) == (shapes.shape(a) == shapes.shape(b))
+
+
 def test_rules_of_one_shape_are_equal_up_to_names(tmp_path: Path) -> None:
     """What makes one model's tests prove another's rules: swap the names, and the rules are equal."""
     fleet = load_fleet([_specs(tmp_path)]).fleet

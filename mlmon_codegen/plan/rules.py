@@ -206,13 +206,17 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     that read it, as a real Prometheus would have them from its previous evaluation."""
     base = project.evaluation_interval_ms
     by_interval = window_rules_by_interval(model, project)  # empty without SLOs
+    down = model_down_alert(model, project)
+    alerts: list[Rule] = [*([down] if down else [])]
     if model.slos:
         period = eval_groups.period_interval(base)
         by_interval.setdefault(period, []).extend(r for slo in model.slos for r in period_rules(model, slo, project))
         by_interval[period].extend(r for slo in model.slos for r in constant_rules(model, slo))
-    # The info series rides with the alerts in the global interval's group, which every model has.
-    down = model_down_alert(model, project)
-    alerts: list[Rule] = [info_rule(model, project), *([down] if down else [])]
+        # Only dashboards read the info series, so it rides with the constants, as they do.
+        by_interval[period].append(info_rule(model, project))
+    else:
+        # A model without SLOs may have no slower group: the global one, which every model has.
+        alerts.insert(0, info_rule(model, project))
     for slo in model.slos:
         alerts.extend(burn_alerts(model, slo, project))
         no_data = no_data_alert(model, slo, project)

@@ -44,5 +44,7 @@ def shape(model: m.Model) -> m.Model:
 def tested_with(fleet: m.Fleet) -> dict[str, str]:
     """Each model's name → the model of its shape whose unit tests cover every tier and alert:
     the first by name (itself, for the first of its shape)."""
-    first: dict[m.Model, str] = {}
-    return {x.name: first.setdefault(shape(x), x.name) for x in fleet.models}
+    # Keyed by the shape's repr, which spells every field: Model hashes by name, which every shape
+    # shares, so a dict of shapes compared each new one with all the distinct shapes before it.
+    first: dict[str, str] = {}
+    return {x.name: first.setdefault(repr(shape(x)), x.name) for x in fleet.models}
