@@ -26,7 +26,7 @@ where each set's time goes, by rule (the last evaluation of every rule, from /ap
 over the fleet). A third Prometheus on the same history and scrapes without rules gives the floor
 both sets pay (the "idle" row), and the CPU ratio is printed again beyond it.
 
-Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...]   (default 50 200; about 10 min per size)
+Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...]   (default 50 200; about 17 min for 50 models)
      --blocks=DIR reuses a backfilled TSDB of at least max(N) models (for quick iteration).
 Prints figures only; never fails a build.
 """
@@ -466,6 +466,9 @@ def main(sizes: list[int], reuse: Path | None) -> None:
                   f"{len(list(blocks.iterdir()))} once compacted)")
         else:
             # Live counters must go on from the history's own start, or they would reset.
+            if not (reuse / "history.json").is_file():
+                print(f"--blocks={reuse}: no history.json (this script writes it beside the blocks it backfills)")
+                return
             end_s = int(json.loads((reuse / "history.json").read_text())["end_s"])
             print(f"reusing the history in {reuse} (--blocks): a gap since it ended")
         if reuse is None:
