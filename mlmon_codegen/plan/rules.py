@@ -207,7 +207,7 @@ def plan_rules(model: m.Model, project: m.Project) -> RulePlan:
     base = project.evaluation_interval_ms
     by_interval = window_rules_by_interval(model, project)  # empty without SLOs
     down = model_down_alert(model, project)
-    alerts: list[Rule] = [*([down] if down else [])]
+    alerts: list[Rule] = [down] if down else []
     if model.slos:
         period = eval_groups.period_interval(base)
         by_interval.setdefault(period, []).extend(r for slo in model.slos for r in period_rules(model, slo, project))
