@@ -215,15 +215,27 @@ class Stack:
                     self.traffic[svc.job].invalid_at_start = self.invalid_at_start
                     self.traffic[svc.job].wrong_at_start = self.wrong_at_start
                     self.traffic[svc.job].start()
-            self.prometheus = self._spawn("prometheus", [
-                prometheus, f"--config.file={written.prometheus_config}",
-                f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
-                f"--web.listen-address={HOST}:{self.prom_port}",
-                "--web.enable-lifecycle",  # POST /-/reload
-                "--rules.alert.resend-delay=1s",  # else alerts raised in its first seconds are dropped
-                "--log.level=warn"])
-            wait_until("Prometheus ready", lambda: self._get_ok(f"{self.prometheus_url}/-/ready"),
-                       timeout, self.prometheus)
+            # Its port was free when the stack was made; since then the services and their traffic
+            # opened connections whose ephemeral ports come from the same range. Nothing else names
+            # Prometheus' port, so a port taken meanwhile is replaced, a few times at most.
+            for attempt in range(3):
+                self.prometheus = self._spawn("prometheus", [
+                    prometheus, f"--config.file={written.prometheus_config}",
+                    f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
+                    f"--web.listen-address={HOST}:{self.prom_port}",
+                    "--web.enable-lifecycle",  # POST /-/reload
+                    "--rules.alert.resend-delay=1s",  # else alerts raised in its first seconds are dropped
+                    "--log.level=warn"])
+                try:
+                    wait_until("Prometheus ready", lambda: self._get_ok(f"{self.prometheus_url}/-/ready"),
+                               timeout, self.prometheus)
+                    break
+                except StackError:
+                    if attempt == 2 or "address already in use" not in self.prometheus.log_tail():
+                        raise
+                    self.prometheus.stop()
+                    self.log(f"stack: {HOST}:{self.prom_port} was taken before Prometheus bound it; another port")
+                    self.prom_port = free_port()
             self.started_at = time.time()  # its first scrapes follow: the data that windows can see
             if self.alertmanager is not None:
                 wait_until("Prometheus to list the Alertmanager", self._alertmanager_listed, timeout, self.prometheus)
