@@ -57,7 +57,7 @@ from mlmon_codegen.plan import series as cardinality
 from mlmon_codegen.plan.sli import role_rate, scrape_job, windows
 from mlmon_codegen.spec import model as m
 from mlmon_codegen.spec.validate import load_and_validate
-from mlmon_codegen.stack.harness import free_port, stop_process
+from mlmon_codegen.stack.harness import HOST, free_port, stop_process
 from mlmon_codegen.targets.rules import rule_file as rules
 
 EVAL_INTERVAL = "30s"
@@ -240,7 +240,7 @@ class LiveCounters:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -249,7 +249,7 @@ class LiveCounters:
         """One job per model, named as its rules expect, its instance label the spec's target, scraped
         as often as the history was sampled."""
         return [{"job_name": scrape_job(x), "metrics_path": f"/m/{x.name}", "scrape_interval": f"{STEP_S}s",
-                 "static_configs": [{"targets": [f"127.0.0.1:{self.port}"]}],
+                 "static_configs": [{"targets": [f"{HOST}:{self.port}"]}],
                  "relabel_configs": [{"target_label": "instance", "replacement": x.scrape.targets[0]}]}
                 for x in models]
 
@@ -285,7 +285,7 @@ def scrape_self(base: str) -> tuple[dict[str, dict[str, float]], float]:
 
 def start_prometheus(config: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
-                             f"--web.listen-address=127.0.0.1:{port}", "--storage.tsdb.retention.time=30d",
+                             f"--web.listen-address={HOST}:{port}", "--storage.tsdb.retention.time=30d",
                              "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -304,7 +304,7 @@ def compact(blocks: Path, work: Path) -> None:
         while time.monotonic() - started < MAX_WAIT_S:
             time.sleep(5)
             try:
-                metrics = text_string_to_metric_families(get(f"http://127.0.0.1:{port}/metrics"))
+                metrics = text_string_to_metric_families(get(f"http://{HOST}:{port}/metrics"))
                 counts += [f.samples[0].value for f in metrics if f.name == "prometheus_tsdb_blocks_loaded"]
             except OSError:
                 continue
@@ -315,7 +315,7 @@ def compact(blocks: Path, work: Path) -> None:
     for leftover in blocks.iterdir():  # the empty head, its WAL and lock: only blocks are shared
         if leftover.is_dir() and not (leftover / "meta.json").exists():
             shutil.rmtree(leftover)
-        elif leftover.is_file() and leftover.name != "history.json":
+        elif leftover.is_file():
             leftover.unlink()
 
 
@@ -342,7 +342,7 @@ def samples_per_minute(base: str, groups: list[dict]) -> float:
 
 def targets_up(base: str, jobs: int) -> bool:
     result = json.loads(get(f"{base}/api/v1/query?query={urllib.parse.quote('count(up == 1)')}"))["data"]["result"]
-    return jobs == 0 or (bool(result) and float(result[0]["value"][1]) >= jobs)
+    return bool(result) and float(result[0]["value"][1]) >= jobs
 
 
 def time_by_rule(base: str) -> dict[str, float]:
@@ -367,7 +367,7 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict], scrape
     data = work / f"{rule_file.stem}.data"
     shutil.copytree(blocks, data)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{HOST}:{port}"
     proc = start_prometheus(config, data, port)
     samples: dict[str, list[float]] = {}
     intervals: dict[str, float] = {}
@@ -464,6 +464,7 @@ def main(sizes: list[int], reuse: Path | None) -> None:
             print(f"backfilled {HISTORY_S // 86400}d of history for {max(sizes)} models in "
                   f"{time.perf_counter() - started:.0f}s (one sample every {STEP_S}s; {backfilled} blocks, "
                   f"{len(list(blocks.iterdir()))} once compacted)")
+            (blocks / "history.json").write_text(json.dumps({"end_s": end_s}))
         else:
             # Live counters must go on from the history's own start, or they would reset.
             if not (reuse / "history.json").is_file():
@@ -471,8 +472,6 @@ def main(sizes: list[int], reuse: Path | None) -> None:
                 return
             end_s = int(json.loads((reuse / "history.json").read_text())["end_s"])
             print(f"reusing the history in {reuse} (--blocks): a gap since it ended")
-        if reuse is None:
-            (blocks / "history.json").write_text(json.dumps({"end_s": end_s}))
         live = LiveCounters(fleet, end_s - HISTORY_S)
         print(f"{'models':>6} {'rule set':>8} {'groups':>6} {'eval s/round/SLO':>17} {'eval s/min/SLO':>15} "
               f"{'CPU s/min/SLO':>14} {'samples/min/SLO':>15} {'series/SLO':>10}")

@@ -19,7 +19,6 @@ def test_prometheus_moves_to_another_port_when_its_own_is_taken(tmp_path: Path) 
     stack = Stack(out, {}, tmp_path / "stack", max_seconds=120, log=said.append)
     taken = stack.prom_port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
-        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
         squatter.bind((HOST, taken))
         squatter.listen()
         with stack:

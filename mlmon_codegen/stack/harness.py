@@ -33,6 +33,7 @@ from mlmon_codegen.stack.traffic import Traffic, iris_rows
 from mlmon_codegen.stack.webhook import WebhookRecorder
 
 HOST = "127.0.0.1"
+PROMETHEUS_PORT_TRIES = 3  # a port taken between choosing and binding it is replaced this often at most
 REPO = Path(__file__).resolve().parents[2]
 IRIS_APP = REPO / "examples" / "iris_service" / "app.py"
 IRIS_DATA = REPO / "examples" / "data" / "iris.csv"
@@ -217,8 +218,8 @@ class Stack:
                     self.traffic[svc.job].start()
             # Its port was free when the stack was made; since then the services and their traffic
             # opened connections whose ephemeral ports come from the same range. Nothing else names
-            # Prometheus' port, so a port taken meanwhile is replaced, a few times at most.
-            for attempt in range(3):
+            # Prometheus' port, so a port taken meanwhile is replaced.
+            for attempt in range(1, PROMETHEUS_PORT_TRIES + 1):
                 self.prometheus = self._spawn("prometheus", [
                     prometheus, f"--config.file={written.prometheus_config}",
                     f"--storage.tsdb.path={self.workdir / 'prometheus-data'}",
@@ -231,7 +232,7 @@ class Stack:
                                timeout, self.prometheus)
                     break
                 except StackError:
-                    if attempt == 2 or "address already in use" not in self.prometheus.log_tail():
+                    if attempt == PROMETHEUS_PORT_TRIES or "address already in use" not in self.prometheus.log_tail():
                         raise
                     self.prometheus.stop()
                     self.log(f"stack: {HOST}:{self.prom_port} was taken before Prometheus bound it; another port")
