@@ -43,10 +43,19 @@ class StackError(Exception):
     pass
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
+    """A port free now and never handed out before in this process: the kernel may offer a port it
+    just released again, and two servers of one stack would then share it."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def stop_process(popen: subprocess.Popen[Any], sig: int = signal.SIGTERM, grace: float = 5.0) -> None:
