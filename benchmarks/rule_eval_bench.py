@@ -7,13 +7,14 @@ For each fleet size, N synthetic models with one availability SLO (99.9% over 30
   that form (sloth_groups): the error ratio per window from the raw counters, the period ratio
   as the mean of the 5m ratio, its seven meta recordings, and its page and ticket alerts, all
   at the global interval.
-Synthetic history (3 days of counters and `up`, and of Sloth's 5m ratio its period recording
-reads) is backfilled with `promtool tsdb create-blocks-from openmetrics`, compacted once by a
-Prometheus without rules (as a server holding days of history has it; no measured span pays for
-the merge), and continued live: every model's counters are served on 127.0.0.1 (LiveCounters) and
-scraped as its own job, so the fleet stays healthy while it is measured. (Before, the history
-ended as Prometheus started: the short windows went empty and `absent(up)` set every ModelDown
-pending, whose annotations Prometheus expands at each evaluation.)
+Synthetic history (30 days by default, the SLO's period, as a server that has run a full period
+holds it; `--days=3` for the longest alert window only) of counters and `up`, and of Sloth's 5m
+ratio its period recording reads, at the interval Sloth records it, is backfilled with `promtool
+tsdb create-blocks-from openmetrics` in blocks of 54h, compacted once by a Prometheus without rules
+(no measured span pays for a merge), and continued live: every model's counters are served on
+127.0.0.1 (LiveCounters) and scraped as its own job, so the fleet stays healthy while it is
+measured. (Before, the history ended as Prometheus started: the short windows went empty and
+`absent(up)` set every ModelDown pending, whose annotations Prometheus expands at each evaluation.)
 
 In the same run, each set gets its own Prometheus, one after the other (so they never compete for
 CPU), after a query that reads the whole history once (so neither pays for cold pages) and once
@@ -26,7 +27,8 @@ where each set's time goes, by rule (the last evaluation of every rule, from /ap
 over the fleet). A third Prometheus on the same history and scrapes without rules gives the floor
 both sets pay (the "idle" row), and the CPU ratio is printed again beyond it.
 
-Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...]   (default 50 200; about 17 min for 50 models)
+Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...] [--days=D]   (default 50 200 and 30 days;
+     about 20 min for 50 models)
      --blocks=DIR reuses a backfilled TSDB of at least max(N) models (for quick iteration).
 Prints figures only; never fails a build.
 """
@@ -61,8 +63,13 @@ from mlmon_codegen.stack.harness import HOST, free_port, stop_process
 from mlmon_codegen.targets.rules import rule_file as rules
 
 EVAL_INTERVAL = "30s"
-HISTORY_S = 3 * 86_400  # the longest alert window
+HISTORY_DAYS = 30  # the SLO's period: what every period recording reads once a server has run that long
 STEP_S = 60  # synthetic sample spacing, backfilled and live (both rule sets read the same data)
+# Sloth's 5m ratio is its own recording, so its history has one sample per evaluation, not per scrape.
+SLOTH_STEP_S = durations.parse(EVAL_INTERVAL) // 1000
+# Backfill blocks of 54h (a compaction range): promtool reads its whole input once per block, so
+# 2h blocks made a 30-day backfill 360 passes over a gigabyte.
+BLOCK = "54h"
 REQ_PER_S, ERR_SHARE = 20.0, 0.0005
 MAX_WAIT_S = 420  # bounded: Prometheus is stopped after this whatever happened
 # The least span every set's CPU is measured over: a 4m cycle. Sloth's groups all run every 30s, so
@@ -184,12 +191,10 @@ def counter_value(family: str, t: float, start_s: int) -> float:
     return REQ_PER_S * (ERR_SHARE if "errors" in family else 1) * (t - start_s)
 
 
-def openmetrics(fleet: m.Fleet, end_s: int) -> str:
-    """Counters and `up` for every model, plus Sloth's 5m ratio its period recording reads (mlmon's
-    period ratio reads the counters)."""
-    lines: list[str] = []
-    start_s = end_s - HISTORY_S
-    stamps = range(start_s, end_s, STEP_S)
+def write_openmetrics(fleet: m.Fleet, start_s: int, end_s: int, path: Path) -> None:
+    """Counters and `up` for every model, one sample every STEP_S, plus Sloth's 5m ratio its period
+    recording reads, one every SLOTH_STEP_S (mlmon's period ratio reads the counters). Written as
+    it is made: a month of a fleet is about a gigabyte of text."""
     families: dict[str, list[str]] = {}
     for model in fleet.models:
         sel = f'model_name="{model.name}",{target_labels(model)}'
@@ -200,16 +205,21 @@ def openmetrics(fleet: m.Fleet, end_s: int) -> str:
         for slo in model.slos:
             labels = ",".join(f'{k}="{v}"' for k, v in sloth_labels(model, slo, "5m").items())
             families.setdefault("slo:sli_error:ratio_rate5m", []).append(labels)
-    for family, series in families.items():
-        counter = family.startswith("ml_")
-        lines.append(f"# TYPE {family} {'counter' if counter else 'gauge'}")
-        for labels in series:
+    with path.open("w") as out:
+        for family, series in families.items():
+            counter = family.startswith("ml_")
             name = f"{family}_total" if counter else family
-            for t in stamps:
-                value = counter_value(family, t, start_s) if counter else 1 if family == "up" else ERR_SHARE
-                lines.append(f"{name}{{{labels}}} {value} {t}")
-    lines.append("# EOF")
-    return "\n".join(lines) + "\n"
+            step = SLOTH_STEP_S if family.startswith("slo:") else STEP_S
+            out.write(f"# TYPE {family} {'counter' if counter else 'gauge'}\n")
+            for labels in series:
+                head = f"{name}{{{labels}}} "
+                if counter:
+                    out.writelines(f"{head}{counter_value(family, t, start_s)} {t}\n"
+                                   for t in range(start_s, end_s, step))
+                else:
+                    value = 1 if family == "up" else ERR_SHARE
+                    out.writelines(f"{head}{value} {t}\n" for t in range(start_s, end_s, step))
+        out.write("# EOF\n")
 
 
 class LiveCounters:
@@ -284,8 +294,9 @@ def scrape_self(base: str) -> tuple[dict[str, dict[str, float]], float]:
 
 
 def start_prometheus(config: Path, data: Path, port: int) -> subprocess.Popen[bytes]:
+    # A retention well past any history given, so none of it is deleted while measured.
     return subprocess.Popen(["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
-                             f"--web.listen-address={HOST}:{port}", "--storage.tsdb.retention.time=30d",
+                             f"--web.listen-address={HOST}:{port}", "--storage.tsdb.retention.time=400d",
                              "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -319,10 +330,10 @@ def compact(blocks: Path, work: Path) -> None:
             leftover.unlink()
 
 
-def warm_up(base: str) -> None:
+def warm_up(base: str, history_s: int) -> None:
     """Read all the history once, so neither rule set pays for cold pages the other warmed."""
     for metric in ("ml_prediction_requests_total", "ml_prediction_errors_total", "up", "slo:sli_error:ratio_rate5m"):
-        query = urllib.parse.quote(f"sum(count_over_time({metric}[{HISTORY_S}s]))")
+        query = urllib.parse.quote(f"sum(count_over_time({metric}[{history_s}s]))")
         get(f"{base}/api/v1/query?query={query}")
 
 
@@ -354,7 +365,8 @@ def time_by_rule(base: str) -> dict[str, float]:
     return out
 
 
-def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict], scrape: list[dict]) -> dict:
+def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict], scrape: list[dict],
+            history_s: int) -> dict:
     """One Prometheus with one rule set: evaluation seconds per round and per minute, from
     prometheus_rule_group_last_duration_seconds (evaluations after the warm-up only), and the
     process CPU seconds per minute over one longest group interval, at least SPAN_S."""
@@ -375,7 +387,7 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict], scrape
         deadline = time.monotonic() + MAX_WAIT_S
         while time.monotonic() < deadline:
             try:
-                warm_up(base)
+                warm_up(base, history_s)
                 break
             except OSError:
                 time.sleep(1)
@@ -413,7 +425,7 @@ def measure(rule_file: Path, blocks: Path, work: Path, probe: list[dict], scrape
     }
 
 
-def run(n: int, blocks: Path, work: Path, fleet: m.Fleet, live: LiveCounters) -> dict[str, dict]:
+def run(n: int, blocks: Path, work: Path, fleet: m.Fleet, live: LiveCounters, history_s: int) -> dict[str, dict]:
     models = fleet.models[:n]
     rules_dir = work / f"rules-{n}"
     rules_dir.mkdir()
@@ -433,7 +445,7 @@ def run(n: int, blocks: Path, work: Path, fleet: m.Fleet, live: LiveCounters) ->
         # Query statistics for the first model's rules: every model's rules read the same amounts.
         probe = {"mlmon": rules.render(models[0], fleet.project)["groups"], "sloth": sloth_groups(models[0]),
                  "idle": []}[which]
-        r = measure(rules_dir / f"{which}.yml", blocks, work, probe, live.scrape_configs(models))
+        r = measure(rules_dir / f"{which}.yml", blocks, work, probe, live.scrape_configs(models), history_s)
         result[which] = {**r, "round_s_per_slo": r["round_s"] / n_slos,
                          "eval_s_per_min_per_slo": r["eval_s_per_min"] / n_slos,
                          "cpu_s_per_min_per_slo": r["cpu_s_per_min"] / n_slos,
@@ -443,7 +455,7 @@ def run(n: int, blocks: Path, work: Path, fleet: m.Fleet, live: LiveCounters) ->
     return result
 
 
-def main(sizes: list[int], reuse: Path | None) -> None:
+def main(sizes: list[int], reuse: Path | None, days: int) -> None:
     for tool in ("prometheus", "promtool"):
         if not shutil.which(tool):
             print(f"{tool} not found: install Debian's `prometheus` (make tools)")
@@ -452,31 +464,33 @@ def main(sizes: list[int], reuse: Path | None) -> None:
         work = Path(tmp)
         fleet = fleet_of(max(sizes), work / "specs")
         blocks = reuse or work / "blocks"
-        end_s = int(time.time()) - 60
         if reuse is None:
             started = time.perf_counter()
-            (work / "history.om").write_text(openmetrics(fleet, end_s))
-            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(work / "history.om"),
-                            str(blocks)], check=True, capture_output=True)
+            end_s = int(time.time()) - 60
+            start_s = end_s - days * 86_400
+            write_openmetrics(fleet, start_s, end_s, work / "history.om")
+            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", f"--max-block-duration={BLOCK}",
+                            str(work / "history.om"), str(blocks)], check=True, capture_output=True)
             (work / "history.om").unlink()
             backfilled = len(list(blocks.iterdir()))
             compact(blocks, work)
-            print(f"backfilled {HISTORY_S // 86400}d of history for {max(sizes)} models in "
-                  f"{time.perf_counter() - started:.0f}s (one sample every {STEP_S}s; {backfilled} blocks, "
+            print(f"backfilled {days}d of history for {max(sizes)} models in {time.perf_counter() - started:.0f}s "
+                  f"(counters every {STEP_S}s, Sloth's 5m ratio every {SLOTH_STEP_S}s; {backfilled} blocks, "
                   f"{len(list(blocks.iterdir()))} once compacted)")
-            (blocks / "history.json").write_text(json.dumps({"end_s": end_s}))
+            (blocks / "history.json").write_text(json.dumps({"start_s": start_s, "end_s": end_s}))
         else:
             # Live counters must go on from the history's own start, or they would reset.
             if not (reuse / "history.json").is_file():
                 print(f"--blocks={reuse}: no history.json (this script writes it beside the blocks it backfills)")
                 return
-            end_s = int(json.loads((reuse / "history.json").read_text())["end_s"])
-            print(f"reusing the history in {reuse} (--blocks): a gap since it ended")
-        live = LiveCounters(fleet, end_s - HISTORY_S)
+            history = json.loads((reuse / "history.json").read_text())
+            start_s, end_s = int(history["start_s"]), int(history["end_s"])
+            print(f"reusing the {(end_s - start_s) // 86_400}d history in {reuse} (--blocks): a gap since it ended")
+        live = LiveCounters(fleet, start_s)
         print(f"{'models':>6} {'rule set':>8} {'groups':>6} {'eval s/round/SLO':>17} {'eval s/min/SLO':>15} "
               f"{'CPU s/min/SLO':>14} {'samples/min/SLO':>15} {'series/SLO':>10}")
         for n in sizes:
-            r = run(n, blocks, work, fleet, live)
+            r = run(n, blocks, work, fleet, live, end_s - start_s)
             for which in ("mlmon", "sloth", "idle"):
                 x = r[which]
                 note = f"  ({x['not_evaluated']:.0f} groups not evaluated in time)" if x["not_evaluated"] else ""
@@ -506,5 +520,6 @@ def main(sizes: list[int], reuse: Path | None) -> None:
 
 
 if __name__ == "__main__":
-    given = [a.removeprefix("--blocks=") for a in sys.argv[1:] if a.startswith("--blocks=")]
-    main([int(a) for a in sys.argv[1:] if not a.startswith("--")] or [50, 200], Path(given[0]) if given else None)
+    flags = dict(a.removeprefix("--").split("=", 1) for a in sys.argv[1:] if a.startswith("--"))
+    main([int(a) for a in sys.argv[1:] if not a.startswith("--")] or [50, 200],
+         Path(flags["blocks"]) if "blocks" in flags else None, int(flags.get("days", HISTORY_DAYS)))

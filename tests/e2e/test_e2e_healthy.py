@@ -9,6 +9,7 @@ import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from e2e.conftest import generate
 from e2e.helpers import SPECS, warm_up
@@ -45,14 +46,17 @@ def inline_unevaluated(expr: str, pending: list[Rule]) -> str:
     return expr
 
 
-def evaluated_since(group: dict[str, object], since: float) -> bool:
-    """Whether the group ran after `since`. A group that last ran before traffic began (the 4m
-    period group runs once at start-up) recorded nothing yet, exactly like one that never ran."""
+def ran_on_data(stack: Stack, group: dict[str, Any], since: float) -> bool:
+    """Whether the group ran after `since` with data to read: every rule's expression had data at
+    the group's last run. A group that last ran before traffic began (the 4m period group runs once
+    at start-up), or in its first seconds, before the counters had two samples in a window,
+    recorded nothing yet, exactly like one that never ran."""
     stamp = str(group["lastEvaluation"])
     if stamp == NEVER_EVALUATED:
         return False
-    at = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
-    return at >= since
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    at = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp() + float(f"0.{fraction or 0}")
+    return at >= since and all(stack.query(r["query"], at=at) for r in group["rules"])
 
 
 def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out: Path, tmp_path: Path) -> None:
@@ -68,15 +72,16 @@ def test_healthy_traffic_is_quiet_and_everything_has_data(stack: Stack, e2e_out:
     assert stack.webhook is not None and stack.webhook.deliveries == []
 
     groups = stack.api("rules", type="record")["groups"]
+    ran = {g["name"]: ran_on_data(stack, g, traffic_from) for g in groups}
     pending: list[Rule] = [(r["name"], r.get("labels") or {}, r["query"]) for g in groups
-                           if not evaluated_since(g, traffic_from) for r in g["rules"]]
+                           if not ran[g["name"]] for r in g["rules"]]
     empty = []
     for group in groups:
         for rule in group["rules"]:
             assert rule["health"] in ("ok", "unknown"), f"{rule['name']}: {rule.get('lastError')}"
             if not stack.query(inline_unevaluated(rule["query"], pending)):
                 empty.append(f"{group['name']}: {rule['name']} {rule.get('labels', {})}")
-            elif evaluated_since(group, traffic_from) and rule["health"] == "ok":
+            elif ran[group["name"]] and rule["health"] == "ok":
                 labels = ", ".join(f'{k}="{v}"' for k, v in sorted((rule.get("labels") or {}).items()))
                 if not stack.query(f"{rule['name']}{{{labels}}}"):
                     empty.append(f"{group['name']}: {rule['name']} not recorded")
