@@ -435,8 +435,8 @@ def run(n: int, blocks: Path, work: Path, fleet: m.Fleet, live: LiveCounters, hi
                                                         sort_keys=False))
     (rules_dir / "idle.yml").write_text(yaml.safe_dump({"groups": []}))
     n_slos = sum(len(x.slos) for x in models)
-    # Recorded series from the rules themselves: the synthetic history ends when Prometheus starts,
-    # so a live count would miss the short windows that have gone empty.
+    # Recorded series counted from the rules themselves, which a live count would have to tell apart
+    # from the scraped ones.
     series = {"mlmon": sum(cardinality.estimate(x, fleet.project).total for x in models),
               "sloth": sum(1 for x in models for g in sloth_groups(x) for r in g["rules"] if "record" in r)}
     result: dict[str, dict[str, float]] = {}
@@ -480,10 +480,11 @@ def main(sizes: list[int], reuse: Path | None, days: int) -> None:
             (blocks / "history.json").write_text(json.dumps({"start_s": start_s, "end_s": end_s}))
         else:
             # Live counters must go on from the history's own start, or they would reset.
-            if not (reuse / "history.json").is_file():
-                print(f"--blocks={reuse}: no history.json (this script writes it beside the blocks it backfills)")
+            history = json.loads((reuse / "history.json").read_text()) if (reuse / "history.json").is_file() else {}
+            if not {"start_s", "end_s"} <= history.keys():
+                print(f"--blocks={reuse}: no history.json with the history's start and end (this script writes it "
+                      "beside the blocks it backfills)")
                 return
-            history = json.loads((reuse / "history.json").read_text())
             start_s, end_s = int(history["start_s"]), int(history["end_s"])
             print(f"reusing the {(end_s - start_s) // 86_400}d history in {reuse} (--blocks): a gap since it ended")
         live = LiveCounters(fleet, start_s)
