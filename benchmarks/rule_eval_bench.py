@@ -28,7 +28,7 @@ over the fleet). A third Prometheus on the same history and scrapes without rule
 both sets pay (the "idle" row), and the CPU ratio is printed again beyond it.
 
 Run: .venv/bin/python benchmarks/rule_eval_bench.py [N ...] [--days=D]   (default 50 200 and 30 days;
-     about 20 min for 50 models)
+     about 25 min for 50 models, 20 with --days=3)
      --blocks=DIR reuses a backfilled TSDB of at least max(N) models (for quick iteration).
 Prints figures only; never fails a build.
 """
