@@ -211,14 +211,10 @@ def write_openmetrics(fleet: m.Fleet, start_s: int, end_s: int, path: Path) -> N
             name = f"{family}_total" if counter else family
             step = SLOTH_STEP_S if family.startswith("slo:") else STEP_S
             out.write(f"# TYPE {family} {'counter' if counter else 'gauge'}\n")
+            gauge = 1 if family == "up" else ERR_SHARE
             for labels in series:
-                head = f"{name}{{{labels}}} "
-                if counter:
-                    out.writelines(f"{head}{counter_value(family, t, start_s)} {t}\n"
-                                   for t in range(start_s, end_s, step))
-                else:
-                    value = 1 if family == "up" else ERR_SHARE
-                    out.writelines(f"{head}{value} {t}\n" for t in range(start_s, end_s, step))
+                out.writelines(f"{name}{{{labels}}} {counter_value(family, t, start_s) if counter else gauge} {t}\n"
+                               for t in range(start_s, end_s, step))
         out.write("# EOF\n")
 
 
